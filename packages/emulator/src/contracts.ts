@@ -1,0 +1,36 @@
+/**
+ * The seam between the emulator's two halves: the workspace (REST API, identities, tokens, resources) decides who may
+ * log in; the PostgreSQL front door speaks the wire protocol and relays sessions to storage. Neither imports the
+ * other; `startEmulator` wires them together.
+ */
+
+/** A Lakebase resource a database token can be minted for. */
+export type ResourceRef =
+  | { kind: 'instance'; name: string } // Provisioned: database instance name
+  | { kind: 'endpoint'; name: string }; // Autoscaling: projects/{p}/branches/{b}/endpoints/{e}
+
+/** What the front door knows about a login attempt once the client has sent its password. */
+export interface LoginRequest {
+  /** TLS SNI server name the client sent, or undefined (clients send none when connecting to an IP address). */
+  serverName: string | undefined;
+  /** `user` from the startup message. */
+  user: string;
+  /** `database` from the startup message (defaults to the user name, as in PostgreSQL). */
+  database: string;
+  /** The cleartext password: must be a database token the emulator minted. Never log it. */
+  password: string;
+}
+
+/**
+ * The verdict on a login. A refusal carries the SQLSTATE and message a real server would send in its FATAL
+ * ErrorResponse: 28P01 (bad password/token), 28000 (role does not exist), 3D000 (database does not exist),
+ * 57P03 (instance or endpoint not available).
+ */
+export type LoginDecision =
+  | { ok: true; role: string; database: string; resource: ResourceRef }
+  | { ok: false; sqlstate: string; message: string };
+
+/** Implemented by the workspace; called by the front door once per login. */
+export interface LoginAuthority {
+  authorizeLogin(request: LoginRequest): Promise<LoginDecision>;
+}
