@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { type Emulator, type EmulatorOptions, startEmulator } from '@lakebase-kit/emulator';
+import type { Command } from 'commander';
+import { integerIn } from '../options.js';
+import { printJson } from '../output.js';
+
+interface EmulatorFlags {
+  dataDir: string;
+  apiPort: number;
+  pgPort: number;
+  tokenTtl: number;
+  upstream?: string;
+  user?: string;
+  host: string;
+  json?: boolean;
+}
+
+export function registerEmulatorCommand(program: Command): void {
+  program
+    .command('emulator')
+    .description('Run a local Lakebase: a fake Databricks workspace API and a TLS PostgreSQL that checks tokens.')
+    .option('--data-dir <dir>', 'where data, TLS certificates and workspace state are kept', '.lakebase/emulator')
+    .option('--api-port <n>', 'workspace REST API port (0 picks a free port)', integerIn(0, 65535), 8765)
+    .option('--pg-port <n>', 'PostgreSQL port (0 picks a free port)', integerIn(0, 65535), 55432)
+    .option('--token-ttl <seconds>', 'lifetime of minted database tokens', integerIn(1, 86_400), 3600)
+    .option('--upstream <url>', 'store data in this PostgreSQL instead of embedded PGlite')
+    .option('--user <email>', 'the workspace user (the PostgreSQL role of its tokens)')
+    .option('--host <address>', 'address to bind; anything but loopback must be asked for explicitly', '127.0.0.1')
+    .option('--json', 'print one JSON line with the connection details when ready')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ lakebase emulator
+  $ lakebase emulator --api-port 0 --pg-port 0 --json
+  $ lakebase emulator --upstream postgresql://postgres@127.0.0.1:5432/test --token-ttl 60
+
+Then, in another shell:
+  $ PGPASSWORD=$(lakebase token) psql "host=localhost port=55432 user=dev@example.com dbname=databricks_postgres \\
+      sslmode=verify-full sslrootcert=.lakebase/emulator/tls/ca.pem"`,
+    )
+    .action(async (flags: EmulatorFlags) => {
+      const options: EmulatorOptions = {
+        dataDir: path.resolve(flags.dataDir),
+        apiPort: flags.apiPort,
+        pgPort: flags.pgPort,
+        tokenTtlSeconds: flags.tokenTtl,
+        host: flags.host,
+        allowNonLoopback: flags.host !== '127.0.0.1' && flags.host !== 'localhost' && flags.host !== '::1',
+        ...(flags.upstream ? { upstream: flags.upstream } : {}),
+        ...(flags.user ? { user: flags.user } : {}),
+      };
+      const emulator = await startEmulator(options);
+      if (flags.json) printJson(emulator.connectionInfo());
+      else printSummary(emulator);
+      await waitForShutdownSignal();
+      await emulator.stop();
+      if (!flags.json) process.stderr.write('emulator stopped, data flushed\n');
+    });
+}
+
+function printSummary(emulator: Emulator): void {
+  const info = emulator.connectionInfo();
+  const env = emulator.env();
+  const lines = [
+    `Lakebase emulator ready (storage: ${info.storage}, data: ${info.dataDir})`,
+    `  workspace API   ${info.databricksHost}`,
+    `  PostgreSQL      ${info.pgHost}:${info.pgPort} (TLS required, CA ${info.caFile})`,
+    `  user            ${info.user}`,
+    `  instance        ${info.instanceName}`,
+    `  endpoint        ${info.endpoint}`,
+    '',
+    'Environment for a client (Provisioned tier):',
+    ...Object.entries(env).map(([name, value]) => `  export ${name}=${shellQuote(value)}`),
+    '',
+    'Press Ctrl-C to stop.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+function waitForShutdownSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

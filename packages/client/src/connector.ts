@@ -1,0 +1,271 @@
+/**
+ * `LakebaseConnector`: the pieces a pool, a single client and `diagnose` share. It holds the resolved config, the
+ * workspace auth, the REST client and the credential manager, finds the connection target (host, user, instance) once,
+ * and builds the pg client config.
+ */
+import { userInfo } from 'node:os';
+import type pg from 'pg';
+import { type DatabaseCredential, jwtClaims, LakebaseApi } from './api.js';
+import { WorkspaceAuth } from './auth.js';
+import { type Clock, systemClock, type Timers } from './clock.js';
+import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from './config.js';
+import { CredentialManager, type CredentialManagerOptions } from './credentials.js';
+import { createStreamFactory, type DnsOptions } from './dns.js';
+import { LakebaseError, redact } from './errors.js';
+import type { FetchFn, RetryPolicy } from './http.js';
+import { buildSslOptions } from './tls.js';
+
+/** Where log lines go. Every message and field is redacted before it is handed over. */
+export interface LakebaseLogger {
+  debug?(message: string, fields?: Record<string, unknown>): void;
+  info?(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Options shared by `createLakebasePool`, `getConnectionConfig`, `connect` and `diagnose`. */
+export interface ConnectorOptions extends LakebaseOptions {
+  /** Environment to read (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** A config already resolved with `resolveConfig` (then `env` and the other fields are ignored). */
+  config?: LakebaseConfig;
+  /** Replace the REST credential call, e.g. with a fake in tests. */
+  credentialSource?: () => Promise<DatabaseCredential>;
+  /** Tuning of the credential manager (retries, backoff). */
+  credentialOptions?: Omit<CredentialManagerOptions, 'fetchCredential' | 'clock' | 'timers'>;
+  /** DNS fallback resolver and system lookup, injectable. */
+  dns?: DnsOptions;
+  fetch?: FetchFn;
+  clock?: Clock;
+  timers?: Timers;
+  /** Per-request timeout for the Databricks REST API in ms (default 10000). */
+  apiTimeoutMs?: number;
+  /** Retry of 429/503/network failures inside one REST call (default 4 attempts, 250 ms base, 5 s cap). */
+  apiRetry?: Partial<RetryPolicy>;
+  logger?: LakebaseLogger;
+}
+
+/** Host, user and resource of the database, once known. */
+export interface ConnectionTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  instanceName: string | undefined;
+  endpoint: string | undefined;
+}
+
+export const defaultLogger: LakebaseLogger = {
+  warn: (message, fields) => console.warn(`[lakebase] ${message}`, fields ?? ''),
+};
+
+export class LakebaseConnector {
+  readonly config: LakebaseConfig;
+  readonly logger: LakebaseLogger;
+  readonly clock: Clock;
+  /** Undefined in static mode. */
+  readonly auth: WorkspaceAuth | undefined;
+  readonly api: LakebaseApi | undefined;
+  readonly credentials: CredentialManager | undefined;
+  private readonly options: ConnectorOptions;
+  private targetPromise: Promise<ConnectionTarget> | undefined;
+  private instanceName: string | undefined;
+
+  constructor(options: ConnectorOptions = {}, managerDefaults: Partial<CredentialManagerOptions> = {}) {
+    this.options = options;
+    this.config = options.config ?? resolveConfig(options, options.env);
+    this.logger = options.logger ?? defaultLogger;
+    this.clock = options.clock ?? systemClock;
+    this.instanceName = this.config.instanceName;
+    if (this.config.mode === 'static') {
+      this.auth = undefined;
+      this.api = undefined;
+      this.credentials = undefined;
+      return;
+    }
+    const deps = {
+      fetch: options.fetch,
+      clock: options.clock,
+      timers: options.timers,
+      timeoutMs: options.apiTimeoutMs,
+      retry: options.apiRetry,
+    };
+    // With an injected credential source and no workspace host, auth is not needed unless the target must be looked up.
+    const needAuth = !options.credentialSource || !this.config.host || !this.config.user;
+    this.auth = needAuth ? new WorkspaceAuth(this.config.workspace, deps) : undefined;
+    this.api = this.auth
+      ? new LakebaseApi(this.auth, { ...deps, workspaceId: this.auth.workspace.workspaceId })
+      : undefined;
+    const fetchCredential = options.credentialSource ?? (() => this.mintCredential());
+    this.credentials = new CredentialManager({
+      refreshMarginMs: this.config.tokenRefreshMarginMs,
+      ...managerDefaults,
+      ...options.credentialOptions,
+      fetchCredential,
+      clock: options.clock,
+      timers: options.timers,
+    });
+    this.credentials.on('token-refresh-failed', (event: { error: LakebaseError; willRetry: boolean }) => {
+      this.log('warn', 'database token refresh failed', {
+        code: event.error.code,
+        error: event.error.message,
+        willRetry: event.willRetry,
+      });
+    });
+  }
+
+  get mode(): LakebaseConfig['mode'] {
+    return this.config.mode;
+  }
+
+  /** The pg `password` option: the static password, or a function returning the current token. */
+  password(): string | (() => Promise<string>) | undefined {
+    const credentials = this.credentials;
+    if (!credentials) return this.config.password;
+    return () => credentials.getToken();
+  }
+
+  /**
+   * Host, user and instance, resolved once (looking up the instance/endpoint and the identity when not configured).
+   * A failed lookup is not cached, so the next call tries again.
+   */
+  target(): Promise<ConnectionTarget> {
+    this.targetPromise ??= this.findTarget().catch((error: unknown) => {
+      this.targetPromise = undefined;
+      throw error;
+    });
+    return this.targetPromise;
+  }
+
+  /** The pg client config for this target, minus host and user when they are not known yet. */
+  baseClientConfig(): pg.ClientConfig {
+    const c = this.config;
+    const config: pg.ClientConfig = {
+      host: c.host,
+      port: c.port,
+      database: c.database,
+      user: c.user,
+      ssl: buildSslOptions(c),
+      keepAlive: true,
+      connectionTimeoutMillis: c.pool.connectionTimeoutMillis,
+    };
+    if (c.applicationName) config.application_name = c.applicationName;
+    const password = this.password();
+    if (password !== undefined)
+      Object.defineProperty(config, 'password', { value: password, enumerable: false, writable: true });
+    if (c.dnsFallback) config.stream = createStreamFactory(this.options.dns);
+    return config;
+  }
+
+  /** A complete pg client config (resolves the target first). */
+  async clientConfig(): Promise<pg.ClientConfig> {
+    const target = await this.target();
+    const config = this.baseClientConfig();
+    config.host = target.host;
+    config.user = target.user;
+    return config;
+  }
+
+  /** Stop background refresh. Idempotent. */
+  async close(): Promise<void> {
+    await this.credentials?.close();
+  }
+
+  log(level: 'debug' | 'info' | 'warn', message: string, fields?: Record<string, unknown>): void {
+    const safe: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields ?? {}))
+      safe[key] = typeof value === 'string' ? redact(value) : value;
+    this.logger[level]?.(redact(message), safe);
+  }
+
+  private async findTarget(): Promise<ConnectionTarget> {
+    const c = this.config;
+    if (c.mode === 'static') {
+      return {
+        host: c.host ?? 'localhost',
+        port: c.port,
+        database: c.database,
+        // As libpq: without a user in the URL, the operating-system user name.
+        user: c.user ?? userInfo().username,
+        instanceName: undefined,
+        endpoint: undefined,
+      };
+    }
+    let host = c.host;
+    if (c.mode === 'provisioned' && !this.instanceName) {
+      // Only the credential call needs the instance name; an injected credential source does not.
+      if (!this.options.credentialSource) this.instanceName = await this.findInstanceByHost(host as string);
+    } else if (c.mode === 'provisioned' && !host) {
+      const instance = await this.requireApi().getInstance(this.instanceName as string);
+      host = instance.read_write_dns;
+      if (!host)
+        throw notReady(`Instance '${instance.name}' has no read_write_dns yet (state ${instance.state ?? 'unknown'}).`);
+    } else if (c.mode === 'autoscaling' && !host) {
+      const endpoint = await this.requireApi().getEndpoint(c.endpoint as string);
+      host = endpoint.status?.hosts?.host;
+      if (!host)
+        throw notReady(
+          `Endpoint '${endpoint.name}' has no host yet (state ${endpoint.status?.current_state ?? 'unknown'}).`,
+        );
+    }
+    const user = c.user ?? (await this.identity());
+    return {
+      host: host as string,
+      port: c.port,
+      database: c.database,
+      user,
+      instanceName: this.instanceName,
+      endpoint: c.endpoint,
+    };
+  }
+
+  /** The PostgreSQL role: the token's `sub`, else SCIM Me `userName`. */
+  private async identity(): Promise<string> {
+    const token = await (this.credentials as CredentialManager).getToken();
+    const sub = jwtClaims(token).sub;
+    if (sub) return sub;
+    return (await this.requireApi().me()).userName;
+  }
+
+  private async findInstanceByHost(host: string): Promise<string> {
+    const instances = await this.requireApi().listInstances();
+    const match = instances.find((i) => i.read_write_dns === host || i.read_only_dns === host);
+    if (!match) {
+      throw new LakebaseError(
+        'LAKEBASE_RESOURCE_NOT_FOUND',
+        `No Lakebase database instance in this workspace has host '${host}'.`,
+        {
+          suggestion: 'Set LAKEBASE_INSTANCE_NAME (Provisioned) or LAKEBASE_ENDPOINT (Autoscaling), or check PGHOST.',
+          details: { host },
+        },
+      );
+    }
+    return match.name;
+  }
+
+  private async mintCredential(): Promise<DatabaseCredential> {
+    const api = this.requireApi();
+    if (this.config.mode === 'autoscaling') return api.generateEndpointCredential(this.config.endpoint as string);
+    if (!this.instanceName) this.instanceName = await this.findInstanceByHost(this.config.host as string);
+    return api.generateInstanceCredential([this.instanceName]);
+  }
+
+  private requireApi(): LakebaseApi {
+    if (!this.api) {
+      throw new LakebaseError(
+        'LAKEBASE_AUTH_NOT_CONFIGURED',
+        'Workspace auth is needed to look up the database target.',
+        {
+          suggestion: 'Set DATABRICKS_HOST and a credential, or set PGHOST and PGUSER explicitly.',
+        },
+      );
+    }
+    return this.api;
+  }
+}
+
+function notReady(message: string): LakebaseError {
+  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, {
+    suggestion:
+      'Wait for the instance/endpoint to become AVAILABLE/ACTIVE (new instances take a few minutes), or start it.',
+  });
+}

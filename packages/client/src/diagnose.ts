@@ -1,0 +1,343 @@
+/**
+ * `diagnose()`: walk config -> workspace auth -> instance/endpoint state -> credential -> DNS -> TCP -> TLS -> login
+ * -> `select 1`, time each step, and stop at the first failure with its cause and the fix. Tokens are redacted
+ * everywhere (details pass through `redact`, and no step prints a token).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import pg from 'pg';
+import { type LakebaseConfig, resolveConfig } from './config.js';
+import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
+import { type ResolvedAddress, resolveHost } from './dns.js';
+import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from './errors.js';
+import { errorText } from './http.js';
+import { buildSslOptions, tlsPolicy } from './tls.js';
+
+export type DiagnosticStepName =
+  | 'config'
+  | 'auth'
+  | 'target'
+  | 'credential'
+  | 'dns'
+  | 'tcp'
+  | 'tls'
+  | 'login'
+  | 'query';
+
+export interface DiagnosticStep {
+  name: DiagnosticStepName;
+  ok: boolean;
+  /** Duration in ms. */
+  ms: number;
+  /** What was found (on success) or what went wrong. */
+  detail: string;
+  /** What to do about a failure. */
+  suggestion?: string;
+  /** The {@link LakebaseError} code of a failure. */
+  code?: LakebaseErrorCode;
+}
+
+export interface DiagnosisReport {
+  ok: boolean;
+  mode: LakebaseConfig['mode'] | undefined;
+  steps: DiagnosticStep[];
+}
+
+export interface DiagnoseOptions extends ConnectorOptions {
+  /** Timeout of the TCP and TLS steps in ms (default 5000). */
+  stepTimeoutMs?: number;
+}
+
+class StepFailed extends Error {}
+
+/** Run the checks and return a report; never throws for a broken setup. */
+export async function diagnose(options: DiagnoseOptions = {}): Promise<DiagnosisReport> {
+  const steps: DiagnosticStep[] = [];
+  const timeoutMs = options.stepTimeoutMs ?? 5000;
+  const step = async <T>(name: DiagnosticStepName, run: () => Promise<{ value: T; detail: string }>): Promise<T> => {
+    const started = performance.now();
+    try {
+      const { value, detail } = await run();
+      steps.push({ name, ok: true, ms: elapsed(started), detail: redact(detail) });
+      return value;
+    } catch (error) {
+      const failure = classify(name, error);
+      steps.push({
+        name,
+        ok: false,
+        ms: elapsed(started),
+        detail: redact(failure.message),
+        suggestion: failure.suggestion,
+        code: failure.code,
+      });
+      throw new StepFailed();
+    }
+  };
+
+  let connector: LakebaseConnector | undefined;
+  let mode: LakebaseConfig['mode'] | undefined;
+  try {
+    const config = await step('config', async () => {
+      const value = options.config ?? resolveConfig(options, options.env);
+      return { value, detail: describeConfig(value) };
+    });
+    mode = config.mode;
+    connector = await step('auth', async () => {
+      const value = new LakebaseConnector({ ...options, config }, { backgroundRefresh: false, maxAttempts: 1 });
+      if (!value.auth || !value.api) return { value, detail: 'static mode: no workspace auth needed' };
+      const me = await value.api.me();
+      return {
+        value,
+        detail: `authenticated to ${value.auth.host} as ${me.userName} (${value.auth.authType ?? 'auth'})`,
+      };
+    });
+    const c = connector;
+    await step('target', async () => ({ value: undefined, detail: await checkTargetState(c) }));
+    const target = await step('credential', async () => {
+      const value = await c.target();
+      if (!c.credentials) return { value, detail: `static password for ${value.user}` };
+      const credential = await c.credentials.getCredential();
+      return { value, detail: `database token for ${value.user}, expires ${credential.expiresAt.toISOString()}` };
+    });
+    const addresses = await step('dns', async () => {
+      const value = target.host.startsWith('/') ? [] : await resolveHost(target.host, options.dns);
+      return {
+        value,
+        detail: value.length ? `${target.host} -> ${value.map(describeAddress).join(', ')}` : 'Unix socket',
+      };
+    });
+    await step('tcp', async () => ({ value: undefined, detail: await checkTcp(target, addresses, timeoutMs) }));
+    await step('tls', async () => ({
+      value: undefined,
+      detail: await checkTls(c.config, target, addresses, timeoutMs),
+    }));
+    const client = await step('login', async () => {
+      const config = await c.clientConfig();
+      const value = new pg.Client({ ...config, password: config.password, connectionTimeoutMillis: timeoutMs * 2 });
+      await value.connect();
+      return { value, detail: `logged in as ${target.user} to database ${target.database}` };
+    });
+    try {
+      await step('query', async () => {
+        const result = await client.query<{ ok: number }>('select 1 as ok');
+        return { value: undefined, detail: `select 1 returned ${result.rows[0]?.ok}` };
+      });
+    } finally {
+      await client.end().catch(() => {});
+    }
+  } catch (error) {
+    if (!(error instanceof StepFailed)) throw error;
+  } finally {
+    await connector?.close();
+  }
+  return { ok: steps.every((s) => s.ok), mode, steps };
+}
+
+function describeConfig(c: LakebaseConfig): string {
+  const target =
+    c.mode === 'static'
+      ? `static URL (${c.sources.url})`
+      : c.mode === 'autoscaling'
+        ? `endpoint ${c.endpoint} (${c.sources.endpoint})`
+        : c.instanceName
+          ? `instance ${c.instanceName} (${c.sources.instanceName})`
+          : `instance with host ${c.host} (${c.sources.host})`;
+  return `${c.mode}: ${target}, database ${c.database}, sslmode ${c.sslMode}`;
+}
+
+async function checkTargetState(c: LakebaseConnector): Promise<string> {
+  const api = c.api;
+  if (!api) return 'static mode: no instance to check';
+  if (c.config.mode === 'autoscaling') {
+    const endpoint = await api.getEndpoint(c.config.endpoint as string);
+    const state = endpoint.status?.current_state ?? 'unknown';
+    if (endpoint.status?.disabled)
+      throw notReady(`Endpoint ${endpoint.name} is disabled.`, 'Enable the endpoint (spec.disabled = false).');
+    if (state === 'INIT' || state === 'DEGRADED') {
+      throw notReady(`Endpoint ${endpoint.name} is ${state}.`, 'Wait for the endpoint to become ACTIVE, then retry.');
+    }
+    return `endpoint ${endpoint.name} is ${state}${state === 'IDLE' ? ' (scaled to zero; wakes on connect)' : ''}, host ${endpoint.status?.hosts?.host ?? '?'}`;
+  }
+  const name = c.config.instanceName ?? (await c.target()).instanceName;
+  const instance = await api.getInstance(name as string);
+  const state = instance.state ?? 'unknown';
+  if (state === 'STOPPED') {
+    throw notReady(
+      `Instance ${instance.name} is STOPPED.`,
+      `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
+    );
+  }
+  if (state !== 'AVAILABLE') {
+    throw notReady(
+      `Instance ${instance.name} is ${state}.`,
+      'Wait: a starting instance takes 2-3 minutes after deployment. Check with `databricks database get-database-instance`.',
+    );
+  }
+  return `instance ${instance.name} is AVAILABLE, host ${instance.read_write_dns ?? '?'}`;
+}
+
+function notReady(message: string, suggestion: string): LakebaseError {
+  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, { suggestion });
+}
+
+function describeAddress(a: ResolvedAddress): string {
+  return a.via === 'system'
+    ? a.address
+    : `${a.address} (${a.via === 'dns' ? 'direct DNS fallback' : 'RFC 6761 .localhost'})`;
+}
+
+function checkTcp(target: ConnectionTarget, addresses: ResolvedAddress[], timeoutMs: number): Promise<string> {
+  const address = addresses[0]?.address ?? target.host;
+  return new Promise((resolve, reject) => {
+    const socket = target.host.startsWith('/')
+      ? net.connect(`${target.host}/.s.PGSQL.${target.port}`)
+      : net.connect({ host: address, port: target.port });
+    const timer = setTimeout(
+      () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(`connected to ${address}:${target.port}`);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(
+        new LakebaseError(
+          'LAKEBASE_CONNECT_FAILED',
+          `Cannot connect to ${target.host} (${address}) port ${target.port}: ${errorText(error)}`,
+          {
+            suggestion:
+              'Check the host and port (PGHOST, PGPORT), that the instance is running, and that no firewall/VPN blocks port 5432.',
+            cause: error,
+          },
+        ),
+      );
+    });
+  });
+}
+
+/** PostgreSQL SSLRequest, then a TLS handshake with the same options the pool uses. */
+function checkTls(
+  config: LakebaseConfig,
+  target: ConnectionTarget,
+  addresses: ResolvedAddress[],
+  timeoutMs: number,
+): Promise<string> {
+  const ssl = buildSslOptions(config);
+  if (ssl === false) return Promise.resolve(`TLS off (sslmode ${config.sslMode})`);
+  const address = addresses[0]?.address ?? target.host;
+  return new Promise((resolve, reject) => {
+    const raw = net.connect({ host: address, port: target.port });
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      raw.destroy();
+      reject(tlsError(error, target.host));
+    };
+    const timer = setTimeout(
+      () => fail(Object.assign(new Error('TLS handshake timed out'), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    raw.once('error', fail);
+    raw.once('connect', () => {
+      const request = Buffer.alloc(8);
+      request.writeInt32BE(8, 0);
+      request.writeInt32BE(80877103, 4);
+      raw.write(request);
+    });
+    raw.once('data', (data) => {
+      if (data.toString('utf8', 0, 1) !== 'S')
+        return fail(new Error('the server does not accept TLS (answered SSLRequest with N)'));
+      const secure = tls.connect({
+        ...ssl,
+        socket: raw,
+        host: target.host,
+        servername: net.isIP(target.host) ? undefined : target.host,
+      });
+      secure.once('error', fail);
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        const cert = secure.getPeerCertificate();
+        const policy = tlsPolicy(config);
+        resolve(
+          `${secure.getProtocol()} (${policy}), certificate CN=${cert?.subject?.CN ?? '?'} issued by ${cert?.issuer?.CN ?? '?'}`,
+        );
+        secure.destroy();
+      });
+    });
+  });
+}
+
+function tlsError(error: Error, host: string): LakebaseError {
+  const code = (error as { code?: string }).code ?? '';
+  const suggestion = /ALTNAME|HOSTNAME/.test(code)
+    ? `The certificate does not match '${host}': check PGHOST (use the instance's read_write_dns / the endpoint host, not an IP).`
+    : /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED/.test(code)
+      ? 'The server certificate is not trusted: set PGSSLROOTCERT to the CA file, or PGSSLMODE=no-verify (not recommended).'
+      : 'Check that the server speaks TLS on this port and PGSSLMODE.';
+  return new LakebaseError('LAKEBASE_TLS_FAILED', `TLS to ${host} failed: ${errorText(error)}`, {
+    suggestion,
+    cause: error,
+  });
+}
+
+/** Map a step's error to a code, message and suggestion (PostgreSQL SQLSTATEs included). */
+function classify(
+  name: DiagnosticStepName,
+  error: unknown,
+): { code: LakebaseErrorCode; message: string; suggestion: string } {
+  if (isLakebaseError(error)) {
+    const inner = error.code === 'LAKEBASE_CREDENTIAL_FAILED' && isLakebaseError(error.cause) ? error.cause : error;
+    return { code: inner.code, message: error.message, suggestion: inner.suggestion ?? 'See the error message.' };
+  }
+  const sqlstate = (error as { code?: unknown }).code;
+  const message = errorText(error);
+  switch (sqlstate) {
+    case '28P01':
+      return {
+        code: 'LAKEBASE_LOGIN_FAILED',
+        message: `Login refused: ${message}`,
+        suggestion:
+          'The token was refused for this role. PGUSER/LAKEBASE_USERNAME must be the identity the token is minted for ' +
+          '(your email, or the service principal client id); unset it to use the token identity. For an app, add the ' +
+          'database resource so its service principal role exists.',
+      };
+    case '28000':
+      return {
+        code: 'LAKEBASE_ROLE_NOT_FOUND',
+        message: `Role does not exist: ${message}`,
+        suggestion:
+          'Create a PostgreSQL role for this identity: add the Lakebase resource to the app (the platform creates the ' +
+          'service principal role), or `databricks postgres create-role` / grant access in the Lakebase UI.',
+      };
+    case '3D000':
+      return {
+        code: 'LAKEBASE_DATABASE_NOT_FOUND',
+        message,
+        suggestion: 'Check LAKEBASE_DATABASE / PGDATABASE (default databricks_postgres).',
+      };
+    case '57P03':
+      return {
+        code: 'LAKEBASE_INSTANCE_NOT_READY',
+        message,
+        suggestion: 'The instance is starting or stopped; wait or start it, then retry.',
+      };
+    case '42501':
+      return {
+        code: 'LAKEBASE_PERMISSION_DENIED',
+        message,
+        suggestion: 'Grant the role the needed privileges (CONNECT/USAGE), or ask for CAN_USE.',
+      };
+    default:
+      return {
+        code: name === 'query' ? 'LAKEBASE_QUERY_FAILED' : 'LAKEBASE_CONNECT_FAILED',
+        message: `${name} failed: ${message}`,
+        suggestion: 'See the message; run with a smaller setup (psql) to compare.',
+      };
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}

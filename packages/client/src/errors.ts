@@ -1,0 +1,129 @@
+/**
+ * One error class for everything the library reports: a stable `code`, a human `message`, a `suggestion` that says
+ * what to do, and the underlying `cause`. Messages, suggestions and `toJSON()` are passed through {@link redact}, so a
+ * token or secret never reaches a log line even if it slipped into the text of a lower-level error.
+ */
+
+/** Every code a {@link LakebaseError} can carry. Stable: treat them as API. */
+export type LakebaseErrorCode =
+  | 'LAKEBASE_NOT_CONFIGURED'
+  | 'LAKEBASE_CONFIG_INVALID'
+  | 'LAKEBASE_AUTH_NOT_CONFIGURED'
+  | 'LAKEBASE_AUTH_CONFLICT'
+  | 'LAKEBASE_AUTH_PROFILE_NOT_FOUND'
+  | 'LAKEBASE_AUTH_FAILED'
+  | 'LAKEBASE_PERMISSION_DENIED'
+  | 'LAKEBASE_RESOURCE_NOT_FOUND'
+  | 'LAKEBASE_INSTANCE_NOT_READY'
+  | 'LAKEBASE_API_UNAVAILABLE'
+  | 'LAKEBASE_API_UNREACHABLE'
+  | 'LAKEBASE_API_ERROR'
+  | 'LAKEBASE_CREDENTIAL_FAILED'
+  | 'LAKEBASE_DNS_FAILED'
+  | 'LAKEBASE_CONNECT_FAILED'
+  | 'LAKEBASE_TLS_FAILED'
+  | 'LAKEBASE_LOGIN_FAILED'
+  | 'LAKEBASE_ROLE_NOT_FOUND'
+  | 'LAKEBASE_DATABASE_NOT_FOUND'
+  | 'LAKEBASE_QUERY_FAILED'
+  | 'LAKEBASE_CLOSED';
+
+/** Extra, non-secret facts about an error (HTTP status, REST error code, the step that failed...). */
+export type LakebaseErrorDetails = Record<string, string | number | boolean | undefined>;
+
+export interface LakebaseErrorOptions {
+  suggestion?: string;
+  cause?: unknown;
+  details?: LakebaseErrorDetails;
+  /** True when retrying the same operation later may succeed (network trouble, 429, 5xx). */
+  retryable?: boolean;
+}
+
+/** The one error class of the library. `code` is stable; `message` and `suggestion` are for people. */
+export class LakebaseError extends Error {
+  override readonly name = 'LakebaseError';
+  readonly code: LakebaseErrorCode;
+  readonly suggestion: string | undefined;
+  readonly details: LakebaseErrorDetails;
+  readonly retryable: boolean;
+
+  constructor(code: LakebaseErrorCode, message: string, options: LakebaseErrorOptions = {}) {
+    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.suggestion = options.suggestion === undefined ? undefined : redact(options.suggestion);
+    this.details = options.details ?? {};
+    this.retryable = options.retryable ?? false;
+  }
+
+  /** A plain, secret-free object: what `JSON.stringify(error)` prints. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      suggestion: this.suggestion,
+      details: redactDetails(this.details),
+      cause: describeCause(this.cause),
+    };
+  }
+}
+
+/** True when `value` is a {@link LakebaseError}, optionally with the given code. */
+export function isLakebaseError(value: unknown, code?: LakebaseErrorCode): value is LakebaseError {
+  return value instanceof LakebaseError && (code === undefined || value.code === code);
+}
+
+function describeCause(cause: unknown): unknown {
+  if (cause === undefined || cause === null) return undefined;
+  if (cause instanceof LakebaseError) return cause.toJSON();
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return { name: cause.name, message: redact(cause.message), code: typeof code === 'string' ? code : undefined };
+  }
+  return redact(String(cause));
+}
+
+function redactDetails(details: LakebaseErrorDetails): LakebaseErrorDetails {
+  const out: LakebaseErrorDetails = {};
+  for (const [key, value] of Object.entries(details)) out[key] = typeof value === 'string' ? redact(value) : value;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Redaction
+
+const REDACTED = '[REDACTED]';
+const MAX_KNOWN_SECRETS = 256;
+const knownSecrets: string[] = [];
+
+/** JWTs (three base64url parts, the first starting `eyJ`), Databricks PATs (`dapi…`) and OAuth secrets (`dose…`). */
+const SECRET_PATTERNS: RegExp[] = [
+  /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g,
+  /\bdapi[0-9a-f]{16,}(?:-\d+)?\b/g,
+  /\bdose[0-9a-f]{16,}\b/g,
+];
+/** `password=…`, `token=…` fragments in URLs and connection strings. */
+const SECRET_ASSIGNMENT = /\b(password|token|secret|client_secret)=([^\s&;]+)/gi;
+/** The password part of a `postgresql://user:password@host` URL. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@/?#\s]+)@/gi;
+
+/**
+ * Remember a secret value (a token, a client secret, a password) so {@link redact} removes it from any text later.
+ * Values shorter than 8 characters are ignored (they would redact ordinary words).
+ */
+export function registerSecret(value: string | undefined): void {
+  if (!value || value.length < 8 || knownSecrets.includes(value)) return;
+  knownSecrets.push(value);
+  if (knownSecrets.length > MAX_KNOWN_SECRETS) knownSecrets.shift();
+}
+
+/** Replace every known secret and anything that looks like a token in `text` with `[REDACTED]`. */
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of knownSecrets) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, REDACTED);
+  out = out.replace(SECRET_ASSIGNMENT, (_match, key: string) => `${key}=${REDACTED}`);
+  return out.replace(URL_PASSWORD, (_match, prefix: string) => `${prefix}${REDACTED}@`);
+}

@@ -1,0 +1,203 @@
+/**
+ * `createLakebasePool()` returns a real `pg.Pool` (a subclass, so `instanceof pg.Pool` holds and Drizzle, Kysely,
+ * `@prisma/adapter-pg` and anything else that takes a pool work unchanged) with: `password` wired to the credential
+ * manager, TLS per config, `application_name`, keep-alive, `max = DB_POOL_SIZE + DB_MAX_OVERFLOW`, a jittered max
+ * lifetime, a default `error` listener, one retry of a connect refused with SQLSTATE 28P01 using a freshly forced
+ * token, and an idempotent `end()` that also stops the background refresh.
+ * Also `getConnectionConfig()` (a `pg.ClientConfig`) and `connect()` (one client) built on the same pieces.
+ */
+import pg from 'pg';
+import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
+
+/** Options of {@link createLakebasePool}: Lakebase options plus any pg pool options to override. */
+export interface LakebasePoolOptions extends ConnectorOptions {
+  /** Extra pg pool options; they win over what the config derives (except `password`). */
+  pg?: Omit<pg.PoolConfig, 'password'>;
+  /** Fraction of the recycle interval used as jitter: each connection lives `interval * (1 - jitter*random)`. */
+  lifetimeJitter?: number;
+  /** Random source for the lifetime jitter (tests). */
+  random?: () => number;
+}
+
+type ConnectCallback = (
+  err: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (release?: unknown) => void,
+) => void;
+
+/** True for SQLSTATE 28P01 (`password authentication failed`): the server refused the token. */
+function isTokenRefused(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === '28P01';
+}
+
+/** The password a refused connection used, by its error (a WeakMap: the token never sits on the error object). */
+const refusedPasswords = new WeakMap<object, string>();
+
+function rememberRefusedPassword(client: pg.Client, error: unknown): void {
+  const password = (client as unknown as { password?: unknown }).password;
+  if (error && typeof error === 'object' && typeof password === 'string') refusedPasswords.set(error, password);
+}
+
+/** A pg.Client that remembers which token a refused login used, so the retry knows whether it is stale. */
+class TokenTrackingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (err: Error) => void): void;
+  override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
+    if (callback) {
+      super.connect((err: Error) => {
+        rememberRefusedPassword(this, err);
+        callback(err);
+      });
+      return undefined;
+    }
+    return super.connect().catch((err: unknown) => {
+      rememberRefusedPassword(this, err);
+      throw err;
+    });
+  }
+}
+
+/** A `pg.Pool` that knows how to get Lakebase tokens. `pool.lakebase` exposes config, credentials and target. */
+export class LakebasePool extends pg.Pool {
+  /** The shared pieces: config, workspace auth, REST API and credential manager. */
+  declare readonly lakebase: LakebaseConnector;
+  private ready: Promise<ConnectionTarget> | undefined;
+  private endPromise: Promise<void> | undefined;
+  private authRetries = 0;
+
+  constructor(connector: LakebaseConnector, options: LakebasePoolOptions = {}) {
+    const c = connector.config;
+    const base = connector.baseClientConfig();
+    const config: pg.PoolConfig = {
+      ...base,
+      max: c.pool.max,
+      min: c.pool.size,
+      Client: TokenTrackingClient,
+      idleTimeoutMillis: c.pool.idleTimeoutMillis,
+      ...options.pg,
+    };
+    Object.defineProperty(config, 'password', { value: base.password, enumerable: false, writable: true });
+    super(config);
+    Object.defineProperty(this, 'lakebase', { value: connector, enumerable: false });
+    const interval = options.pg?.maxLifetimeSeconds ?? c.pool.recycleIntervalSeconds;
+    if (interval > 0) {
+      const jitter = Math.min(1, Math.max(0, options.lifetimeJitter ?? 0.2));
+      const random = options.random ?? Math.random;
+      // pg-pool reads options.maxLifetimeSeconds once per new connection: a getter gives each its own lifetime.
+      Object.defineProperty(this.options, 'maxLifetimeSeconds', {
+        get: () => jitteredLifetime(interval, jitter, random()),
+        enumerable: true,
+        configurable: true,
+      });
+    }
+    // An idle client's error (server restart, network drop) must never crash the process.
+    this.on('error', (err: Error) => {
+      connector.log('warn', 'idle PostgreSQL connection failed and was removed from the pool', {
+        error: err.message,
+        code: (err as { code?: string }).code,
+      });
+    });
+  }
+
+  /** Connections whose login was retried once with a forced token refresh. */
+  get authRetryCount(): number {
+    return this.authRetries;
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    const result = this.connectWithRetry();
+    if (!callback) return result;
+    result.then(
+      (client) =>
+        callback(undefined, client, (release?: unknown) => client.release(release as boolean | Error | undefined)),
+      (error: Error) => callback(error, undefined, () => {}),
+    );
+    return undefined;
+  }
+
+  /** Drain the pool and stop the token refresh. Safe to call more than once. */
+  override end(): Promise<void>;
+  override end(callback: () => void): void;
+  override end(callback?: () => void): Promise<void> | undefined {
+    this.endPromise ??= Promise.all([this.lakebase.close(), super.end()]).then(() => undefined);
+    if (!callback) return this.endPromise;
+    this.endPromise.then(callback, callback);
+    return undefined;
+  }
+
+  private async connectWithRetry(): Promise<pg.PoolClient> {
+    await this.prepare();
+    try {
+      return await super.connect();
+    } catch (error) {
+      const credentials = this.lakebase.credentials;
+      if (!credentials || !isTokenRefused(error) || this.ending) throw error;
+      this.authRetries++;
+      this.lakebase.log('warn', 'login refused (28P01); retrying once with a fresh token', {
+        message: (error as Error).message,
+      });
+      await credentials.forceRefresh(refusedPasswords.get(error as object));
+      return super.connect();
+    }
+  }
+
+  /** Resolve host and user once, before the first connection; a failure is retried on the next connect. */
+  private prepare(): Promise<ConnectionTarget> {
+    this.ready ??= this.lakebase.target().then(
+      (target) => {
+        this.options.host = target.host;
+        this.options.user = target.user;
+        return target;
+      },
+      (error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      },
+    );
+    return this.ready;
+  }
+}
+
+/** A lifetime in `[interval * (1 - jitter), interval]` seconds, never below one second. */
+export function jitteredLifetime(intervalSeconds: number, jitter: number, random: number): number {
+  return Math.max(1, intervalSeconds * (1 - jitter * random));
+}
+
+/**
+ * Create a `pg.Pool` for Lakebase (or a static URL). Synchronous: configuration and auth errors throw here; the
+ * first token and the host/user lookup happen on the first `connect()`/`query()`.
+ * @throws LakebaseError `LAKEBASE_NOT_CONFIGURED`, `LAKEBASE_CONFIG_INVALID`, `LAKEBASE_AUTH_*`.
+ */
+export function createLakebasePool(options: LakebasePoolOptions = {}): LakebasePool {
+  return new LakebasePool(new LakebaseConnector(options), options);
+}
+
+/**
+ * A `pg.ClientConfig` for one client: host and user resolved, `password` a function that returns a valid token
+ * (refreshed lazily on use, no background timer).
+ */
+export async function getConnectionConfig(options: ConnectorOptions = {}): Promise<pg.ClientConfig> {
+  const connector = new LakebaseConnector(options, { backgroundRefresh: false });
+  return connector.clientConfig();
+}
+
+/**
+ * Open one connected `pg.Client` (for scripts). A login refused with 28P01 is retried once with a fresh token.
+ */
+export async function connect(options: ConnectorOptions = {}): Promise<pg.Client> {
+  const connector = new LakebaseConnector(options, { backgroundRefresh: false });
+  const config = await connector.clientConfig();
+  const client = new TokenTrackingClient(config);
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    if (!connector.credentials || !isTokenRefused(error)) throw error;
+    await connector.credentials.forceRefresh(refusedPasswords.get(error as object));
+    const retry = new pg.Client(config);
+    await retry.connect();
+    return retry;
+  }
+}

@@ -1,0 +1,78 @@
+import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
+import pg from 'pg';
+
+/** Start an emulator and open one session, so the storage's cold start is not charged to the first test. */
+export async function startWarmEmulator(options: Parameters<typeof startEmulator>[0] = {}): Promise<Emulator> {
+  const emulator = await startEmulator({ apiPort: 0, pgPort: 0, ...options });
+  const res = await fetch(`${emulator.databricksHost}/api/2.0/database/credentials`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${emulator.databricksToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ request_id: crypto.randomUUID(), instance_names: [emulator.instanceName] }),
+  });
+  const { token } = (await res.json()) as { token: string };
+  const client = new pg.Client({
+    host: emulator.pgHost,
+    port: emulator.pgPort,
+    user: emulator.user,
+    database: emulator.database,
+    password: token,
+    ssl: { rejectUnauthorized: false },
+  });
+  await client.connect();
+  await client.query('select 1');
+  await client.end();
+  return emulator;
+}
+
+/** Collects every token the Databricks API hands out, by wrapping `fetch`. For leak assertions. */
+export function tokenCollectingFetch(tokens: Set<string>): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    const copy = response.clone();
+    copy
+      .json()
+      .then((body: unknown) => {
+        if (body && typeof body === 'object') {
+          for (const key of ['token', 'access_token']) {
+            const value = (body as Record<string, unknown>)[key];
+            if (typeof value === 'string') tokens.add(value);
+          }
+        }
+      })
+      .catch(() => {});
+    return response;
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Run `workers` loops of `select 1` through `pool` until `ms` pass (or `stop()` says so); count successes and collect
+ * failures.
+ */
+export async function runLoad(
+  pool: { query(text: string): Promise<unknown> },
+  workers: number,
+  ms: number,
+  stop: () => boolean = () => false,
+): Promise<{ ok: number; failed: Error[] }> {
+  const until = Date.now() + ms;
+  let ok = 0;
+  const failed: Error[] = [];
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (Date.now() < until && !stop()) {
+        try {
+          await pool.query('select 1');
+          ok++;
+        } catch (error) {
+          failed.push(error as Error);
+        }
+        await sleep(5);
+      }
+    }),
+  );
+  return { ok, failed };
+}

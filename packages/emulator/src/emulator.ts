@@ -1,0 +1,178 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { EmulatorError } from './errors.js';
+import { ensureCertificates } from './postgres/certs.js';
+import { type FrontDoor, startFrontDoor } from './postgres/front-door.js';
+import { PgliteStorage } from './postgres/pglite-storage.js';
+import type { SessionStorage } from './postgres/storage.js';
+import { UpstreamStorage } from './postgres/upstream-storage.js';
+import { buildApiServer, createWorkspace, type Workspace, type WorkspaceStats } from './workspace/index.js';
+
+/** Options for {@link startEmulator}. Every field has a default that suits tests. */
+export interface EmulatorOptions {
+  /** Where state, TLS material and PGlite data live. Default: a fresh temporary directory, removed by `stop()`. */
+  dataDir?: string;
+  /** Address both servers bind. Default 127.0.0.1. Anything but loopback also needs `allowNonLoopback`. */
+  host?: string;
+  /** Bind a non-loopback address: the emulator has no real security, so this must be asked for. */
+  allowNonLoopback?: boolean;
+  /** Workspace REST API port; 0 (default) picks a free port. */
+  apiPort?: number;
+  /** PostgreSQL front door port; 0 (default) picks a free port. */
+  pgPort?: number;
+  /** Lifetime of minted database tokens in seconds. Default 3600, as on Lakebase. */
+  tokenTtlSeconds?: number;
+  /** Store data in this PostgreSQL (admin URL) instead of embedded PGlite. */
+  upstream?: string;
+  /** The workspace user's email, which is also its PostgreSQL role. Default dev@example.com. */
+  user?: string;
+  /** Name of the default Provisioned instance. Default lakebase-emulator. */
+  instanceName?: string;
+  /** Id of the default Autoscaling project. Default lakebase-emulator. */
+  projectId?: string;
+  /** Delay before a created instance becomes AVAILABLE. Default 1000 ms. */
+  instanceStartMs?: number;
+  /** Injectable clock for token expiry and state transitions (ms since epoch). */
+  now?: () => number;
+}
+
+/** What a client needs to reach the emulator; `lakebase emulator --json` prints exactly this. */
+export interface EmulatorConnectionInfo {
+  databricksHost: string;
+  databricksToken: string;
+  clientId: string;
+  clientSecret: string;
+  pgHost: string;
+  pgPort: number;
+  apiPort: number;
+  instanceName: string;
+  endpoint: string;
+  database: string;
+  user: string;
+  caFile: string;
+  dataDir: string;
+  storage: 'pglite' | 'upstream';
+}
+
+/** A running emulator. */
+export interface Emulator extends EmulatorConnectionInfo {
+  /** The fake workspace: identities, resources, token TTL, fault injection and counters. */
+  readonly workspace: Workspace;
+  connectionInfo(): EmulatorConnectionInfo;
+  /**
+   * Environment variables for a client of the default resource, in the names users already set: Databricks auth
+   * (PAT), libpq connection settings with verified TLS, and the Lakebase resource.
+   */
+  env(tier?: 'provisioned' | 'autoscaling'): Record<string, string>;
+  stats(): WorkspaceStats & { frontDoor: ReturnType<FrontDoor['stats']> };
+  /** Closes both servers and every session, flushes storage; removes the data dir only if it was temporary. */
+  stop(): Promise<void>;
+}
+
+const PG_HOST = 'localhost';
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Starts a local Lakebase: the workspace REST API and the TLS PostgreSQL front door in front of storage. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host) && !options.allowNonLoopback) {
+    throw new EmulatorError(
+      'EMULATOR_NON_LOOPBACK_BIND',
+      `Refusing to bind ${host}: the emulator accepts any minted token and serves test data.`,
+      'Bind 127.0.0.1 (the default), or pass allowNonLoopback: true (CLI: an explicit --host) if you really mean it.',
+    );
+  }
+  const temporaryDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-')));
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  const cleanup: Array<() => Promise<void>> = [];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+    if (temporaryDataDir) await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const workspace = await createWorkspace({
+      dataDir,
+      pgHost: PG_HOST,
+      ...(options.user ? { user: options.user } : {}),
+      ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
+      ...(options.instanceName ? { instanceName: options.instanceName } : {}),
+      ...(options.projectId ? { projectId: options.projectId } : {}),
+      ...(options.instanceStartMs !== undefined ? { instanceStartMs: options.instanceStartMs } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    cleanup.push(() => workspace.close());
+
+    const api = buildApiServer(workspace);
+    await api.listen({ host, port: options.apiPort ?? 0 });
+    cleanup.push(() => api.close());
+    const apiPort = addressPort(api.server.address());
+    const databricksHost = `http://${host.includes(':') ? `[${host}]` : host}:${apiPort}`;
+    workspace.setBaseUrl(databricksHost);
+
+    const certificates = await ensureCertificates(dataDir);
+    const storage: SessionStorage = options.upstream
+      ? new UpstreamStorage({ url: options.upstream, defaultDatabase: workspace.defaultDatabase })
+      : new PgliteStorage({ dataDir });
+    cleanup.push(() => storage.close());
+    const frontDoor = await startFrontDoor({
+      host,
+      port: options.pgPort ?? 0,
+      tls: { certPem: certificates.certPem, keyPem: certificates.keyPem },
+      authority: workspace,
+      storage,
+    });
+    cleanup.push(() => frontDoor.close());
+
+    const info: EmulatorConnectionInfo = {
+      databricksHost,
+      databricksToken: workspace.user.pat,
+      clientId: workspace.servicePrincipal.clientId,
+      clientSecret: workspace.servicePrincipal.clientSecret,
+      pgHost: PG_HOST,
+      pgPort: frontDoor.port,
+      apiPort,
+      instanceName: workspace.instanceName,
+      endpoint: workspace.endpointName,
+      database: workspace.defaultDatabase,
+      user: workspace.user.userName,
+      caFile: certificates.caFile,
+      dataDir,
+      storage: options.upstream ? 'upstream' : 'pglite',
+    };
+    let stopped: Promise<void> | undefined;
+    return {
+      ...info,
+      workspace,
+      connectionInfo: () => ({ ...info }),
+      env: (tier = 'provisioned') => ({
+        DATABRICKS_HOST: info.databricksHost,
+        DATABRICKS_TOKEN: info.databricksToken,
+        PGHOST: info.pgHost,
+        PGPORT: String(info.pgPort),
+        PGDATABASE: info.database,
+        PGSSLMODE: 'verify-full',
+        PGSSLROOTCERT: info.caFile,
+        LAKEBASE_DATABASE: info.database,
+        ...(tier === 'provisioned'
+          ? { LAKEBASE_INSTANCE_NAME: info.instanceName }
+          : { LAKEBASE_ENDPOINT: info.endpoint }),
+      }),
+      stats: () => ({ ...workspace.stats(), frontDoor: frontDoor.stats() }),
+      stop: () => {
+        stopped ??= unwind();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+function addressPort(address: ReturnType<import('node:net').Server['address']>): number {
+  if (address && typeof address === 'object') return address.port;
+  throw new Error('server is not listening on a TCP port');
+}

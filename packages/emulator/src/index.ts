@@ -1,0 +1,8 @@
+/**
+ * @lakebase-kit/emulator: a local Databricks Lakebase. Start one with {@link startEmulator}; point
+ * `@lakebase-kit/client`, the Databricks SDKs or `psql` at what it returns.
+ */
+export type { LoginAuthority, LoginDecision, LoginRequest, ResourceRef } from './contracts.js';
+export { type Emulator, type EmulatorConnectionInfo, type EmulatorOptions, startEmulator } from './emulator.js';
+export { EmulatorError } from './errors.js';
+export type { CredentialFaults, Workspace, WorkspaceStats } from './workspace/index.js';

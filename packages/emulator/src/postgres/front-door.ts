@@ -1,0 +1,331 @@
+import { createServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import type { LoginAuthority } from '../contracts.js';
+import {
+  authenticationCleartextPassword,
+  CANCEL_REQUEST_CODE,
+  errorResponse,
+  GSSENC_REQUEST_CODE,
+  type Message,
+  negotiateProtocolVersion,
+  PacketReader,
+  ProtocolError,
+  parseStartupPacket,
+  readCString,
+  SSL_REQUEST_CODE,
+  type StartupPacket,
+} from './protocol.js';
+import { type Logger, type SessionStorage, StorageError, silentLogger } from './storage.js';
+
+/** Options of {@link startFrontDoor}. */
+export interface FrontDoorOptions {
+  /** Interface to listen on, e.g. `127.0.0.1`. */
+  host: string;
+  /** TCP port; 0 picks a free one (read it back from {@link FrontDoor.port}). */
+  port: number;
+  /** Server certificate and key (PEM), e.g. from `ensureCertificates`. */
+  tls: { certPem: string; keyPem: string };
+  /** Decides who may log in (the workspace half of the emulator). */
+  authority: LoginAuthority;
+  /** Where authenticated sessions run. */
+  storage: SessionStorage;
+  logger?: Logger;
+  /** A connection that has not finished logging in after this long is dropped (PostgreSQL: authentication_timeout). */
+  handshakeTimeoutMs?: number;
+}
+
+/** Counters since start. */
+export interface FrontDoorStats {
+  /** TCP connections accepted. */
+  connections: number;
+  /** Sessions handed to storage and still open. */
+  activeSessions: number;
+  /** StartupMessages refused because the client did not use TLS. */
+  refusedNoTls: number;
+  /** Logins the authority refused. */
+  refusedAuth: number;
+}
+
+/** A running front door. */
+export interface FrontDoor {
+  /** The port actually listened on. */
+  readonly port: number;
+  stats(): FrontDoorStats;
+  /** Stops listening and ends every connection and session. */
+  close(): Promise<void>;
+}
+
+const MAX_PASSWORD_MESSAGE = 65_536; // PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH; tokens are a few KB
+
+/**
+ * Starts the PostgreSQL front door: TLS-only (SSLRequest or PG17 direct TLS with ALPN `postgresql`), cleartext
+ * password auth checked by `authority` (the password is a Lakebase database token), then hands the session to
+ * `storage`. Mirrors what a `hostssl`-only PostgreSQL says to clients that get something wrong.
+ */
+export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
+  const logger = options.logger ?? silentLogger;
+  const secureContext = createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem });
+  const counters: FrontDoorStats = { connections: 0, activeSessions: 0, refusedNoTls: 0, refusedAuth: 0 };
+  const sockets = new Set<Socket>();
+  const ctx: ConnectionContext = { ...options, logger, secureContext, counters };
+
+  const server = createServer((socket) => {
+    counters.connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    // A socket error must never crash the process; 'close' follows and cleans up.
+    socket.on('error', (err) => logger.info('postgres client socket error', { error: err.message }));
+    socket.setNoDelay(true);
+    handleConnection(socket, ctx).catch((err: unknown) => {
+      logger.error('postgres connection handler failed', { error: String(err) });
+      socket.destroy();
+    });
+  });
+  server.on('error', (err) => logger.error('postgres front door error', { error: err.message }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  logger.info('postgres front door listening', { host: options.host, port, storage: options.storage.description });
+
+  return {
+    port,
+    stats: () => ({ ...counters }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+interface ConnectionContext extends FrontDoorOptions {
+  logger: Logger;
+  secureContext: SecureContext;
+  counters: FrontDoorStats;
+}
+
+/** Reads packets from a stream on demand; `detach` hands the stream (and unread bytes) to the next owner. */
+class Inbox {
+  private readonly reader = new PacketReader(MAX_PASSWORD_MESSAGE);
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private readonly onData = (chunk: Buffer) => {
+    this.reader.push(chunk);
+    this.wake?.();
+  };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.wake?.();
+  };
+
+  constructor(private readonly stream: Duplex) {
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('close', this.onEnd);
+  }
+
+  private async waitFor<T>(take: () => T | undefined): Promise<T> {
+    for (;;) {
+      const value = take();
+      if (value !== undefined) return value;
+      if (this.ended) throw new ClientGone();
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /** The first byte, without consuming it (0x16 means a TLS ClientHello: PG17 direct TLS). */
+  peekByte(): Promise<number> {
+    return this.waitFor(() => this.reader.peekByte());
+  }
+
+  startupPacket(): Promise<Buffer> {
+    return this.waitFor(() => this.reader.nextStartupPacket());
+  }
+
+  message(): Promise<Message> {
+    return this.waitFor(() => this.reader.nextMessage());
+  }
+
+  detach(): Buffer {
+    this.stream.off('data', this.onData);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('close', this.onEnd);
+    this.stream.pause();
+    return this.reader.drain();
+  }
+}
+
+class ClientGone extends Error {}
+
+async function handleConnection(raw: Socket, ctx: ConnectionContext): Promise<void> {
+  // Destroying the TCP socket also ends a TLS socket layered on it.
+  const timeout = setTimeout(() => raw.destroy(), ctx.handshakeTimeoutMs ?? 60_000);
+  let stream: Duplex = raw;
+  try {
+    let inbox = new Inbox(raw);
+    let tls: TLSSocket | undefined;
+    if ((await inbox.peekByte()) === 0x16) {
+      tls = await upgradeToTls(raw, inbox.detach(), ctx, true);
+      stream = tls;
+      inbox = new Inbox(tls);
+    }
+    for (;;) {
+      const packet = parseStartupPacket(await inbox.startupPacket());
+      if (packet.code === SSL_REQUEST_CODE && !tls) {
+        const leftover = inbox.detach();
+        raw.write('S');
+        tls = await upgradeToTls(raw, leftover, ctx, false);
+        stream = tls;
+        inbox = new Inbox(tls);
+        continue;
+      }
+      if (packet.code === GSSENC_REQUEST_CODE && !tls) {
+        raw.write('N'); // no GSSAPI encryption: the client falls back to SSLRequest
+        continue;
+      }
+      if (packet.code === CANCEL_REQUEST_CODE) {
+        ctx.storage.cancel(packet.processId ?? 0, packet.secretKey ?? 0);
+        stream.end();
+        return;
+      }
+      if (packet.code === SSL_REQUEST_CODE || packet.code === GSSENC_REQUEST_CODE) {
+        throw new ProtocolError('unexpected encryption request after TLS was established');
+      }
+      // The handshake timeout covers the login too (a client that never sends its password).
+      await login(packet, stream, inbox, tls, raw, ctx);
+      return;
+    }
+  } catch (err) {
+    if (err instanceof ClientGone) return;
+    if (err instanceof ProtocolError) {
+      ctx.logger.warn('postgres protocol error', { error: err.message });
+      fatal(stream, err.sqlstate, err.message);
+      return;
+    }
+    throw err;
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+async function login(
+  packet: StartupPacket,
+  stream: Duplex,
+  inbox: Inbox,
+  tls: TLSSocket | undefined,
+  raw: Socket,
+  ctx: ConnectionContext,
+): Promise<void> {
+  const major = packet.code >> 16;
+  const minor = packet.code & 0xffff;
+  if (major !== 3) {
+    throw new ProtocolError(`unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.0`, '0A000');
+  }
+  const user = packet.params.user;
+  if (!user) throw new ProtocolError('no PostgreSQL user name specified in startup packet', '28000');
+  const database = packet.params.database || user;
+  if (!tls) {
+    ctx.counters.refusedNoTls++;
+    const host = (raw.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    fatal(
+      stream,
+      '28000',
+      `no pg_hba.conf entry for host "${host}", user "${user}", database "${database}", no encryption`,
+    );
+    return;
+  }
+  const unsupported = Object.keys(packet.params).filter((k) => k.startsWith('_pq_.'));
+  if (minor > 0 || unsupported.length > 0) stream.write(negotiateProtocolVersion(unsupported));
+
+  stream.write(authenticationCleartextPassword());
+  const reply = await inbox.message();
+  if (reply.type !== 'p') {
+    throw new ProtocolError(`expected password response, got message type ${reply.type.charCodeAt(0)}`);
+  }
+  const password = readCString(reply.body);
+  const serverName = tls.servername || undefined;
+  let decision: Awaited<ReturnType<LoginAuthority['authorizeLogin']>>;
+  try {
+    decision = await ctx.authority.authorizeLogin({ serverName, user, database, password });
+  } catch (err) {
+    ctx.logger.error('login authority failed', { user, database, error: String(err) });
+    fatal(stream, 'XX000', 'internal error while checking the password');
+    return;
+  }
+  if (!decision.ok) {
+    ctx.counters.refusedAuth++;
+    ctx.logger.info('postgres login refused', { user, database, serverName, sqlstate: decision.sqlstate });
+    fatal(stream, decision.sqlstate, decision.message);
+    return;
+  }
+
+  const pending = inbox.detach();
+  try {
+    await ctx.storage.openSession(
+      { role: decision.role, database: decision.database, params: packet.params, pending },
+      stream,
+    );
+  } catch (err) {
+    const storageError = err instanceof StorageError ? err : undefined;
+    ctx.logger.warn('postgres session could not be opened', { user, database, error: String(err) });
+    fatal(stream, storageError?.sqlstate ?? 'XX000', storageError?.message ?? 'could not open the session');
+    return;
+  }
+  ctx.counters.activeSessions++;
+  let counted = true;
+  const done = () => {
+    if (counted) ctx.counters.activeSessions--;
+    counted = false;
+  };
+  stream.once('close', done);
+  if (stream.destroyed) done();
+  ctx.logger.info('postgres session started', { user, role: decision.role, database: decision.database, serverName });
+}
+
+/** Wraps the socket in server-side TLS; `leftover` are bytes already read that belong to the TLS stream. */
+async function upgradeToTls(
+  raw: Socket,
+  leftover: Buffer,
+  ctx: ConnectionContext,
+  direct: boolean,
+): Promise<TLSSocket> {
+  // TLSSocket consumes whatever is still buffered on the socket, so unread bytes (a direct-TLS ClientHello) go back.
+  if (leftover.length > 0) raw.unshift(leftover);
+  const tls = new TLSSocket(raw, {
+    isServer: true,
+    secureContext: ctx.secureContext,
+    ALPNProtocols: ['postgresql'],
+  });
+  tls.on('error', (err) => ctx.logger.info('postgres TLS error', { error: err.message }));
+  await new Promise<void>((resolve, reject) => {
+    tls.once('secure', () => resolve());
+    tls.once('close', () => reject(new ClientGone()));
+  });
+  tls.setNoDelay(true);
+  if (direct && tls.alpnProtocol !== 'postgresql') {
+    // PostgreSQL refuses direct TLS without ALPN (protects against cross-protocol attacks).
+    tls.destroy();
+    throw new ClientGone();
+  }
+  return tls;
+}
+
+function fatal(stream: Duplex, sqlstate: string, message: string): void {
+  if (stream.destroyed || !stream.writable) {
+    stream.destroy();
+    return;
+  }
+  stream.end(errorResponse({ severity: 'FATAL', code: sqlstate, message }));
+  // A client that never closes its side must not keep the socket open.
+  setTimeout(() => stream.destroy(), 5_000).unref();
+}

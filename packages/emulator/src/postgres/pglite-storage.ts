@@ -1,0 +1,301 @@
+import { randomInt } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { PGlite } from '@electric-sql/pglite';
+import { PgliteSession, type SharedBackend } from './pglite-session.js';
+import {
+  authenticationOk,
+  backendKeyData,
+  parameterStatus,
+  parseErrorFields,
+  query,
+  readyForQuery,
+} from './protocol.js';
+import {
+  FifoLock,
+  type Logger,
+  quoteIdent,
+  roleGrantsSql,
+  type SessionRequest,
+  type SessionStorage,
+  StorageError,
+  type StorageSession,
+  silentLogger,
+} from './storage.js';
+
+/** Options of {@link createPgliteStorage}. */
+export interface PgliteStorageOptions {
+  /** Databases live in `<dataDir>/pglite/<database>`. Omit for in-memory databases (lost on close). */
+  dataDir?: string;
+  logger?: Logger;
+  /**
+   * How long a query waits while another session holds the database (an open transaction) before it fails with
+   * SQLSTATE 55P03 instead of hanging. Default 60 000 ms.
+   */
+  turnTimeoutMs?: number;
+}
+
+/**
+ * Storage on embedded PGlite: one PGlite instance per Lakebase database name. PGlite runs a single backend, so all
+ * client sessions of a database share it; a session holds the database from the first message of a "turn" until
+ * PGlite is idle again (ReadyForQuery 'I'), so transactions never interleave, and the session's role is switched in
+ * with `SET SESSION AUTHORIZATION` whenever the turn passes to another session.
+ */
+export function createPgliteStorage(options: PgliteStorageOptions = {}): SessionStorage {
+  return new PgliteStorage(options);
+}
+
+// Reported to clients in ParameterStatus, read from PGlite once per database.
+const SERVER_PARAMS = [
+  'server_version',
+  'server_encoding',
+  'client_encoding',
+  'DateStyle',
+  'IntervalStyle',
+  'integer_datetimes',
+  'standard_conforming_strings',
+  'TimeZone',
+];
+
+/** See {@link createPgliteStorage}. */
+export class PgliteStorage implements SessionStorage {
+  readonly description: string;
+  private readonly logger: Logger;
+  private readonly databases = new Map<string, Promise<PgliteDatabase>>();
+  private readonly sessions = new Map<number, PgliteSession>();
+  private closing = false;
+
+  constructor(private readonly options: PgliteStorageOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.description = options.dataDir ? `pglite:${join(options.dataDir, 'pglite')}` : 'pglite:memory';
+  }
+
+  private database(name: string): Promise<PgliteDatabase> {
+    let db = this.databases.get(name);
+    if (!db) {
+      const opening = PgliteDatabase.open(
+        name,
+        this.options.dataDir,
+        this.logger,
+        this.options.turnTimeoutMs ?? 60_000,
+      );
+      opening.then(
+        (open) => {
+          // A PGlite that died (WASM exit) is dropped; the next login reopens the database from disk.
+          open.onBroken = () => {
+            if (this.databases.get(name) === opening) this.databases.delete(name);
+            open.close().catch(() => {});
+          };
+        },
+        () => this.databases.delete(name),
+      );
+      db = opening;
+      this.databases.set(name, db);
+    }
+    return db;
+  }
+
+  async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
+    if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
+    let db: PgliteDatabase;
+    try {
+      db = await this.database(request.database);
+    } catch (err) {
+      this.logger.error('pglite database failed to open', { database: request.database, error: String(err) });
+      throw new StorageError('57P03', `database "${request.database}" is not available`, { cause: err });
+    }
+    await db.provision(request.role);
+
+    let processId: number;
+    do processId = randomInt(1, 2 ** 31 - 1);
+    while (this.sessions.has(processId));
+    const params: [string, string][] = [
+      ...db.serverParams,
+      ['application_name', request.params.application_name ?? ''],
+      ['session_authorization', request.role],
+      ['is_superuser', 'off'],
+      ['default_transaction_read_only', 'off'],
+      ['in_hot_standby', 'off'],
+    ];
+    client.write(
+      Buffer.concat([
+        authenticationOk(),
+        ...params.map(([k, v]) => parameterStatus(k, v)),
+        backendKeyData(processId, randomInt(1, 2 ** 31 - 1)),
+        readyForQuery('I'),
+      ]),
+    );
+    const session = new PgliteSession(processId, db, request.role, client, this.logger, () =>
+      this.sessions.delete(processId),
+    );
+    this.sessions.set(processId, session);
+    session.start(request.pending);
+    return session;
+  }
+
+  cancel(processId: number): void {
+    // PGlite runs a statement synchronously on the event loop: by the time a CancelRequest is read nothing is running.
+    this.logger.info('pglite ignores cancel request', { processId });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const session of this.sessions.values()) session.close();
+    const dbs = await Promise.allSettled(this.databases.values());
+    this.databases.clear();
+    for (const result of dbs) if (result.status === 'fulfilled') await result.value.close();
+  }
+}
+
+/** One PGlite instance plus the bookkeeping that lets sessions take turns on it. */
+class PgliteDatabase implements SharedBackend {
+  readonly lock = new FifoLock();
+  /** The role PGlite currently runs as (undefined: the bootstrap superuser). */
+  private currentRole: string | undefined;
+  private readonly provisioned = new Map<string, Promise<void>>();
+  serverParams: [string, string][] = [];
+  private databaseName = 'postgres';
+  private superuser = 'postgres';
+  /** Called once if PGlite fails underneath a session (the instance is unusable afterwards). */
+  onBroken: (() => void) | undefined;
+
+  markBroken(): void {
+    const notify = this.onBroken;
+    this.onBroken = undefined;
+    notify?.();
+  }
+
+  private constructor(
+    readonly name: string,
+    private readonly db: PGlite,
+    readonly turnTimeoutMs: number,
+  ) {}
+
+  static async open(
+    name: string,
+    dataDir: string | undefined,
+    logger: Logger,
+    turnTimeoutMs: number,
+  ): Promise<PgliteDatabase> {
+    let dir: string | undefined;
+    if (dataDir) {
+      const root = join(dataDir, 'pglite');
+      await mkdir(root, { recursive: true });
+      // Database names become directory names; escape anything that could leave the directory.
+      dir = join(root, encodeURIComponent(name).replaceAll('.', '%2E'));
+    }
+    const started = Date.now();
+    const db = dir ? await openNamed(dir, name) : new PGlite();
+    await db.waitReady;
+    const self = new PgliteDatabase(name, db, turnTimeoutMs);
+    const settings = await db.query<{ name: string; setting: string }>(
+      'select name, current_setting(name) as setting from unnest($1::text[]) as name',
+      [SERVER_PARAMS],
+    );
+    self.serverParams = settings.rows.map((r) => [r.name, r.setting]);
+    const who = await db.query<{ d: string; u: string }>('select current_database() as d, session_user as u');
+    self.databaseName = who.rows[0]?.d ?? 'postgres';
+    self.superuser = who.rows[0]?.u ?? 'postgres';
+    logger.info('pglite database ready', { database: name, dir, ms: Date.now() - started });
+    return self;
+  }
+
+  /** Feeds protocol bytes to PGlite. Not synced per call: PGlite writes through to the data dir; close() flushes. */
+  exec(bytes: Uint8Array): Promise<Uint8Array> {
+    return this.db.execProtocolRaw(bytes, { syncToFs: false });
+  }
+
+  /** Runs SQL outside any session (caller holds the lock); throws the first ErrorResponse as a StorageError. */
+  async simple(sql: string): Promise<void> {
+    const out = Buffer.from(await this.exec(query(sql)));
+    const error = firstError(out);
+    if (error) throw error;
+  }
+
+  /** Creates the role on first login (LOGIN, not superuser) with the grants of a Lakebase app role. */
+  provision(role: string): Promise<void> {
+    let done = this.provisioned.get(role);
+    if (!done) {
+      done = this.withLock(async () => {
+        // RESET SESSION AUTHORIZATION is a no-op in PGlite; name the bootstrap superuser instead.
+        await this.simple(`SET SESSION AUTHORIZATION ${quoteIdent(this.superuser)}`);
+        this.currentRole = undefined;
+        try {
+          await this.simple(`CREATE ROLE ${quoteIdent(role)} LOGIN`);
+        } catch (err) {
+          if (!(err instanceof StorageError && err.sqlstate === '42710')) throw err; // 42710: already exists
+        }
+        await this.simple(roleGrantsSql(role, this.databaseName));
+      });
+      done.catch(() => this.provisioned.delete(role));
+      this.provisioned.set(role, done);
+    }
+    return done;
+  }
+
+  /**
+   * Makes PGlite run as `session`'s role, unless it already does (sessions of one role, e.g. a pool, take turns
+   * without an extra round trip). Caller holds the lock.
+   */
+  async switchTo(session: PgliteSession): Promise<void> {
+    if (this.currentRole === session.role) return;
+    await this.simple(`SET SESSION AUTHORIZATION ${quoteIdent(session.role)}`);
+    this.currentRole = session.role;
+  }
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    await this.lock.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  private closing: Promise<void> | undefined;
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    // Let a session that is mid-statement finish; sessions were closed already, so this does not wait long.
+    await Promise.race([this.lock.acquire(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await this.db.close(); // flushes to the data dir
+  }
+}
+
+function firstError(out: Buffer): StorageError | undefined {
+  let i = 0;
+  while (i + 5 <= out.length) {
+    const len = out.readInt32BE(i + 1);
+    if (out[i] === 0x45 /* E */) {
+      const f = parseErrorFields(out.subarray(i + 5, i + 1 + len));
+      return new StorageError(f.C ?? 'XX000', f.M ?? 'unknown error');
+    }
+    i += 1 + len;
+  }
+  return undefined;
+}
+
+/**
+ * Opens the PGlite in `dir` connected to a database really named `name`, so `current_database()` and
+ * `GRANT ... ON DATABASE databricks_postgres` work as on Lakebase. PGlite's initdb only makes `postgres`, so the
+ * first open creates the database and reopens; a marker file in the data dir records that it exists.
+ */
+async function openNamed(dir: string, name: string): Promise<PGlite> {
+  if (name === 'postgres') return new PGlite({ dataDir: dir });
+  const marker = join(dir, 'lakebase-database');
+  const known = await readFile(marker, 'utf8').catch(() => undefined);
+  if (known !== name) {
+    const bootstrap = new PGlite({ dataDir: dir });
+    await bootstrap.waitReady;
+    const found = await bootstrap.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rows.length === 0) await bootstrap.exec(`CREATE DATABASE ${quoteIdent(name)}`);
+    await bootstrap.close();
+    await writeFile(marker, name);
+  }
+  return new PGlite({ dataDir: dir, database: name });
+}

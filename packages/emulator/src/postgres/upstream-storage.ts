@@ -1,0 +1,244 @@
+import { createHmac } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import pg from 'pg';
+import {
+  type Logger,
+  quoteIdent,
+  quoteLiteral,
+  roleGrantsSql,
+  type SessionRequest,
+  type SessionStorage,
+  StorageError,
+  type StorageSession,
+  silentLogger,
+} from './storage.js';
+import { connectUpstream, sendUpstreamCancel, type UpstreamTarget } from './upstream-connect.js';
+
+/** Options of {@link createUpstreamStorage}. */
+export interface UpstreamStorageOptions {
+  /**
+   * Admin connection URL of a real PostgreSQL, e.g. `postgresql://postgres@127.0.0.1:5432/test`. The user must be
+   * able to create roles and databases. `sslmode=require|verify-ca|verify-full` turns on TLS to the upstream.
+   */
+  url: string;
+  /** The Lakebase database name that maps to the URL's database (others map to same-named databases). */
+  defaultDatabase?: string;
+  logger?: Logger;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Storage on a real PostgreSQL. Each session gets its own upstream backend, logged in as the session's role itself
+ * (so `session_user`, `current_user`, ownership and permissions are exactly as the role's, and a client cannot
+ * `RESET SESSION AUTHORIZATION` its way to the admin). Roles are created on first login with a password derived from
+ * the admin URL, so this works under trust, md5 and scram-sha-256 `pg_hba` rules alike. After the handshake the
+ * bytes are spliced both ways without parsing.
+ */
+export function createUpstreamStorage(options: UpstreamStorageOptions): SessionStorage {
+  return new UpstreamStorage(options);
+}
+
+/** See {@link createUpstreamStorage}. */
+export class UpstreamStorage implements SessionStorage {
+  readonly description: string;
+  private readonly target: UpstreamTarget;
+  private readonly admin: { user: string; password: string | undefined; database: string };
+  private readonly defaultDatabase: string;
+  private readonly logger: Logger;
+  private readonly pools = new Map<string, pg.Pool>();
+  private readonly roles = new Map<string, Promise<void>>();
+  private readonly databases = new Map<string, Promise<void>>();
+  private readonly grants = new Map<string, Promise<void>>();
+  private readonly sessions = new Map<number, { close(): void; secretKey: number }>();
+  private readonly passwordKey: string;
+  private closing = false;
+
+  constructor(options: UpstreamStorageOptions) {
+    const url = new URL(options.url);
+    if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+      throw new Error(`upstream URL must start with postgresql://, got ${url.protocol}`);
+    }
+    const user = decodeURIComponent(url.username) || 'postgres';
+    const sslmode = url.searchParams.get('sslmode') ?? 'disable';
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+    this.target = {
+      host,
+      port: Number(url.port || 5432),
+      ssl: ['require', 'verify-ca', 'verify-full'].includes(sslmode)
+        ? { rejectUnauthorized: sslmode !== 'require', servername: host }
+        : false,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    };
+    this.admin = {
+      user,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
+      database: decodeURIComponent(url.pathname.slice(1)) || user,
+    };
+    this.defaultDatabase = options.defaultDatabase ?? 'databricks_postgres';
+    this.logger = options.logger ?? silentLogger;
+    // Stable across restarts and processes sharing the upstream, secret as long as the admin URL is.
+    this.passwordKey = `lakebase-kit-emulator\0${options.url}`;
+    const shown = new URL(options.url);
+    shown.password = '';
+    this.description = shown.toString();
+  }
+
+  private upstreamDatabase(database: string): string {
+    return database === this.defaultDatabase ? this.admin.database : database;
+  }
+
+  private rolePassword(role: string): string | undefined {
+    if (role === this.admin.user) return this.admin.password;
+    return createHmac('sha256', this.passwordKey).update(role).digest('base64url');
+  }
+
+  private pool(database: string): pg.Pool {
+    let pool = this.pools.get(database);
+    if (!pool) {
+      pool = new pg.Pool({
+        host: this.target.host,
+        port: this.target.port,
+        user: this.admin.user,
+        password: this.admin.password,
+        database,
+        ssl: this.target.ssl || undefined,
+        max: 2,
+        idleTimeoutMillis: 10_000,
+        allowExitOnIdle: true,
+      });
+      pool.on('error', (err) => this.logger.warn('upstream admin connection error', { error: err.message }));
+      this.pools.set(database, pool);
+    }
+    return pool;
+  }
+
+  /** Caches one successful run of `fn` per key; a failure is retried by the next caller. */
+  private once(cache: Map<string, Promise<void>>, key: string, fn: () => Promise<void>): Promise<void> {
+    let done = cache.get(key);
+    if (!done) {
+      done = fn();
+      done.catch(() => cache.delete(key));
+      cache.set(key, done);
+    }
+    return done;
+  }
+
+  private ensureDatabase(database: string): Promise<void> {
+    if (database === this.admin.database) return Promise.resolve();
+    return this.once(this.databases, database, async () => {
+      const pool = this.pool(this.admin.database);
+      const found = await pool.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (found.rowCount) return;
+      await ignoreCode(pool.query(`CREATE DATABASE ${quoteIdent(database)}`), '42P04', '23505'); // lost a race: fine
+      this.logger.info('upstream database created', { database });
+    });
+  }
+
+  private ensureRole(role: string): Promise<void> {
+    if (role === this.admin.user) return Promise.resolve();
+    return this.once(this.roles, role, async () => {
+      const pool = this.pool(this.admin.database);
+      const password = quoteLiteral(this.rolePassword(role) ?? '');
+      const created = await ignoreCode(
+        pool.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${password}`),
+        '42710',
+        '23505',
+      );
+      // An existing role (earlier run, or made by hand) gets the derived password so the relay can log in as it.
+      if (!created) await pool.query(`ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD ${password}`);
+      else this.logger.info('upstream role created', { role });
+    });
+  }
+
+  private ensureGrants(role: string, database: string): Promise<void> {
+    if (role === this.admin.user) return Promise.resolve();
+    return this.once(this.grants, `${role}\0${database}`, async () => {
+      // Concurrent GRANTs on one object (another emulator on the same upstream) can fail with "tuple concurrently
+      // updated"; they are idempotent, so retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.pool(database).query(roleGrantsSql(role, database));
+          return;
+        } catch (err) {
+          if (attempt >= 3 || (err as { code?: string }).code !== 'XX000') throw err;
+        }
+      }
+    });
+  }
+
+  async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
+    if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
+    const database = this.upstreamDatabase(request.database);
+    try {
+      await this.ensureDatabase(database);
+      await this.ensureRole(request.role);
+      await this.ensureGrants(request.role, database);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      this.logger.error('upstream provisioning failed', { role: request.role, database, error: String(err) });
+      if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+        throw new StorageError(code, (err as Error).message, { cause: err });
+      }
+      throw new StorageError('57P03', 'the storage database is not available', { cause: err });
+    }
+
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(request.params)) if (!k.startsWith('_pq_.')) params[k] = v;
+    params.user = request.role;
+    params.database = database;
+    const upstream = await connectUpstream(this.target, params, this.rolePassword(request.role));
+    if (client.destroyed || this.closing) {
+      // The client gave up (or we are shutting down) while the upstream backend was starting: do not leak it.
+      upstream.socket.destroy();
+      throw new StorageError('57P01', 'terminating connection due to administrator command');
+    }
+    client.write(upstream.startup);
+    if (request.pending && request.pending.length > 0) upstream.socket.write(request.pending);
+
+    const server = upstream.socket;
+    const close = () => {
+      client.destroy();
+      server.destroy();
+    };
+    // Raw splice: pipe() handles backpressure; either side closing ends the other (an upstream EOF is a Terminate).
+    client.on('error', close);
+    server.on('error', close);
+    client.on('close', close);
+    server.on('close', () => {
+      this.sessions.delete(upstream.processId);
+      close();
+    });
+    client.pipe(server);
+    server.pipe(client);
+    client.resume();
+    server.resume();
+    this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey });
+    return { processId: upstream.processId, close };
+  }
+
+  cancel(processId: number, secretKey: number): void {
+    // Only relay cancels for our own sessions; the upstream checks the secret key itself.
+    const session = this.sessions.get(processId);
+    if (!session || session.secretKey !== secretKey) return;
+    sendUpstreamCancel(this.target, processId, secretKey);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const session of this.sessions.values()) session.close();
+    this.sessions.clear();
+    await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
+    this.pools.clear();
+  }
+}
+
+/** Resolves true when `query` succeeded, false when it failed with one of the SQLSTATE `codes`; rethrows anything else. */
+async function ignoreCode(query: Promise<unknown>, ...codes: string[]): Promise<boolean> {
+  try {
+    await query;
+    return true;
+  } catch (err) {
+    if (codes.includes((err as { code?: string }).code ?? '')) return false;
+    throw err;
+  }
+}

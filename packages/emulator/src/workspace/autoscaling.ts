@@ -1,0 +1,388 @@
+import { ApiError, invalidParameter, postgresNotFound, requiredField } from './api-error.js';
+import {
+  type BranchInput,
+  branchName,
+  byKey,
+  checkDuration,
+  checkId,
+  checkSizing,
+  type EndpointInput,
+  endpointName,
+  newBranch,
+  newEndpoint,
+  type ProjectInput,
+  sizingJson,
+} from './autoscaling-records.js';
+import { type ModelContext, rfc3339 } from './context.js';
+import { paginate } from './pagination.js';
+import {
+  type BranchRecord,
+  type EndpointRecord,
+  type OperationRecord,
+  type ProjectRecord,
+  randomUUID,
+} from './state.js';
+
+export const DEFAULT_BRANCH_ID = 'production';
+export const DEFAULT_ENDPOINT_ID = 'primary';
+const TYPE_PREFIX = 'type.googleapis.com/databricks.postgres.v1.';
+const ENDPOINT_NAME = /^projects\/([^/]+)\/branches\/([^/]+)\/endpoints\/([^/]+)$/;
+const BRANCH_NAME = /^projects\/([^/]+)\/branches\/([^/]+)$/;
+
+type Json = Record<string, unknown>;
+
+/** Lakebase Autoscaling: projects, branches, endpoints and their long-running operations (reference section 2). */
+export class AutoscalingModel {
+  constructor(private readonly ctx: ModelContext) {}
+
+  get defaultEndpointName(): string {
+    return `projects/${this.ctx.settings.projectId}/branches/${DEFAULT_BRANCH_ID}/endpoints/${DEFAULT_ENDPOINT_ID}`;
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------------------------
+
+  project(projectId: string): ProjectRecord {
+    const found = this.ctx.state.projects.find((p) => p.projectId === projectId);
+    if (!found) throw postgresNotFound('project', projectId);
+    return found;
+  }
+
+  branch(projectId: string, branchId: string): BranchRecord {
+    this.project(projectId);
+    const found = this.ctx.state.branches.find((b) => b.projectId === projectId && b.branchId === branchId);
+    if (!found) throw postgresNotFound('branch', branchId);
+    return found;
+  }
+
+  endpoint(projectId: string, branchId: string, endpointId: string): EndpointRecord {
+    this.branch(projectId, branchId);
+    const found = this.ctx.state.endpoints.find(
+      (e) => e.projectId === projectId && e.branchId === branchId && e.endpointId === endpointId,
+    );
+    if (!found) throw postgresNotFound('endpoint', endpointId);
+    return found;
+  }
+
+  /** Resolves a full endpoint name; a malformed name is a 400, a missing one a 404. */
+  endpointByName(name: string): EndpointRecord {
+    const match = ENDPOINT_NAME.exec(name);
+    if (!match) {
+      throw invalidParameter(
+        `Invalid endpoint name '${name}': expected projects/{project_id}/branches/{branch_id}/endpoints/{endpoint_id}.`,
+      );
+    }
+    return this.endpoint(match[1] as string, match[2] as string, match[3] as string);
+  }
+
+  /** The endpoint with this full name, or undefined. */
+  findEndpoint(name: string): EndpointRecord | undefined {
+    return this.ctx.state.endpoints.find((e) => endpointName(e) === name);
+  }
+
+  operation(name: string): OperationRecord {
+    const found = this.ctx.state.operations.find((o) => o.name === name);
+    if (!found) throw postgresNotFound('operation', name.split('/').at(-1) ?? name);
+    return found;
+  }
+
+  // ---- creation --------------------------------------------------------------------------------------------------
+
+  /** Creates a project with its default branch `production` and read-write endpoint `primary`. */
+  createProject(projectId: string | undefined, input: ProjectInput, owner: string, immediate = false): OperationRecord {
+    checkId('project_id', projectId);
+    if (this.ctx.state.projects.some((p) => p.projectId === projectId)) {
+      throw new ApiError(409, 'ALREADY_EXISTS', 'project with such id already exists in the workspace');
+    }
+    const spec = input.spec ?? {};
+    const defaults = spec.default_endpoint_settings ?? {};
+    const sizing = checkSizing({ ...defaults, ...input.initial_endpoint_spec });
+    const retention = spec.history_retention_duration ?? '604800s';
+    checkDuration('spec.history_retention_duration', retention, 172_800, 3_024_000);
+    const now = this.ctx.now();
+    const readyAt = immediate ? now : now + this.ctx.settings.operationDelayMs;
+    const project: ProjectRecord = {
+      projectId,
+      uid: randomUUID(),
+      createTime: now,
+      updateTime: now,
+      displayName: spec.display_name ?? projectId,
+      pgVersion: spec.pg_version ?? 17,
+      owner,
+      historyRetentionDuration: retention,
+      enablePgNativeLogin: spec.enable_pg_native_login ?? false,
+      defaultEndpointSettings: sizing,
+      ...(spec.custom_tags ? { customTags: spec.custom_tags } : {}),
+    };
+    this.ctx.state.projects.push(project);
+    this.ctx.state.branches.push(newBranch(projectId, DEFAULT_BRANCH_ID, now, readyAt, true, false));
+    this.ctx.state.endpoints.push(
+      newEndpoint(projectId, DEFAULT_BRANCH_ID, DEFAULT_ENDPOINT_ID, now, readyAt, 'ENDPOINT_TYPE_READ_WRITE', sizing),
+    );
+    return this.record('project', `projects/${projectId}`, readyAt);
+  }
+
+  /** Creates a branch (from the default branch unless `spec.source_branch` names another). */
+  createBranch(projectId: string, branchId: string | undefined, input: BranchInput): OperationRecord {
+    const project = this.project(projectId);
+    checkId('branch_id', branchId);
+    if (this.ctx.state.branches.some((b) => b.projectId === projectId && b.branchId === branchId)) {
+      throw new ApiError(409, 'ALREADY_EXISTS', 'branch with such id already exists in the project');
+    }
+    const source = input.spec?.source_branch ?? `projects/${projectId}/branches/${DEFAULT_BRANCH_ID}`;
+    const sourceMatch = BRANCH_NAME.exec(source);
+    if (!sourceMatch) throw invalidParameter(`Invalid source_branch '${source}': expected projects/{p}/branches/{b}.`);
+    this.branch(sourceMatch[1] as string, sourceMatch[2] as string);
+    const now = this.ctx.now();
+    const readyAt = now + this.ctx.settings.operationDelayMs;
+    const branch = newBranch(projectId, branchId, now, readyAt, false, input.spec?.is_protected ?? false);
+    branch.sourceBranch = source;
+    this.ctx.state.branches.push(branch);
+    project.updateTime = now;
+    return this.record('branch', branchName(branch), readyAt);
+  }
+
+  /** Creates an endpoint; a branch has at most one read-write endpoint. */
+  createEndpoint(
+    projectId: string,
+    branchId: string,
+    endpointId: string | undefined,
+    input: EndpointInput,
+  ): OperationRecord {
+    const project = this.project(projectId);
+    this.branch(projectId, branchId);
+    checkId('endpoint_id', endpointId);
+    const siblings = this.ctx.state.endpoints.filter((e) => e.projectId === projectId && e.branchId === branchId);
+    if (siblings.some((e) => e.endpointId === endpointId)) {
+      throw new ApiError(409, 'ALREADY_EXISTS', 'endpoint with such id already exists in the branch');
+    }
+    const type = input.spec?.endpoint_type;
+    if (!type) throw requiredField('spec.endpoint_type');
+    if (type !== 'ENDPOINT_TYPE_READ_WRITE' && type !== 'ENDPOINT_TYPE_READ_ONLY') {
+      throw invalidParameter(
+        `Invalid endpoint_type '${type}': expected ENDPOINT_TYPE_READ_WRITE or ENDPOINT_TYPE_READ_ONLY.`,
+      );
+    }
+    if (type === 'ENDPOINT_TYPE_READ_WRITE' && siblings.some((e) => e.endpointType === type)) {
+      throw new ApiError(400, 'BAD_REQUEST', `branch ${branchId} already has a read-write endpoint`);
+    }
+    const d = project.defaultEndpointSettings;
+    const sizing = checkSizing({
+      autoscaling_limit_min_cu: input.spec?.autoscaling_limit_min_cu ?? d.minCu,
+      autoscaling_limit_max_cu: input.spec?.autoscaling_limit_max_cu ?? d.maxCu,
+      suspend_timeout_duration: input.spec?.suspend_timeout_duration ?? d.suspendTimeoutDuration,
+    });
+    const now = this.ctx.now();
+    const readyAt = now + this.ctx.settings.operationDelayMs;
+    const endpoint = newEndpoint(projectId, branchId, endpointId, now, readyAt, type, sizing);
+    endpoint.disabled = input.spec?.disabled ?? false;
+    this.ctx.state.endpoints.push(endpoint);
+    return this.record('endpoint', endpointName(endpoint), readyAt);
+  }
+
+  // ---- deletion (immediate; the Operation reports done after the usual delay) -----------------------------------
+
+  /** Deletes a project with its branches and endpoints. */
+  deleteProject(projectId: string): OperationRecord {
+    this.project(projectId);
+    const s = this.ctx.state;
+    s.projects = s.projects.filter((p) => p.projectId !== projectId);
+    s.branches = s.branches.filter((b) => b.projectId !== projectId);
+    s.endpoints = s.endpoints.filter((e) => e.projectId !== projectId);
+    return this.record('project', `projects/${projectId}`, this.ctx.now() + this.ctx.settings.operationDelayMs, true);
+  }
+
+  /** Deletes a branch with its endpoints; the default branch cannot go. */
+  deleteBranch(projectId: string, branchId: string): OperationRecord {
+    const branch = this.branch(projectId, branchId);
+    if (branch.isDefault) throw new ApiError(400, 'BAD_REQUEST', 'cannot delete the default branch of a project');
+    const s = this.ctx.state;
+    s.branches = s.branches.filter((b) => b !== branch);
+    s.endpoints = s.endpoints.filter((e) => !(e.projectId === projectId && e.branchId === branchId));
+    return this.record('branch', branchName(branch), this.ctx.now() + this.ctx.settings.operationDelayMs, true);
+  }
+
+  /** Deletes an endpoint. */
+  deleteEndpoint(projectId: string, branchId: string, endpointId: string): OperationRecord {
+    const endpoint = this.endpoint(projectId, branchId, endpointId);
+    this.ctx.state.endpoints = this.ctx.state.endpoints.filter((e) => e !== endpoint);
+    return this.record('endpoint', endpointName(endpoint), this.ctx.now() + this.ctx.settings.operationDelayMs, true);
+  }
+
+  private record(
+    kind: OperationRecord['kind'],
+    resourceName: string,
+    doneAt: number,
+    deleted = false,
+  ): OperationRecord {
+    const operation: OperationRecord = {
+      name: `${resourceName}/operations/${randomUUID()}`,
+      kind,
+      resourceName,
+      doneAt,
+    };
+    if (deleted) operation.deleted = true;
+    this.ctx.state.operations.push(operation);
+    this.ctx.persist();
+    return operation;
+  }
+
+  // ---- lists -----------------------------------------------------------------------------------------------------
+
+  listProjects(pageSize?: number, pageToken?: string) {
+    return paginate(
+      byKey(this.ctx.state.projects, (p) => p.projectId),
+      (p) => p.projectId,
+      pageSize,
+      pageToken,
+    );
+  }
+
+  listBranches(projectId: string, pageSize?: number, pageToken?: string) {
+    this.project(projectId);
+    const branches = this.ctx.state.branches.filter((b) => b.projectId === projectId);
+    return paginate(
+      byKey(branches, (b) => b.branchId),
+      (b) => b.branchId,
+      pageSize,
+      pageToken,
+    );
+  }
+
+  listEndpoints(projectId: string, branchId: string, pageSize?: number, pageToken?: string) {
+    this.branch(projectId, branchId);
+    const endpoints = this.ctx.state.endpoints.filter((e) => e.projectId === projectId && e.branchId === branchId);
+    return paginate(
+      byKey(endpoints, (e) => e.endpointId),
+      (e) => e.endpointId,
+      pageSize,
+      pageToken,
+    );
+  }
+
+  // ---- state and rendering ---------------------------------------------------------------------------------------
+
+  /** `INIT` while being created or forced, `IDLE` when disabled, else `ACTIVE`. */
+  endpointState(endpoint: EndpointRecord): 'INIT' | 'ACTIVE' | 'IDLE' {
+    if (endpoint.disabled) return 'IDLE';
+    if (endpoint.pinnedInit || this.ctx.now() < endpoint.readyAt) return 'INIT';
+    return 'ACTIVE';
+  }
+
+  /** The default endpoint is served at pgHost; every other one at its own name, like `ep-...` hosts on Databricks. */
+  endpointHost(endpoint: EndpointRecord): string {
+    return endpointName(endpoint) === this.defaultEndpointName
+      ? this.ctx.settings.pgHost
+      : `${endpoint.uid}.database.localhost`;
+  }
+
+  /** Forces an endpoint state (test knob): STOPPED disables it, STARTING pins INIT, AVAILABLE makes it ACTIVE. */
+  force(endpoint: EndpointRecord, state: 'AVAILABLE' | 'STARTING' | 'STOPPED'): void {
+    endpoint.disabled = state === 'STOPPED';
+    endpoint.pinnedInit = state === 'STARTING';
+    if (state === 'AVAILABLE') endpoint.readyAt = Math.min(endpoint.readyAt, this.ctx.now());
+    this.ctx.persist();
+  }
+
+  operationJson(operation: OperationRecord): Json {
+    const kind = operation.kind[0]?.toUpperCase() + operation.kind.slice(1);
+    const done = this.ctx.now() >= operation.doneAt;
+    const json: Json = {
+      name: operation.name,
+      metadata: { '@type': `${TYPE_PREFIX}${kind}OperationMetadata` },
+      done,
+    };
+    if (done && operation.deleted) json.response = { '@type': 'type.googleapis.com/google.protobuf.Empty' };
+    else if (done) json.response = { '@type': `${TYPE_PREFIX}${kind}`, ...this.resourceJson(operation) };
+    return json;
+  }
+
+  private resourceJson(operation: OperationRecord): Json {
+    try {
+      return this.currentResourceJson(operation);
+    } catch (error) {
+      // Deleted since: the operation still succeeded, so answer with what is left of the resource, its name.
+      if (error instanceof ApiError && error.statusCode === 404) return { name: operation.resourceName };
+      throw error;
+    }
+  }
+
+  private currentResourceJson(operation: OperationRecord): Json {
+    const parts = operation.resourceName.split('/');
+    if (operation.kind === 'project') return this.projectJson(this.project(parts[1] as string));
+    if (operation.kind === 'branch') return this.branchJson(this.branch(parts[1] as string, parts[3] as string));
+    return this.endpointJson(this.endpoint(parts[1] as string, parts[3] as string, parts[5] as string));
+  }
+
+  projectJson(project: ProjectRecord): Json {
+    return {
+      name: `projects/${project.projectId}`,
+      project_id: project.projectId,
+      uid: project.uid,
+      create_time: rfc3339(project.createTime),
+      update_time: rfc3339(project.updateTime),
+      status: {
+        project_id: project.projectId,
+        display_name: project.displayName,
+        pg_version: project.pgVersion,
+        owner: project.owner,
+        default_branch: `projects/${project.projectId}/branches/${DEFAULT_BRANCH_ID}`,
+        default_endpoint_settings: sizingJson(project.defaultEndpointSettings),
+        history_retention_duration: project.historyRetentionDuration,
+        enable_pg_native_login: project.enablePgNativeLogin,
+        custom_tags: project.customTags ?? [],
+        branch_logical_size_limit_bytes: 8_796_093_022_208,
+        synthetic_storage_size_bytes: 0,
+      },
+    };
+  }
+
+  branchJson(branch: BranchRecord): Json {
+    const ready = this.ctx.now() >= branch.readyAt;
+    return {
+      name: branchName(branch),
+      branch_id: branch.branchId,
+      parent: `projects/${branch.projectId}`,
+      uid: branch.uid,
+      create_time: rfc3339(branch.createTime),
+      update_time: rfc3339(branch.updateTime),
+      status: {
+        branch_id: branch.branchId,
+        current_state: ready ? 'READY' : 'INIT',
+        ...(ready ? {} : { pending_state: 'READY' }),
+        default: branch.isDefault,
+        is_protected: branch.isProtected,
+        logical_size_bytes: 0,
+        ...(branch.sourceBranch ? { source_branch: branch.sourceBranch } : {}),
+        state_change_time: rfc3339(ready ? branch.readyAt : branch.createTime),
+      },
+    };
+  }
+
+  endpointJson(endpoint: EndpointRecord): Json {
+    const state = this.endpointState(endpoint);
+    return {
+      name: endpointName(endpoint),
+      endpoint_id: endpoint.endpointId,
+      parent: `projects/${endpoint.projectId}/branches/${endpoint.branchId}`,
+      uid: endpoint.uid,
+      create_time: rfc3339(endpoint.createTime),
+      update_time: rfc3339(endpoint.updateTime),
+      status: {
+        endpoint_id: endpoint.endpointId,
+        endpoint_type: endpoint.endpointType,
+        current_state: state,
+        ...(state === 'INIT' && !endpoint.pinnedInit ? { pending_state: 'ACTIVE' } : {}),
+        autoscaling_limit_min_cu: endpoint.minCu,
+        autoscaling_limit_max_cu: endpoint.maxCu,
+        suspend_timeout_duration: endpoint.suspendTimeoutDuration,
+        disabled: endpoint.disabled,
+        settings: { pg_settings: {} },
+        group: { min: 1, max: 1, enable_readable_secondaries: false },
+        hosts: { host: this.endpointHost(endpoint) },
+      },
+    };
+  }
+}
+
+export type { BranchInput, EndpointInput, EndpointSizing, ProjectInput } from './autoscaling-records.js';
+export { endpointName, RESOURCE_ID_PATTERN } from './autoscaling-records.js';

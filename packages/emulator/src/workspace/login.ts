@@ -1,0 +1,78 @@
+import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
+import type { WorkspaceImpl } from './workspace.js';
+
+/** A refusal, plus the DETAIL line a real server would add (the front door may send it when present). */
+export type LoginRefusal = Extract<LoginDecision, { ok: false }> & { detail?: string };
+
+const LOOPBACK = new Set(['127.0.0.1', '::1']);
+
+/**
+ * The login verdict, in the order Lakebase checks: role, database, token validity, token subject, token scope for
+ * the server the client reached (by SNI), then resource availability. Expiry is checked only here, so an open
+ * session outlives its token, as on Lakebase.
+ */
+export async function authorizeLogin(ws: WorkspaceImpl, request: LoginRequest): Promise<LoginDecision> {
+  const { user, database, password } = request;
+  if (!ws.identityByUserName(user)) return refuse('28000', `role "${user}" does not exist`);
+  if (!ws.databases.includes(database)) return refuse('3D000', `database "${database}" does not exist`);
+
+  const badPassword = refuse('28P01', `password authentication failed for user "${user}"`);
+  const claims = await ws.verifyDatabaseToken(password);
+  if (!claims || claims.sub !== user) return badPassword;
+
+  const served = resourcesServedAt(ws, request.serverName);
+  const resource = served.find((candidate) =>
+    claims.resources.some((r) => r.kind === candidate.kind && r.name === candidate.name),
+  );
+  if (!resource) return badPassword;
+
+  const unavailable = unavailableState(ws, resource);
+  if (unavailable) {
+    const refusal: LoginRefusal = {
+      ok: false,
+      sqlstate: '57P03',
+      message: 'the database system is not accepting connections',
+      detail: unavailable,
+    };
+    return refusal;
+  }
+  return { ok: true, role: user, database, resource };
+}
+
+function refuse(sqlstate: string, message: string): LoginRefusal {
+  return { ok: false, sqlstate, message };
+}
+
+/**
+ * The resources a connection to `serverName` reaches. No SNI (an IP address), loopback or pgHost means the default
+ * instance and the default endpoint, which share one database; any other name must be a resource's own host.
+ */
+function resourcesServedAt(ws: WorkspaceImpl, serverName: string | undefined): ResourceRef[] {
+  const host = serverName?.toLowerCase();
+  if (host === undefined || host === '' || LOOPBACK.has(host) || host === ws.pgHost.toLowerCase()) {
+    const defaults: ResourceRef[] = [];
+    if (ws.instances.find(ws.instanceName)) defaults.push({ kind: 'instance', name: ws.instanceName });
+    if (ws.autoscaling.findEndpoint(ws.endpointName)) defaults.push({ kind: 'endpoint', name: ws.endpointName });
+    return defaults;
+  }
+  const instance = ws.state.instances.find((i) => ws.instances.host(i).toLowerCase() === host);
+  if (instance) return [{ kind: 'instance', name: instance.name }];
+  const endpoint = ws.state.endpoints.find((e) => ws.autoscaling.endpointHost(e).toLowerCase() === host);
+  if (endpoint) return [{ kind: 'endpoint', name: ws.autoscaling.endpointJson(endpoint).name as string }];
+  return [];
+}
+
+/** Why the resource refuses connections, or undefined if it accepts them. */
+function unavailableState(ws: WorkspaceImpl, resource: ResourceRef): string | undefined {
+  if (resource.kind === 'instance') {
+    const instance = ws.instances.find(resource.name);
+    if (!instance) return `Database instance "${resource.name}" does not exist.`;
+    const state = ws.instances.state(instance);
+    return state === 'AVAILABLE' ? undefined : `Database instance "${resource.name}" is ${state}.`;
+  }
+  const endpoint = ws.autoscaling.findEndpoint(resource.name);
+  if (!endpoint) return `Endpoint "${resource.name}" does not exist.`;
+  if (endpoint.disabled) return `Endpoint "${resource.name}" is disabled.`;
+  const state = ws.autoscaling.endpointState(endpoint);
+  return state === 'INIT' ? `Endpoint "${resource.name}" is INIT (still starting).` : undefined;
+}

@@ -1,0 +1,106 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ApiError } from '../api-error.js';
+import type { ForcedInstanceState } from '../types.js';
+import type { WorkspaceImpl } from '../workspace.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+type Status = 500 | 429 | 503;
+
+interface FaultsBody {
+  failNext?: { count: number; status: Status; retryAfterSeconds?: number };
+  failFraction?: { fraction: number; status: Status };
+  latencyMs?: number;
+  clear?: boolean;
+}
+
+const status = { type: 'integer', enum: [500, 429, 503] } as const;
+
+/**
+ * Test knobs under `/__emulator`, without auth but from loopback only: counters, fault injection, instance state
+ * and token lifetime. Lets a test in another process (or the CLI) drive the emulator.
+ */
+export function adminRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook('onRequest', async (request) => {
+      if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
+        throw new ApiError(403, 'PERMISSION_DENIED', 'The emulator admin API is only served to loopback clients.');
+      }
+    });
+
+    app.get('/stats', async () => ws.stats());
+
+    app.post<{ Body: FaultsBody }>(
+      '/faults',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            properties: {
+              failNext: {
+                type: 'object',
+                properties: { count: { type: 'integer', minimum: 0 }, status, retryAfterSeconds: { type: 'integer' } },
+                required: ['count', 'status'],
+              },
+              failFraction: {
+                type: 'object',
+                properties: { fraction: { type: 'number', minimum: 0, maximum: 1 }, status },
+                required: ['fraction', 'status'],
+              },
+              latencyMs: { type: 'number', minimum: 0 },
+              clear: { type: 'boolean' },
+            },
+          },
+        },
+      },
+      async (request) => {
+        const { failNext, failFraction, latencyMs, clear } = request.body ?? {};
+        if (clear) ws.faults.clear();
+        if (failNext) {
+          const options =
+            failNext.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: failNext.retryAfterSeconds };
+          ws.faults.failNext(failNext.count, failNext.status, options);
+        }
+        if (failFraction) ws.faults.failFraction(failFraction.fraction, failFraction.status);
+        if (latencyMs !== undefined) ws.faults.setLatency(latencyMs);
+        return {};
+      },
+    );
+
+    app.post<{ Params: { name: string }; Body: { state: ForcedInstanceState } }>(
+      '/instances/:name/state',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            properties: { state: { type: 'string', enum: ['AVAILABLE', 'STARTING', 'STOPPED'] } },
+            required: ['state'],
+          },
+        },
+      },
+      async (request) => {
+        if (!ws.instances.find(request.params.name) && !ws.autoscaling.findEndpoint(request.params.name)) {
+          throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `No instance or endpoint named '${request.params.name}'.`);
+        }
+        ws.setInstanceState(request.params.name, request.body.state);
+        return {};
+      },
+    );
+
+    app.post<{ Body: { seconds: number } }>(
+      '/token-ttl',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            properties: { seconds: { type: 'number', exclusiveMinimum: 0 } },
+            required: ['seconds'],
+          },
+        },
+      },
+      async (request) => {
+        ws.setTokenTtl(request.body.seconds);
+        return {};
+      },
+    );
+  };
+}

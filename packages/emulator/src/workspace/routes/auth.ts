@@ -1,0 +1,39 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IdentityRecord } from '../state.js';
+import type { WorkspaceImpl } from '../workspace.js';
+
+const identities = new WeakMap<FastifyRequest, IdentityRecord>();
+const NOT_SENT = 'Credential was not sent or was of an unsupported type for this API.';
+
+/** The identity the request authenticated as (set by {@link addBearerAuth}). */
+export function identityOf(request: FastifyRequest): IdentityRecord {
+  const identity = identities.get(request);
+  if (!identity) throw new Error('route registered outside addBearerAuth');
+  return identity;
+}
+
+/**
+ * Bearer check for `/api/**`, with the bodies real workspaces send: 401 with a numeric `error_code` and
+ * `WWW-Authenticate` when no bearer credential came, 403 "Invalid access token." when it is unknown or expired.
+ * Accepts the workspace's PATs and its unexpired OAuth access tokens (never database tokens).
+ */
+export function addBearerAuth(api: FastifyInstance, ws: WorkspaceImpl): void {
+  api.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      return reply
+        .code(401)
+        .headers({ 'www-authenticate': 'Bearer realm="DatabricksRealm"', 'x-databricks-reason-phrase': NOT_SENT })
+        .send({ error_code: 401, message: `${NOT_SENT} [ReqId: ${request.id}]` });
+    }
+    const identity = await ws.authenticateBearer(match[1] as string);
+    if (!identity) {
+      return reply
+        .code(403)
+        .header('x-databricks-reason-phrase', 'Invalid access token.')
+        .send({ error_code: 403, message: `Invalid access token. [ReqId: ${request.id}]` });
+    }
+    identities.set(request, identity);
+  });
+}

@@ -1,0 +1,117 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { BranchInput, EndpointInput, ProjectInput } from '../autoscaling.js';
+import type { WorkspaceImpl } from '../workspace.js';
+import { identityOf } from './auth.js';
+import { branchBody, endpointBody, pageQuery, projectBody } from './schemas.js';
+
+interface PageQuery {
+  page_size?: number;
+  page_token?: string;
+}
+type P = { p: string };
+type PB = P & { b: string };
+type PBE = PB & { e: string };
+
+const idQuery = (field: string) =>
+  ({
+    type: 'object',
+    properties: { [field]: { type: 'string' }, replace_existing: { type: 'boolean' } },
+  }) as const;
+
+/**
+ * Lakebase Autoscaling: projects, branches, endpoints (create returns a long-running Operation) and the operation
+ * poll `GET /postgres/{operation name}` (reference 2.1, 2.2).
+ */
+export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+  const model = ws.autoscaling;
+  const page = <T>(key: string, result: { page: T[]; nextPageToken?: string }, render: (item: T) => unknown) => ({
+    [key]: result.page.map(render),
+    ...(result.nextPageToken ? { next_page_token: result.nextPageToken } : {}),
+  });
+
+  return async (app) => {
+    // ---- projects
+    app.post<{ Querystring: { project_id?: string }; Body: ProjectInput }>(
+      '/postgres/projects',
+      { schema: { querystring: idQuery('project_id'), body: projectBody } },
+      async (request) =>
+        model.operationJson(model.createProject(request.query.project_id, request.body, identityOf(request).userName)),
+    );
+    app.get<{ Querystring: PageQuery }>('/postgres/projects', { schema: { querystring: pageQuery } }, async (request) =>
+      page('projects', model.listProjects(request.query.page_size, request.query.page_token), (p) =>
+        model.projectJson(p),
+      ),
+    );
+    app.get<{ Params: P }>('/postgres/projects/:p', async (request) =>
+      model.projectJson(model.project(request.params.p)),
+    );
+
+    // ---- branches
+    app.post<{ Params: P; Querystring: { branch_id?: string }; Body: BranchInput }>(
+      '/postgres/projects/:p/branches',
+      { schema: { querystring: idQuery('branch_id'), body: branchBody } },
+      async (request) =>
+        model.operationJson(model.createBranch(request.params.p, request.query.branch_id, request.body)),
+    );
+    app.get<{ Params: P; Querystring: PageQuery }>(
+      '/postgres/projects/:p/branches',
+      { schema: { querystring: pageQuery } },
+      async (request) =>
+        page('branches', model.listBranches(request.params.p, request.query.page_size, request.query.page_token), (b) =>
+          model.branchJson(b),
+        ),
+    );
+    app.get<{ Params: PB }>('/postgres/projects/:p/branches/:b', async (request) =>
+      model.branchJson(model.branch(request.params.p, request.params.b)),
+    );
+
+    // ---- endpoints
+    app.post<{ Params: PB; Querystring: { endpoint_id?: string }; Body: EndpointInput }>(
+      '/postgres/projects/:p/branches/:b/endpoints',
+      { schema: { querystring: idQuery('endpoint_id'), body: endpointBody } },
+      async (request) =>
+        model.operationJson(
+          model.createEndpoint(request.params.p, request.params.b, request.query.endpoint_id, request.body),
+        ),
+    );
+    app.get<{ Params: PB; Querystring: PageQuery }>(
+      '/postgres/projects/:p/branches/:b/endpoints',
+      { schema: { querystring: pageQuery } },
+      async (request) => {
+        const { p, b } = request.params;
+        const result = model.listEndpoints(p, b, request.query.page_size, request.query.page_token);
+        return page('endpoints', result, (e) => model.endpointJson(e));
+      },
+    );
+    app.get<{ Params: PBE }>('/postgres/projects/:p/branches/:b/endpoints/:e', async (request) =>
+      model.endpointJson(model.endpoint(request.params.p, request.params.b, request.params.e)),
+    );
+
+    // ---- deletes (query flags such as purge and allow_missing are accepted and ignored)
+    app.delete<{ Params: P }>('/postgres/projects/:p', async (request) =>
+      model.operationJson(model.deleteProject(request.params.p)),
+    );
+    app.delete<{ Params: PB }>('/postgres/projects/:p/branches/:b', async (request) =>
+      model.operationJson(model.deleteBranch(request.params.p, request.params.b)),
+    );
+    app.delete<{ Params: PBE }>('/postgres/projects/:p/branches/:b/endpoints/:e', async (request) =>
+      model.operationJson(model.deleteEndpoint(request.params.p, request.params.b, request.params.e)),
+    );
+
+    // ---- operations: named `<resource name>/operations/<uuid>`, like the Databricks CLI's fake
+    app.get<{ Params: P & { op: string } }>('/postgres/projects/:p/operations/:op', async (request) =>
+      model.operationJson(model.operation(`projects/${request.params.p}/operations/${request.params.op}`)),
+    );
+    app.get<{ Params: PB & { op: string } }>('/postgres/projects/:p/branches/:b/operations/:op', async (request) => {
+      const { p, b, op } = request.params;
+      return model.operationJson(model.operation(`projects/${p}/branches/${b}/operations/${op}`));
+    });
+    app.get<{ Params: PBE & { op: string } }>(
+      '/postgres/projects/:p/branches/:b/endpoints/:e/operations/:op',
+      async (request) => {
+        const { p, b, e, op } = request.params;
+        return model.operationJson(model.operation(`projects/${p}/branches/${b}/endpoints/${e}/operations/${op}`));
+      },
+    );
+  };
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { ApiError } from './api-error.js';
+import { adminRoutes } from './routes/admin.js';
+import { addBearerAuth } from './routes/auth.js';
+import { credentialRoutes } from './routes/credentials.js';
+import { instanceRoutes } from './routes/instances.js';
+import { oidcRoutes } from './routes/oidc.js';
+import { postgresRoutes } from './routes/postgres.js';
+import { scimRoutes } from './routes/scim.js';
+import type { Workspace } from './types.js';
+import { internal } from './workspace.js';
+
+/** Options for {@link buildApiServer}. */
+export interface ApiServerOptions {
+  /** Fastify logger setting. Default off. Requests are logged without headers, so no token reaches the log. */
+  logger?: boolean | object;
+}
+
+/**
+ * The workspace REST API as a Fastify instance, not yet listening: OIDC discovery and M2M tokens, SCIM Me, Lakebase
+ * Provisioned and Autoscaling resources and credentials, and the `/__emulator` admin routes. The caller listens
+ * (`listen({ host: '127.0.0.1', port })`) and then tells the workspace its URL with `setBaseUrl`.
+ */
+export function buildApiServer(workspace: Workspace, options: ApiServerOptions = {}): FastifyInstance {
+  const ws = internal(workspace);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-databricks-org-id', ws.workspaceId);
+    reply.header('x-request-id', request.id);
+    reply.header('server', 'databricks');
+  });
+
+  // SDKs send `Content-Type: application/json` on some bodiless calls (DELETE, GET); treat an empty body as `{}`.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(
+        new ApiError(
+          400,
+          'MALFORMED_REQUEST',
+          `Invalid JSON given in the body of the request: ${(error as Error).message}`,
+        ),
+        undefined,
+      );
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  });
+
+  // Bodiless POSTs still meet the body schemas, which expect an object.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {};
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) return reply.code(error.statusCode).headers(error.headers).send(error.body());
+    if (error.validation) {
+      return reply.code(400).send({ error_code: 'INVALID_PARAMETER_VALUE', message: error.message });
+    }
+    if (error instanceof RangeError) {
+      // Raised by the workspace's own argument checks on the admin knobs.
+      return reply.code(400).send({ error_code: 'INVALID_PARAMETER_VALUE', message: error.message });
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ error_code: 'BAD_REQUEST', message: error.message });
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ error_code: 'INTERNAL_ERROR', message: 'An internal error occurred.' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    return reply
+      .code(404)
+      .send({ error_code: 'ENDPOINT_NOT_FOUND', message: `No API found for '${request.method} ${path}'` });
+  });
+
+  app.register(oidcRoutes(ws));
+  app.register(adminRoutes(ws), { prefix: '/__emulator' });
+  app.register(
+    async (api) => {
+      addBearerAuth(api, ws);
+      await api.register(scimRoutes());
+      await api.register(instanceRoutes(ws));
+      await api.register(postgresRoutes(ws));
+      await api.register(credentialRoutes(ws));
+    },
+    { prefix: '/api/2.0' },
+  );
+  return app;
+}

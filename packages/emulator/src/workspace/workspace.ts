@@ -1,0 +1,271 @@
+import { timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
+import { AutoscalingModel } from './autoscaling.js';
+import type { ModelContext, ResolvedSettings } from './context.js';
+import { FaultInjector } from './faults.js';
+import { authorizeLogin } from './login.js';
+import { InstanceModel } from './provisioned.js';
+import {
+  type IdentityRecord,
+  loadState,
+  newClientSecret,
+  newNumericId,
+  newPat,
+  randomUUID,
+  type StateDocument,
+  saveState,
+} from './state.js';
+import { type DatabaseTokenClaims, TokenSigner } from './tokens.js';
+import type { ForcedInstanceState, Workspace, WorkspaceOptions, WorkspaceStats } from './types.js';
+
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+
+/** Creates (or reopens, from `dataDir`) a fake Databricks workspace with a default instance and project. */
+export async function createWorkspace(options: WorkspaceOptions): Promise<Workspace> {
+  const settings: ResolvedSettings = {
+    pgHost: options.pgHost ?? 'localhost',
+    userName: options.user ?? 'dev@example.com',
+    instanceName: options.instanceName ?? 'lakebase-emulator',
+    projectId: options.projectId ?? 'lakebase-emulator',
+    databases: options.databases?.length ? [...options.databases] : ['databricks_postgres'],
+    instanceStartMs: options.instanceStartMs ?? 1000,
+    operationDelayMs: options.operationDelayMs ?? 100,
+  };
+  if (!EMAIL.test(settings.userName)) throw new TypeError(`user must be an email address, got '${settings.userName}'`);
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const state = loadState(options.dataDir);
+  const signer = await TokenSigner.open(options.dataDir, state.workspaceId);
+  const workspace = new WorkspaceImpl(options.dataDir, settings, state, signer, options.now ?? Date.now);
+  workspace.setTokenTtl(options.tokenTtlSeconds ?? 3600);
+  workspace.ensureDefaults();
+  return workspace;
+}
+
+/**
+ * The workspace behind the {@link Workspace} interface. The API server reaches these internals through
+ * {@link internal}; nothing else should.
+ */
+export class WorkspaceImpl implements Workspace, ModelContext {
+  readonly instances: InstanceModel;
+  readonly autoscaling: AutoscalingModel;
+  readonly faults = new FaultInjector();
+  private baseUrl: string | undefined;
+  private tokenTtl = 3600;
+  private counters: WorkspaceStats = {
+    credentialRequests: { provisioned: 0, autoscaling: 0, total: 0, failedByInjection: 0 },
+    oauthTokensIssued: 0,
+    logins: { attempted: 0, succeeded: 0, refused: 0 },
+  };
+
+  constructor(
+    private readonly dataDir: string,
+    readonly settings: ResolvedSettings,
+    readonly state: StateDocument,
+    private readonly signer: TokenSigner,
+    readonly now: () => number,
+  ) {
+    this.instances = new InstanceModel(this);
+    this.autoscaling = new AutoscalingModel(this);
+  }
+
+  /** First start: creates the identities and the default resources; later starts keep what is stored. */
+  ensureDefaults(): void {
+    this.addUser(this.settings.userName);
+    if (!this.state.identities.some((i) => i.kind === 'service_principal')) {
+      const clientId = randomUUID();
+      this.state.identities.push({
+        kind: 'service_principal',
+        id: newNumericId(),
+        userName: clientId,
+        displayName: 'lakebase-emulator-sp',
+        clientSecret: newClientSecret(),
+      });
+    }
+    if (!this.instances.find(this.settings.instanceName)) {
+      this.instances.create({ name: this.settings.instanceName }, this.settings.userName, true);
+    }
+    if (!this.state.projects.some((p) => p.projectId === this.settings.projectId)) {
+      this.autoscaling.createProject(this.settings.projectId, {}, this.settings.userName, true);
+    }
+    this.persist();
+  }
+
+  persist(): void {
+    saveState(this.dataDir, this.state);
+  }
+
+  get workspaceId(): string {
+    return this.state.workspaceId;
+  }
+
+  setBaseUrl(url: string): void {
+    this.baseUrl = url.replace(/\/+$/, '');
+  }
+
+  /** The configured base URL, or the one the request arrived at. */
+  baseUrlOr(requestOrigin: string): string {
+    return this.baseUrl ?? requestOrigin;
+  }
+
+  get user(): { userName: string; pat: string } {
+    const record = this.identityByUserName(this.settings.userName) as IdentityRecord;
+    return { userName: record.userName, pat: record.pat as string };
+  }
+
+  get servicePrincipal(): { clientId: string; clientSecret: string } {
+    const record = this.state.identities.find((i) => i.kind === 'service_principal') as IdentityRecord;
+    return { clientId: record.userName, clientSecret: record.clientSecret as string };
+  }
+
+  get instanceName(): string {
+    return this.settings.instanceName;
+  }
+
+  get endpointName(): string {
+    return this.autoscaling.defaultEndpointName;
+  }
+
+  get defaultDatabase(): string {
+    return this.settings.databases[0] as string;
+  }
+
+  get databases(): readonly string[] {
+    return this.settings.databases;
+  }
+
+  get pgHost(): string {
+    return this.settings.pgHost;
+  }
+
+  get tokenTtlSeconds(): number {
+    return this.tokenTtl;
+  }
+
+  addUser(email: string): { userName: string; pat: string } {
+    if (!EMAIL.test(email)) throw new TypeError(`a user's name must be an email address, got '${email}'`);
+    let record = this.identityByUserName(email);
+    if (!record) {
+      record = { kind: 'user', id: newNumericId(), userName: email, displayName: displayNameOf(email), pat: newPat() };
+      this.state.identities.push(record);
+      this.persist();
+    }
+    if (record.kind !== 'user' || !record.pat) throw new TypeError(`'${email}' is not a user`);
+    return { userName: record.userName, pat: record.pat };
+  }
+
+  identityByUserName(userName: string): IdentityRecord | undefined {
+    return this.state.identities.find((i) => i.userName === userName);
+  }
+
+  /** The identity a bearer token (PAT or unexpired OAuth access token) stands for. */
+  async authenticateBearer(token: string): Promise<IdentityRecord | undefined> {
+    if (token.startsWith('dapi'))
+      return this.state.identities.find((i) => i.pat !== undefined && safeEqual(i.pat, token));
+    const sub = await this.signer.verifyAccessToken(token, this.now());
+    return sub === undefined ? undefined : this.identityByUserName(sub);
+  }
+
+  /** The service principal whose client credentials these are, or undefined. */
+  clientByCredentials(clientId: string, clientSecret: string): IdentityRecord | undefined {
+    const record = this.identityByUserName(clientId);
+    if (record?.kind !== 'service_principal' || !record.clientSecret) return undefined;
+    return safeEqual(record.clientSecret, clientSecret) ? record : undefined;
+  }
+
+  /** Issues an OAuth access token (counted in stats). */
+  async issueAccessToken(clientId: string, scope: string, issuer: string): Promise<string> {
+    const token = await this.signer.signAccessToken(clientId, scope, issuer, this.now());
+    this.counters.oauthTokensIssued++;
+    return token;
+  }
+
+  async mintDatabaseToken(
+    userName: string,
+    resources: ResourceRef[],
+    ttlSeconds?: number,
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const ttl = ttlSeconds ?? this.tokenTtl;
+    if (!(ttl > 0)) throw new RangeError(`token TTL must be > 0 seconds, got ${ttl}`);
+    return this.signer.signDatabaseToken(userName, resources, ttl, this.now());
+  }
+
+  verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined> {
+    return this.signer.verifyDatabaseToken(token, this.now());
+  }
+
+  setTokenTtl(seconds: number): void {
+    if (!(seconds > 0) || !Number.isFinite(seconds))
+      throw new RangeError(`token TTL must be > 0 seconds, got ${seconds}`);
+    this.tokenTtl = seconds;
+  }
+
+  setInstanceState(name: string, state: ForcedInstanceState): void {
+    if (state !== 'AVAILABLE' && state !== 'STARTING' && state !== 'STOPPED') {
+      throw new RangeError(`state must be AVAILABLE, STARTING or STOPPED, got '${String(state)}'`);
+    }
+    const instance = this.instances.find(name);
+    const endpoint = instance ? undefined : this.autoscaling.findEndpoint(name);
+    if (instance) this.instances.force(instance, state);
+    else if (endpoint) this.autoscaling.force(endpoint, state);
+    else throw new RangeError(`no instance or endpoint named '${name}'`);
+  }
+
+  /** Counts one credential call that passed authentication. */
+  countCredentialRequest(tier: 'provisioned' | 'autoscaling'): void {
+    this.counters.credentialRequests[tier]++;
+    this.counters.credentialRequests.total++;
+  }
+
+  countInjectedFailure(): void {
+    this.counters.credentialRequests.failedByInjection++;
+  }
+
+  stats(): WorkspaceStats {
+    return structuredClone(this.counters);
+  }
+
+  async authorizeLogin(request: LoginRequest): Promise<LoginDecision> {
+    this.counters.logins.attempted++;
+    const decision = await authorizeLogin(this, request);
+    if (decision.ok) this.counters.logins.succeeded++;
+    else this.counters.logins.refused++;
+    return decision;
+  }
+
+  async close(): Promise<void> {
+    this.persist();
+  }
+
+  /** A summary without PATs, secrets or keys, so logging or serialising the workspace leaks nothing. */
+  toJSON(): Record<string, string> {
+    return {
+      workspaceId: this.workspaceId,
+      user: this.settings.userName,
+      instanceName: this.instanceName,
+      endpointName: this.endpointName,
+    };
+  }
+}
+
+/** The implementation behind a {@link Workspace} made by {@link createWorkspace}. */
+export function internal(workspace: Workspace): WorkspaceImpl {
+  if (!(workspace instanceof WorkspaceImpl)) throw new TypeError('expected a Workspace made by createWorkspace()');
+  return workspace;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** "jane.doe@example.com" -> "Jane Doe". */
+function displayNameOf(email: string): string {
+  const local = email.split('@')[0] ?? email;
+  return local
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join(' ');
+}
