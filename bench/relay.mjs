@@ -2,15 +2,43 @@
 // (upstream storage = the local PostgreSQL) and directly against that PostgreSQL, in alternating rounds.
 // The direct side talks to the server as it is configured (no TLS on 127.0.0.1:5432), so the ratio includes the
 // emulator's TLS as well as its relay: the whole cost a client of the emulator pays.
-import { readFile } from 'node:fs/promises';
-import { startEmulator } from '@lakebase-kit/emulator';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { interleaved, quick, throughput, verdict } from './lib.mjs';
+
+const CLI = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+
+/**
+ * Runs `lakebase emulator --json` as its own process, as users run it: the emulator's TLS and relay work then has its
+ * own event loop instead of competing with the load generator's.
+ */
+export async function spawnEmulator(extraArgs = []) {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-bench-'));
+  const args = [CLI, 'emulator', '--data-dir', dataDir, '--api-port', '0', '--pg-port', '0', '--json', ...extraArgs];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  const info = JSON.parse(line);
+  return {
+    ...info,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
 const UPSTREAM = process.env.BENCH_UPSTREAM_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 
 export async function relayBenchmark({ rounds = quick ? 3 : 5, durationMs = quick ? 1000 : 3000, workers = 10 } = {}) {
-  const emulator = await startEmulator({ upstream: UPSTREAM });
+  const emulator = await spawnEmulator(['--upstream', UPSTREAM]);
   try {
     const credential = await fetch(`${emulator.databricksHost}/api/2.0/database/credentials`, {
       method: 'POST',
