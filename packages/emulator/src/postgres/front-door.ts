@@ -7,9 +7,8 @@ import {
   CANCEL_REQUEST_CODE,
   errorResponse,
   GSSENC_REQUEST_CODE,
-  type Message,
   negotiateProtocolVersion,
-  PacketReader,
+  PacketInbox,
   ProtocolError,
   parseStartupPacket,
   readCString,
@@ -111,73 +110,21 @@ interface ConnectionContext extends FrontDoorOptions {
   counters: FrontDoorStats;
 }
 
-/** Reads packets from a stream on demand; `detach` hands the stream (and unread bytes) to the next owner. */
-class Inbox {
-  private readonly reader = new PacketReader(MAX_PASSWORD_MESSAGE);
-  private wake: (() => void) | undefined;
-  private ended = false;
-  private readonly onData = (chunk: Buffer) => {
-    this.reader.push(chunk);
-    this.wake?.();
-  };
-  private readonly onEnd = () => {
-    this.ended = true;
-    this.wake?.();
-  };
-
-  constructor(private readonly stream: Duplex) {
-    stream.on('data', this.onData);
-    stream.on('end', this.onEnd);
-    stream.on('close', this.onEnd);
-  }
-
-  private async waitFor<T>(take: () => T | undefined): Promise<T> {
-    for (;;) {
-      const value = take();
-      if (value !== undefined) return value;
-      if (this.ended) throw new ClientGone();
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-      this.wake = undefined;
-    }
-  }
-
-  /** The first byte, without consuming it (0x16 means a TLS ClientHello: PG17 direct TLS). */
-  peekByte(): Promise<number> {
-    return this.waitFor(() => this.reader.peekByte());
-  }
-
-  startupPacket(): Promise<Buffer> {
-    return this.waitFor(() => this.reader.nextStartupPacket());
-  }
-
-  message(): Promise<Message> {
-    return this.waitFor(() => this.reader.nextMessage());
-  }
-
-  detach(): Buffer {
-    this.stream.off('data', this.onData);
-    this.stream.off('end', this.onEnd);
-    this.stream.off('close', this.onEnd);
-    this.stream.pause();
-    return this.reader.drain();
-  }
-}
-
 class ClientGone extends Error {}
+
+const newInbox = (stream: Duplex) => new PacketInbox(stream, () => new ClientGone(), MAX_PASSWORD_MESSAGE);
 
 async function handleConnection(raw: Socket, ctx: ConnectionContext): Promise<void> {
   // Destroying the TCP socket also ends a TLS socket layered on it.
   const timeout = setTimeout(() => raw.destroy(), ctx.handshakeTimeoutMs ?? 60_000);
   let stream: Duplex = raw;
   try {
-    let inbox = new Inbox(raw);
+    let inbox = newInbox(raw);
     let tls: TLSSocket | undefined;
     if ((await inbox.peekByte()) === 0x16) {
       tls = await upgradeToTls(raw, inbox.detach(), ctx, true);
       stream = tls;
-      inbox = new Inbox(tls);
+      inbox = newInbox(tls);
     }
     for (;;) {
       const packet = parseStartupPacket(await inbox.startupPacket());
@@ -186,7 +133,7 @@ async function handleConnection(raw: Socket, ctx: ConnectionContext): Promise<vo
         raw.write('S');
         tls = await upgradeToTls(raw, leftover, ctx, false);
         stream = tls;
-        inbox = new Inbox(tls);
+        inbox = newInbox(tls);
         continue;
       }
       if (packet.code === GSSENC_REQUEST_CODE && !tls) {
@@ -221,7 +168,7 @@ async function handleConnection(raw: Socket, ctx: ConnectionContext): Promise<vo
 async function login(
   packet: StartupPacket,
   stream: Duplex,
-  inbox: Inbox,
+  inbox: PacketInbox,
   tls: TLSSocket | undefined,
   raw: Socket,
   ctx: ConnectionContext,

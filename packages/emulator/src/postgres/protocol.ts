@@ -4,6 +4,8 @@
  * https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
 
+import type { Duplex } from 'node:stream';
+
 /** Protocol version 3.0 as sent in a StartupMessage. */
 export const PROTOCOL_3_0 = 196608;
 /** Magic "protocol versions" of the special startup packets. */
@@ -242,4 +244,67 @@ export function scanBackend(buf: Uint8Array): { last: string | undefined; lastSt
     i += 1 + len;
   }
   return { last, lastStatus };
+}
+
+/**
+ * Reads packets from a stream on demand during startup (front door and upstream login alike). `detach` hands the
+ * stream and any unread bytes to the next owner, e.g. a TLS upgrade or the session relay.
+ */
+export class PacketInbox {
+  private readonly reader: PacketReader;
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private readonly onData = (chunk: Buffer) => {
+    this.reader.push(chunk);
+    this.wake?.();
+  };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.wake?.();
+  };
+
+  /** `whenEnded` makes the error thrown to a reader waiting on a stream that has closed. */
+  constructor(
+    private readonly stream: Duplex,
+    private readonly whenEnded: () => Error,
+    maxMessage?: number,
+  ) {
+    this.reader = new PacketReader(maxMessage);
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('close', this.onEnd);
+  }
+
+  private async waitFor<T>(take: () => T | undefined): Promise<T> {
+    for (;;) {
+      const value = take();
+      if (value !== undefined) return value;
+      if (this.ended) throw this.whenEnded();
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /** The first byte, without consuming it (0x16 means a TLS ClientHello: PG17 direct TLS). */
+  peekByte(): Promise<number> {
+    return this.waitFor(() => this.reader.peekByte());
+  }
+
+  startupPacket(): Promise<Buffer> {
+    return this.waitFor(() => this.reader.nextStartupPacket());
+  }
+
+  message(): Promise<Message> {
+    return this.waitFor(() => this.reader.nextMessage());
+  }
+
+  detach(): Buffer {
+    this.stream.off('data', this.onData);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('close', this.onEnd);
+    this.stream.pause();
+    return this.reader.drain();
+  }
 }

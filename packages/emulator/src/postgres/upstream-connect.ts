@@ -5,7 +5,7 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import {
   cancelRequest,
   message,
-  PacketReader,
+  PacketInbox,
   PROTOCOL_3_0,
   parseErrorFields,
   passwordMessage,
@@ -46,7 +46,7 @@ export async function connectUpstream(
   try {
     let socket: Duplex = raw;
     if (target.ssl) socket = await negotiateTls(raw, target);
-    const inbox = new MessageQueue(socket);
+    const inbox = new PacketInbox(socket, () => new Error('upstream closed the connection during startup'));
     socket.write(startupPacket(PROTOCOL_3_0, params));
     const user = params.user ?? '';
     const startup: Buffer[] = [];
@@ -54,7 +54,7 @@ export async function connectUpstream(
     let processId = 0;
     let secretKey = 0;
     for (;;) {
-      const msg = await inbox.next();
+      const msg = await inbox.message();
       switch (msg.type) {
         case 'R': {
           const code = msg.body.readInt32BE(0);
@@ -80,7 +80,8 @@ export async function connectUpstream(
           break;
         case 'Z':
           startup.push(message('Z', msg.body));
-          inbox.detach();
+          // Anything the server sent after ReadyForQuery (an async notice) belongs to the client too.
+          startup.push(inbox.detach());
           return { socket, startup: Buffer.concat(startup), processId, secretKey };
         default: // ParameterStatus, NoticeResponse, NegotiateProtocolVersion: the client gets them as they are
           startup.push(message(msg.type, msg.body));
@@ -136,46 +137,6 @@ async function negotiateTls(raw: Socket, target: UpstreamTarget): Promise<Duplex
 
 function int32Bytes(n: number): number[] {
   return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
-}
-
-/** Pulls typed messages off a stream one at a time during startup. */
-class MessageQueue {
-  private readonly reader = new PacketReader();
-  private wake: (() => void) | undefined;
-  private ended = false;
-  private readonly onData = (chunk: Buffer) => {
-    this.reader.push(chunk);
-    this.wake?.();
-  };
-  private readonly onEnd = () => {
-    this.ended = true;
-    this.wake?.();
-  };
-
-  constructor(private readonly stream: Duplex) {
-    stream.on('data', this.onData);
-    stream.on('close', this.onEnd);
-    stream.on('end', this.onEnd);
-  }
-
-  async next(): Promise<{ type: string; body: Buffer }> {
-    for (;;) {
-      const msg = this.reader.nextMessage();
-      if (msg) return msg;
-      if (this.ended) throw new Error('upstream closed the connection during startup');
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-      this.wake = undefined;
-    }
-  }
-
-  detach(): void {
-    this.stream.off('data', this.onData);
-    this.stream.off('close', this.onEnd);
-    this.stream.off('end', this.onEnd);
-    this.stream.pause();
-  }
 }
 
 function requirePassword(password: string | undefined): string {
