@@ -1,23 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { EmulatorConnectionInfo } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runCommand, spawnUntilFirstLine, stopChild } from './helpers.js';
 
-interface ConnectionInfo {
-  databricksHost: string;
-  databricksToken: string;
-  clientId: string;
-  clientSecret: string;
-  pgHost: string;
-  pgPort: number;
-  instanceName: string;
-  endpoint: string;
-  database: string;
-  user: string;
-  caFile: string;
-}
+type ConnectionInfo = EmulatorConnectionInfo;
 
 async function mintProvisionedToken(info: ConnectionInfo): Promise<string> {
   const response = await fetch(`${info.databricksHost}/api/2.0/database/credentials`, {

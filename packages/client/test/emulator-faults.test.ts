@@ -2,50 +2,29 @@
  * A failing credential endpoint (500, 429, 503, timeouts) against the emulator over real sockets: while the token is
  * valid no query fails; once it has expired, new connections get LAKEBASE_CREDENTIAL_FAILED.
  */
-import type { Emulator } from '@lakebase-kit/emulator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLakebasePool, type LakebaseError, type LakebasePool, type LakebasePoolOptions } from '../src/index.js';
-import { runLoad as load, sleep, startWarmEmulator } from './helpers/emulator.js';
+import { describe, expect, it } from 'vitest';
+import type { LakebaseError, LakebasePoolOptions } from '../src/index.js';
+import { runLoad as load, sleep, useEmulatorPools } from './helpers/emulator.js';
 
-let emu: Emulator;
-const pools: LakebasePool[] = [];
-const quiet = { warn: () => {} };
-
-beforeAll(async () => {
-  emu = await startWarmEmulator({ upstream: 'postgresql://postgres@127.0.0.1:5432/test' });
-});
-afterAll(async () => {
-  await emu?.stop();
-});
-afterEach(async () => {
-  emu.workspace.faults.clear();
-  emu.workspace.setTokenTtl(3600);
-  await Promise.all(pools.splice(0).map((p) => p.end()));
-});
-
-function pool(env: Record<string, string> = {}, options: LakebasePoolOptions = {}): LakebasePool {
-  const p = createLakebasePool({ env: { ...emu.env('provisioned'), ...env }, logger: quiet, ...options });
-  pools.push(p);
-  return p;
-}
+const { emulator, pool } = useEmulatorPools({ upstream: 'postgresql://postgres@127.0.0.1:5432/test' });
 
 describe('credential endpoint failures (emulator)', () => {
   // [name, inject, pool options, token TTL]: a 429 carries Retry-After: 1, which the client honours, so it gets a
   // longer-lived token to observe failures and recovery within one lifetime.
   const failureModes: [string, () => void, LakebasePoolOptions, number][] = [
-    ['HTTP 500', () => emu.workspace.faults.failFraction(1, 500), {}, 3],
-    ['HTTP 429', () => emu.workspace.faults.failFraction(1, 429), {}, 5],
-    ['HTTP 503', () => emu.workspace.faults.failFraction(1, 503), {}, 3],
+    ['HTTP 500', () => emulator().workspace.faults.failFraction(1, 500), {}, 3],
+    ['HTTP 429', () => emulator().workspace.faults.failFraction(1, 429), {}, 5],
+    ['HTTP 503', () => emulator().workspace.faults.failFraction(1, 503), {}, 3],
     [
       'timeouts: latency above the request timeout',
-      () => emu.workspace.faults.setLatency(800),
+      () => emulator().workspace.faults.setLatency(800),
       { apiTimeoutMs: 150 },
       3,
     ],
   ];
   for (const [name, inject, options, ttl] of failureModes) {
     it(`credential endpoint failing (${name}) while the token is valid: no failed query, then recovery`, async () => {
-      emu.workspace.setTokenTtl(ttl);
+      emulator().workspace.setTokenTtl(ttl);
       const p = pool(
         { DB_POOL_SIZE: '1', DB_MAX_OVERFLOW: '3', DB_POOL_RECYCLE_INTERVAL: '1' },
         { ...options, apiRetry: { maxAttempts: 2, baseDelayMs: 50 }, pg: { idleTimeoutMillis: 200 } },
@@ -55,7 +34,7 @@ describe('credential endpoint failures (emulator)', () => {
       const firstExpiry = credentials?.status().expiresAt?.getTime() ?? 0;
       const failures: number[] = [];
       credentials?.on('token-refresh-failed', () => failures.push(Date.now()));
-      const injectedBefore = emu.workspace.stats().credentialRequests.failedByInjection;
+      const injectedBefore = emulator().workspace.stats().credentialRequests.failedByInjection;
       inject();
       // Every refresh fails; churned connections keep logging in with the still-valid token. Run until a while after
       // the first refresh failure, and stop before the token gets too close to expiry to hand out.
@@ -65,7 +44,7 @@ describe('credential endpoint failures (emulator)', () => {
         firstExpiry - Date.now() - 450,
         () => (failures[0] ?? Infinity) + 300 < Date.now(),
       );
-      const injected = emu.workspace.stats().credentialRequests.failedByInjection - injectedBefore;
+      const injected = emulator().workspace.stats().credentialRequests.failedByInjection - injectedBefore;
       console.log(
         `[faults ${name}] ${during.ok} queries, ${during.failed.length} failed, ${failures.length} refresh failures, ${injected} injected`,
       );
@@ -73,7 +52,7 @@ describe('credential endpoint failures (emulator)', () => {
       expect(during.ok).toBeGreaterThan(20);
       expect(failures.length).toBeGreaterThan(0);
       expect(credentials?.status().expiresAt?.getTime()).toBe(firstExpiry); // still serving the first token
-      emu.workspace.faults.clear();
+      emulator().workspace.faults.clear();
       // Recovery: a background retry gets a new token before the first one expires; queries keep succeeding.
       let recoveredAt = 0;
       const after = await load(p, 4, firstExpiry - Date.now() + 1000, () => {
@@ -88,13 +67,13 @@ describe('credential endpoint failures (emulator)', () => {
   }
 
   it('after expiry with the endpoint still failing, a new connection fails with LAKEBASE_CREDENTIAL_FAILED', async () => {
-    emu.workspace.setTokenTtl(2);
+    emulator().workspace.setTokenTtl(2);
     const p = pool(
       { DB_POOL_SIZE: '0', DB_MAX_OVERFLOW: '2' },
       { pg: { idleTimeoutMillis: 50 }, credentialOptions: { baseDelayMs: 20 } },
     );
     await p.query('select 1');
-    emu.workspace.faults.failFraction(1, 500);
+    emulator().workspace.faults.failFraction(1, 500);
     const expiresAt = p.lakebase.credentials?.status().expiresAt?.getTime() ?? 0;
     await sleep(expiresAt - Date.now() + 100);
     expect(p.totalCount).toBe(0);
@@ -102,7 +81,7 @@ describe('credential endpoint failures (emulator)', () => {
     expect(error.code).toBe('LAKEBASE_CREDENTIAL_FAILED');
     expect((error.cause as LakebaseError).code).toBe('LAKEBASE_API_UNAVAILABLE');
     expect(error.suggestion).toBeTruthy();
-    emu.workspace.faults.clear();
+    emulator().workspace.faults.clear();
     expect((await p.query<{ ok: number }>('select 1 as ok')).rows[0]?.ok).toBe(1);
   });
 });

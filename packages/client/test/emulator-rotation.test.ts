@@ -2,49 +2,21 @@
  * Token rotation against the emulator over real sockets: short token lifetimes, continuous concurrent load, pool
  * churn, bursts, and a failing credential endpoint.
  */
-import type { Emulator } from '@lakebase-kit/emulator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLakebasePool,
-  type DatabaseCredential,
-  LakebaseApi,
-  type LakebasePool,
-  type LakebasePoolOptions,
-  type TokenRefreshedEvent,
-} from '../src/index.js';
-import { runLoad as load, sleep, startWarmEmulator } from './helpers/emulator.js';
+import { describe, expect, it } from 'vitest';
+import { type DatabaseCredential, LakebaseApi, type TokenRefreshedEvent } from '../src/index.js';
+import { runLoad as load, sleep, useEmulatorPools } from './helpers/emulator.js';
 
-let emu: Emulator;
-const pools: LakebasePool[] = [];
-const quiet = { warn: () => {} };
-
-beforeAll(async () => {
-  emu = await startWarmEmulator(); // PGlite: the 200-connection burst exceeds a stock PostgreSQL's max_connections
-});
-afterAll(async () => {
-  await emu?.stop();
-});
-afterEach(async () => {
-  emu.workspace.faults.clear();
-  emu.workspace.setTokenTtl(3600);
-  await Promise.all(pools.splice(0).map((p) => p.end()));
-});
-
-function pool(env: Record<string, string> = {}, options: LakebasePoolOptions = {}): LakebasePool {
-  const p = createLakebasePool({ env: { ...emu.env('provisioned'), ...env }, logger: quiet, ...options });
-  pools.push(p);
-  return p;
-}
+const { emulator, pool } = useEmulatorPools(); // PGlite: the 200-connection burst exceeds a stock PostgreSQL's max_connections
 
 function credentialRequests(): number {
-  return emu.workspace.stats().credentialRequests.total;
+  return emulator().workspace.stats().credentialRequests.total;
 }
 
 describe('rotation under load (emulator)', () => {
   it('refreshes ahead of a 3 s expiry under concurrent load and pool churn: zero failed queries, ~1 request per rotation', async () => {
-    emu.workspace.setTokenTtl(3);
+    emulator().workspace.setTokenTtl(3);
     const before = credentialRequests();
-    const loginsBefore = emu.workspace.stats().logins.succeeded;
+    const loginsBefore = emulator().workspace.stats().logins.succeeded;
     const p = pool(
       { DB_POOL_SIZE: '2', DB_MAX_OVERFLOW: '4', DB_POOL_RECYCLE_INTERVAL: '1' },
       { pg: { idleTimeoutMillis: 300 } },
@@ -54,7 +26,7 @@ describe('rotation under load (emulator)', () => {
     const durationMs = 5000;
     const { ok, failed } = await load(p, 8, durationMs);
     const requests = credentialRequests() - before;
-    const logins = emu.workspace.stats().logins.succeeded - loginsBefore;
+    const logins = emulator().workspace.stats().logins.succeeded - loginsBefore;
     // Tokens live 2-3 s (whole-second expiry); refresh at half-life: about one request every 1-1.5 s.
     const rotations = refreshed.length;
     console.log(
@@ -83,26 +55,26 @@ describe('rotation under load (emulator)', () => {
   });
 
   it('a login refused with 28P01 (stale token) is retried once with a force-refreshed token', async () => {
-    emu.workspace.setTokenTtl(1);
-    const api = new LakebaseApi({ host: emu.databricksHost, getToken: async () => emu.databricksToken });
-    const stale = await api.generateInstanceCredential([emu.instanceName]);
+    emulator().workspace.setTokenTtl(1);
+    const api = new LakebaseApi({ host: emulator().databricksHost, getToken: async () => emulator().databricksToken });
+    const stale = await api.generateInstanceCredential([emulator().instanceName]);
     await sleep(stale.expiresAt.getTime() - Date.now() + 50); // expired on the server
-    emu.workspace.setTokenTtl(3600);
+    emulator().workspace.setTokenTtl(3600);
     let calls = 0;
     const credentialSource = async (): Promise<DatabaseCredential> => {
       calls++;
-      if (calls > 1) return api.generateInstanceCredential([emu.instanceName]);
+      if (calls > 1) return api.generateInstanceCredential([emulator().instanceName]);
       // Pretend the stale token is fresh, as a clock skew or a revoked token would look.
       const lying = { expiresAt: new Date(Date.now() + 3_600_000) } as DatabaseCredential;
       Object.defineProperty(lying, 'token', { value: stale.token });
       return lying;
     };
-    const refusedBefore = emu.workspace.stats().logins.refused;
-    const p = pool({ PGUSER: emu.user }, { credentialSource });
+    const refusedBefore = emulator().workspace.stats().logins.refused;
+    const p = pool({ PGUSER: emulator().user }, { credentialSource });
     const { rows } = await p.query<{ ok: number }>('select 1 as ok');
     expect(rows[0]?.ok).toBe(1);
     expect(p.authRetryCount).toBe(1);
     expect(calls).toBe(2);
-    expect(emu.workspace.stats().logins.refused - refusedBefore).toBe(1);
+    expect(emulator().workspace.stats().logins.refused - refusedBefore).toBe(1);
   });
 });

@@ -1,5 +1,7 @@
 import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createLakebasePool, type LakebasePool, type LakebasePoolOptions } from '../../src/index.js';
 
 /** Start an emulator and open one session, so the storage's cold start is not charged to the first test. */
 export async function startWarmEmulator(options: Parameters<typeof startEmulator>[0] = {}): Promise<Emulator> {
@@ -22,6 +24,46 @@ export async function startWarmEmulator(options: Parameters<typeof startEmulator
   await client.query('select 1');
   await client.end();
   return emulator;
+}
+
+/**
+ * The fixture of the emulator-backed pool tests: one warm emulator per file, and after each test the pools it made
+ * are closed and the emulator's faults and token TTL reset. `emulator()` is an accessor because the emulator only
+ * exists once `beforeAll` has run.
+ */
+export function useEmulatorPools(options: Parameters<typeof startEmulator>[0] = {}): {
+  emulator: () => Emulator;
+  pool: (env?: Record<string, string>, poolOptions?: LakebasePoolOptions) => LakebasePool;
+} {
+  let emulator: Emulator | undefined;
+  const pools: LakebasePool[] = [];
+  const current = (): Emulator => {
+    if (!emulator) throw new Error('the emulator starts in beforeAll');
+    return emulator;
+  };
+  beforeAll(async () => {
+    emulator = await startWarmEmulator(options);
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+  afterEach(async () => {
+    current().workspace.faults.clear();
+    current().workspace.setTokenTtl(3600);
+    await Promise.all(pools.splice(0).map((p) => p.end()));
+  });
+  return {
+    emulator: current,
+    pool(env = {}, poolOptions = {}) {
+      const created = createLakebasePool({
+        env: { ...current().env('provisioned'), ...env },
+        logger: { warn: () => {} },
+        ...poolOptions,
+      });
+      pools.push(created);
+      return created;
+    },
+  };
 }
 
 /** Collects every token the Databricks API hands out, by wrapping `fetch`. For leak assertions. */
