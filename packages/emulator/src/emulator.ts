@@ -117,6 +117,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ? new UpstreamStorage({ url: options.upstream, defaultDatabase: workspace.defaultDatabase })
       : new PgliteStorage({ dataDir });
     cleanup.push(() => storage.close());
+    await storage.prepare(workspace.defaultDatabase);
     const frontDoor = await startFrontDoor({
       host,
       port: options.pgPort ?? 0,

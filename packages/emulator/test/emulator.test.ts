@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
@@ -192,5 +194,30 @@ describe('startEmulator end to end', () => {
 
   it('refuses to bind a non-loopback address unless asked', async () => {
     await expect(startEmulator({ host: '0.0.0.0' })).rejects.toMatchObject({ code: 'EMULATOR_NON_LOOPBACK_BIND' });
+  });
+});
+
+describe('startEmulator storage checks', () => {
+  it('fails at start, naming the data dir, when the PGlite data is damaged', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-damaged-'));
+    try {
+      await (await startEmulator({ dataDir })).stop();
+      // What a kill in the middle of a flush can leave behind: a control file that is not one.
+      await writeFile(
+        path.join(dataDir, 'pglite', 'databricks_postgres', 'global', 'pg_control'),
+        'not a control file',
+      );
+      const failure = startEmulator({ dataDir });
+      await expect(failure).rejects.toMatchObject({ code: 'EMULATOR_STORAGE_UNREADABLE' });
+      await expect(failure).rejects.toHaveProperty('suggestion', expect.stringContaining(path.join(dataDir, 'pglite')));
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails at start when the upstream PostgreSQL cannot be reached', async () => {
+    const failure = startEmulator({ upstream: 'postgresql://postgres:secret-pw@127.0.0.1:1/test' });
+    await expect(failure).rejects.toMatchObject({ code: 'EMULATOR_UPSTREAM_UNREACHABLE' });
+    await expect(failure).rejects.not.toHaveProperty('message', expect.stringContaining('secret-pw'));
   });
 });

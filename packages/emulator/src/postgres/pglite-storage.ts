@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
+import { EmulatorError } from '../errors.js';
 import { PgliteSession, type SharedBackend } from './pglite-session.js';
 import {
   authenticationOk,
@@ -94,6 +95,20 @@ export class PgliteStorage implements SessionStorage {
       this.databases.set(name, db);
     }
     return db;
+  }
+
+  async prepare(database: string): Promise<void> {
+    try {
+      await this.database(database);
+    } catch (err) {
+      const where = this.options.dataDir ? join(this.options.dataDir, 'pglite') : 'memory';
+      throw new EmulatorError(
+        'EMULATOR_STORAGE_UNREADABLE',
+        `The PGlite data of database "${database}" in ${where} could not be opened: ${(err as Error).message}`,
+        `The data dir may be damaged (e.g. the emulator was killed while flushing). Move ${where} aside to start with an empty database, or use another --data-dir.`,
+        { cause: err },
+      );
+    }
   }
 
   async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {

@@ -29,6 +29,11 @@ export interface StorageSession {
 export interface SessionStorage {
   /** Short description for logs, e.g. `pglite:/data/pglite` or `postgresql://127.0.0.1:5432/test`. */
   readonly description: string;
+  /**
+   * Opens (or reaches) the storage of `database` up front, so a damaged data dir or an unreachable upstream is
+   * reported when the emulator starts, not as a vague refusal at the first login.
+   */
+  prepare(database: string): Promise<void>;
   openSession(request: SessionRequest, client: Duplex): Promise<StorageSession>;
   /** Handles a CancelRequest (best effort, like PostgreSQL: no answer is ever sent). */
   cancel(processId: number, secretKey: number): void;

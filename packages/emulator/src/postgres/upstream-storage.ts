@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
+import { EmulatorError } from '../errors.js';
 import {
   type Logger,
   quoteIdent,
@@ -81,6 +82,20 @@ export class UpstreamStorage implements SessionStorage {
     const shown = new URL(options.url);
     shown.password = '';
     this.description = shown.toString();
+  }
+
+  async prepare(database: string): Promise<void> {
+    try {
+      await this.ensureDatabase(this.upstreamDatabase(database));
+      await this.pool(this.upstreamDatabase(database)).query('select 1');
+    } catch (err) {
+      throw new EmulatorError(
+        'EMULATOR_UPSTREAM_UNREACHABLE',
+        `The upstream PostgreSQL (${this.description}) could not be used for database "${database}": ${(err as Error).message}`,
+        'Check that the server in --upstream is running and that the URL names a superuser (e.g. postgresql://postgres@127.0.0.1:5432/test).',
+        { cause: err },
+      );
+    }
   }
 
   private upstreamDatabase(database: string): string {
