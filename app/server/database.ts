@@ -1,0 +1,133 @@
+import fp from 'fastify-plugin';
+import type pg from 'pg';
+import { notConfiguredError, toAppError } from './errors.js';
+import { PreferencesStore } from './preferences-store.js';
+
+/** Non-secret facts about the database in use, for `/api/health`, `/api/me` and the UI. */
+export interface DatabaseInfo {
+  /** `provisioned` | `autoscaling` (Lakebase tiers) or `static` (a plain PostgreSQL URL). */
+  tier: string;
+  instanceName?: string | undefined;
+  endpoint?: string | undefined;
+  host?: string | undefined;
+  database: string;
+  /** The PostgreSQL role the server connects as (known once a token was minted, for Lakebase). */
+  user?: string | undefined;
+  /** True when this is the embedded local emulator, not a real Lakebase. */
+  emulator?: boolean;
+}
+
+/** What the server was given: a pool plus its facts, or the reason there is none. */
+export type AppDatabase =
+  | {
+      configured: true;
+      pool: pg.Pool;
+      info: DatabaseInfo | (() => DatabaseInfo);
+      /** When the current database token expires; undefined for password-based (static) connections. */
+      tokenExpiresAt?: () => Date | undefined;
+    }
+  | { configured: false };
+
+export interface PoolUsage {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+export interface DatabaseHealth {
+  configured: boolean;
+  reachable: boolean;
+  latencyMs?: number;
+  info?: DatabaseInfo;
+  tokenExpiresAt?: string | undefined;
+  pool?: PoolUsage;
+  error?: { error_code: string; message: string; suggestion: string };
+}
+
+export interface DatabaseService {
+  readonly configured: boolean;
+  info(): DatabaseInfo | undefined;
+  /** The preferences store, or the `LAKEBASE_NOT_CONFIGURED` error when there is no database. */
+  preferences(): PreferencesStore;
+  /** Run `SELECT 1` (bounded by `timeoutMs`) and report pool and token state. Never throws. */
+  health(timeoutMs?: number): Promise<DatabaseHealth>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: DatabaseService;
+  }
+}
+
+export function createDatabaseService(database: AppDatabase): DatabaseService {
+  if (!database.configured) {
+    return {
+      configured: false,
+      info: () => undefined,
+      preferences: () => {
+        throw notConfiguredError();
+      },
+      health: async () => {
+        const { detail } = notConfiguredError().toBody();
+        return {
+          configured: false,
+          reachable: false,
+          error: {
+            error_code: detail.error_code,
+            message: detail.message,
+            suggestion: detail.technical_details.suggestion,
+          },
+        };
+      },
+    };
+  }
+  const { pool } = database;
+  const store = new PreferencesStore(pool);
+  const info = () => (typeof database.info === 'function' ? database.info() : database.info);
+  return {
+    configured: true,
+    info,
+    preferences: () => store,
+    health: async (timeoutMs = 5000) => {
+      const started = performance.now();
+      const common = () => ({
+        configured: true,
+        info: info(),
+        tokenExpiresAt: database.tokenExpiresAt?.()?.toISOString(),
+        pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 },
+      });
+      try {
+        await withTimeout(pool.query('SELECT 1'), timeoutMs);
+        return { ...common(), reachable: true, latencyMs: Math.round(performance.now() - started) };
+      } catch (error) {
+        const { detail } = toAppError(error).toBody();
+        return {
+          ...common(),
+          reachable: false,
+          error: {
+            error_code: detail.error_code,
+            message: detail.message,
+            suggestion: detail.technical_details.suggestion,
+          },
+        };
+      }
+    },
+  };
+}
+
+/** Decorates `fastify.database`. The pool belongs to the caller, who ends it after `app.close()`. */
+export const databasePlugin = fp<{ database: AppDatabase }>(
+  async (fastify, options) => {
+    fastify.decorate('database', createDatabaseService(options.database));
+  },
+  { name: 'lakebase-database', fastify: '5.x' },
+);
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('connection timeout'), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

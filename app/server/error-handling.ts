@@ -1,0 +1,92 @@
+import type { FastifyError } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, validationError } from './errors.js';
+
+/** Shared JSON schema of {@link ErrorBody}. Property order is the wire order (fast-json-stringify keeps it). */
+export const errorBodySchema = {
+  $id: 'error-body',
+  type: 'object',
+  required: ['detail'],
+  properties: {
+    detail: {
+      type: 'object',
+      required: ['error_code', 'message', 'technical_details'],
+      properties: {
+        error_code: { type: 'string' },
+        message: { type: 'string' },
+        technical_details: {
+          type: 'object',
+          required: ['error_type', 'suggestion'],
+          properties: { error_type: { type: 'string' }, suggestion: { type: 'string' }, field: { type: 'string' } },
+        },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Every failure leaves the server in the one error shape. Expected client errors are logged at info, server-side
+ * failures at error with their cause; the response carries only the mapped, secret-free text.
+ */
+export const errorHandlingPlugin = fp(
+  async (fastify) => {
+    fastify.addSchema(errorBodySchema);
+
+    fastify.setErrorHandler((error: FastifyError, request, reply) => {
+      const appError = toHttpError(error);
+      if (appError.statusCode >= 500) {
+        request.log.error({ err: error.cause ?? error, errorCode: appError.code }, appError.message);
+      } else {
+        request.log.info({ errorCode: appError.code }, appError.message);
+      }
+      return reply.code(appError.statusCode).send(appError.toBody());
+    });
+
+    fastify.setNotFoundHandler((request, reply) => {
+      const error = new AppError(
+        404,
+        'NOT_FOUND',
+        `No route for ${request.method} ${request.url.split('?')[0]}.`,
+        'NotFoundError',
+        'See app/README.md for the API.',
+      );
+      return reply.code(404).send(error.toBody());
+    });
+  },
+  { name: 'error-handling', fastify: '5.x' },
+);
+
+function toHttpError(error: FastifyError): AppError {
+  if (error instanceof AppError) return error;
+  if (error.validation) {
+    const first = error.validation[0];
+    const where = error.validationContext ?? 'request';
+    return validationError(where, `${where}${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return validationError('body', 'body is not valid JSON', 'INVALID_JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return validationError('body', 'body is too large', 'VALUE_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'body must be sent as application/json',
+        'ValidationError',
+        'Send Content-Type: application/json.',
+      );
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return new AppError(status, 'BAD_REQUEST', error.message, 'RequestError', 'Correct the request and send it again.');
+  }
+  return new AppError(
+    500,
+    'INTERNAL_ERROR',
+    'Internal server error.',
+    'InternalError',
+    'See the server log for details.',
+  );
+}

@@ -1,0 +1,94 @@
+import {
+  createLakebasePool,
+  isLakebaseError,
+  type LakebaseConfig,
+  type LakebaseLogger,
+  type LakebasePool,
+  resolveConfig,
+} from '@lakebase-kit/client';
+import type { AppDatabase, DatabaseInfo } from './database.js';
+import type { ServerSettings } from './settings.js';
+
+/** The database the server runs on, and how to let go of it. */
+export interface DatabaseConnection {
+  database: AppDatabase;
+  /** The pool, when configured (for migrations). */
+  pool: LakebasePool | undefined;
+  /** Set when the embedded emulator was started for this process. */
+  emulator: { dataDir: string; tier: string } | undefined;
+  /** Ends the pool, then stops the emulator. */
+  close(): Promise<void>;
+}
+
+interface EmulatorHandle {
+  env(tier?: 'provisioned' | 'autoscaling'): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connect the way production does: `resolveConfig` + `createLakebasePool` over the given environment. Outside
+ * production with nothing configured, start the embedded emulator and connect to it through the same calls, using the
+ * environment the emulator hands out. A configuration that is present but wrong fails here, at startup.
+ */
+export async function connectDatabase(
+  settings: ServerSettings,
+  env: Record<string, string | undefined>,
+  logger: LakebaseLogger,
+): Promise<DatabaseConnection> {
+  let config: LakebaseConfig;
+  let emulator: EmulatorHandle | undefined;
+  try {
+    config = resolveConfig({}, env);
+  } catch (error) {
+    if (!isLakebaseError(error, 'LAKEBASE_NOT_CONFIGURED')) throw error;
+    if (settings.production || !settings.emulator.enabled) {
+      return { database: { configured: false }, pool: undefined, emulator: undefined, close: async () => {} };
+    }
+    // Loaded only here (a dev dependency), so a deployed app never loads the emulator or needs it installed.
+    const { startEmulator } = await import('@lakebase-kit/emulator').catch((importError: unknown) => {
+      throw Object.assign(
+        new Error('No Lakebase is configured and the local emulator (@lakebase-kit/emulator) is not installed.'),
+        {
+          cause: importError,
+          suggestion:
+            'Install dev dependencies (npm install), or configure Lakebase (PGHOST + LAKEBASE_DATABASE, ' +
+            'LAKEBASE_INSTANCE_NAME, LAKEBASE_ENDPOINT or LAKEBASE_PG_URL), or set LAKEBASE_EMULATOR=off.',
+        },
+      );
+    });
+    emulator = await startEmulator({ dataDir: settings.emulator.dataDir, apiPort: 0, pgPort: 0 });
+    try {
+      config = resolveConfig({}, emulator.env(settings.emulator.tier));
+    } catch (configError) {
+      await emulator.stop();
+      throw configError;
+    }
+  }
+
+  const pool = createLakebasePool({ config, logger });
+  const running = emulator;
+  const info = (): DatabaseInfo => ({
+    tier: config.mode,
+    instanceName: config.instanceName,
+    endpoint: config.endpoint,
+    // Host and user are looked up on the first connection when not configured; the pool knows them afterwards.
+    host: pool.options.host ?? config.host,
+    database: config.database,
+    user: pool.options.user ?? config.user,
+    emulator: running !== undefined,
+  });
+  return {
+    database: {
+      configured: true,
+      pool,
+      info,
+      tokenExpiresAt: () => pool.lakebase.credentials?.status().expiresAt,
+    },
+    pool,
+    emulator: running ? { dataDir: settings.emulator.dataDir, tier: settings.emulator.tier } : undefined,
+    close: async () => {
+      await pool.end();
+      await running?.stop();
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
+import fp from 'fastify-plugin';
+import { AppError, toAppError, validationError } from '../errors.js';
+import { requireIdentity } from '../identity.js';
+
+/** 1–64 characters: letters, digits, `_`, `.`, `-`, starting with a letter or digit (mirrored by a CHECK in SQL). */
+export const KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+/** Largest value accepted, measured as compact JSON in UTF-8 bytes. */
+export const MAX_VALUE_BYTES = 16 * 1024;
+
+const KEY_RULE = "key must be 1-64 characters of letters, digits, '_', '.' or '-', starting with a letter or digit";
+
+const errorBody = { $ref: 'error-body#' };
+const preference = {
+  type: 'object',
+  required: ['key', 'value', 'createdAt', 'updatedAt'],
+  properties: {
+    key: { type: 'string' },
+    value: {},
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+const keyParams = {
+  type: 'object',
+  required: ['key'],
+  properties: { key: { type: 'string', pattern: KEY_PATTERN } },
+} as const;
+const putBody = {
+  type: 'object',
+  required: ['value'],
+  additionalProperties: false,
+  // `maxJsonBytes` is our Ajv keyword (see app.ts): JSON Schema alone cannot bound the size of an arbitrary value.
+  properties: { value: { maxJsonBytes: MAX_VALUE_BYTES } },
+} as const;
+const failures = { 400: errorBody, 401: errorBody, 500: errorBody, 503: errorBody };
+
+/** `GET /api/preferences`, `GET|PUT|DELETE /api/preferences/:key`: always the caller's own rows only. */
+export const preferencesRoutes = fp(
+  async (fastify) => {
+    fastify.get(
+      '/api/preferences',
+      {
+        schema: {
+          summary: "List the caller's preferences",
+          response: {
+            200: {
+              type: 'object',
+              required: ['preferences'],
+              properties: { preferences: { type: 'array', items: preference } },
+            },
+            ...failures,
+          },
+        },
+      },
+      async (request) => {
+        const user = requireIdentity(request);
+        return { preferences: await query(() => fastify.database.preferences().list(user.email)) };
+      },
+    );
+
+    fastify.get<{ Params: { key: string } }>(
+      '/api/preferences/:key',
+      {
+        schema: { params: keyParams, response: { 200: preference, 404: errorBody, ...failures } },
+        schemaErrorFormatter: describeValidationErrors,
+      },
+      async (request) => {
+        const user = requireIdentity(request);
+        const found = await query(() => fastify.database.preferences().get(user.email, request.params.key));
+        if (!found) throw notFound(request.params.key);
+        return found;
+      },
+    );
+
+    fastify.put<{ Params: { key: string }; Body: { value: unknown } }>(
+      '/api/preferences/:key',
+      {
+        schema: { params: keyParams, body: putBody, response: { 200: preference, 201: preference, ...failures } },
+        schemaErrorFormatter: describeValidationErrors,
+      },
+      async (request, reply) => {
+        const user = requireIdentity(request);
+        const { preference: saved, created } = await query(() =>
+          fastify.database.preferences().put(user.email, request.params.key, request.body.value),
+        );
+        return reply.code(created ? 201 : 200).send(saved);
+      },
+    );
+
+    fastify.delete<{ Params: { key: string } }>(
+      '/api/preferences/:key',
+      {
+        schema: { params: keyParams, response: { 204: { type: 'null' }, 404: errorBody, ...failures } },
+        schemaErrorFormatter: describeValidationErrors,
+      },
+      async (request, reply) => {
+        const user = requireIdentity(request);
+        const deleted = await query(() => fastify.database.preferences().delete(user.email, request.params.key));
+        if (!deleted) throw notFound(request.params.key);
+        return reply.code(204).send();
+      },
+    );
+  },
+  { name: 'preferences-routes', dependencies: ['lakebase-database', 'identity', 'error-handling'], encapsulate: true },
+);
+
+/** Run a database call; anything it throws becomes the API's error shape (the original goes to the log). */
+async function query<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw Object.assign(toAppError(error), { cause: error });
+  }
+}
+
+function notFound(key: string): AppError {
+  return new AppError(
+    404,
+    'PREFERENCE_NOT_FOUND',
+    `You have no preference named '${key}'.`,
+    'NotFoundError',
+    'List your preferences with GET /api/preferences.',
+    'key',
+  );
+}
+
+/** Turn Ajv's errors into one sentence about the first problem, naming the input that is wrong. */
+function describeValidationErrors(errors: FastifySchemaValidationError[], context: string): Error {
+  const first = errors[0];
+  if (context === 'params') return validationError('key', KEY_RULE, 'INVALID_KEY');
+  if (!first) return validationError(context, `${context} is invalid`);
+  switch (first.keyword) {
+    case 'maxJsonBytes':
+      return validationError('value', `value ${first.message}`, 'VALUE_TOO_LARGE');
+    case 'required':
+      return validationError('value', 'body must be a JSON object with a "value" property, e.g. {"value": "dark"}');
+    case 'additionalProperties': {
+      const extra = (first.params as { additionalProperty?: string }).additionalProperty;
+      return validationError('body', `unknown property "${extra}": the body is {"value": <any JSON>} only`);
+    }
+    case 'type':
+      return validationError('body', 'body must be a JSON object like {"value": <any JSON>}');
+    default:
+      return validationError(context, `${context}${first.instancePath} ${first.message ?? 'is invalid'}`);
+  }
+}

@@ -1,0 +1,114 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, createLogger } from '../server/app.js';
+import { readServerSettings } from '../server/settings.js';
+
+describe('request logs', () => {
+  it('redact credential headers and keep the rest', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const app = await buildApp({ database: { configured: false }, logger: createLogger({ stream }) });
+    try {
+      await app.inject({
+        url: '/api/me',
+        headers: {
+          authorization: 'Bearer dapi0123456789abcdef0123456789abcdef',
+          cookie: 'session=cookie-secret-value',
+          'x-forwarded-access-token': 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl',
+          'x-forwarded-email': 'alice@example.com',
+          'x-request-id': 'req-from-proxy',
+        },
+      });
+    } finally {
+      await app.close();
+    }
+    const log = lines.join('');
+    expect(log).not.toMatch(/dapi0123|cookie-secret|eyJhbGci/);
+    const request = lines.map((line) => JSON.parse(line)).find((entry) => entry.req);
+    expect(request.reqId).toBe('req-from-proxy');
+    expect(request.req.headers).toMatchObject({
+      authorization: '[REDACTED]',
+      cookie: '[REDACTED]',
+      'x-forwarded-access-token': '[REDACTED]',
+      'x-forwarded-email': 'alice@example.com',
+    });
+  });
+});
+
+describe('web UI serving', () => {
+  let webRoot: string;
+  beforeAll(async () => {
+    webRoot = await mkdtemp(path.join(os.tmpdir(), 'lakebase-app-web-'));
+    await writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>ui</title>');
+  });
+  afterAll(() => rm(webRoot, { recursive: true, force: true }));
+
+  it('serves index.html at / and for client-side routes, JSON 404 under /api', async () => {
+    const app = await buildApp({ database: { configured: false }, webRoot, logger: false });
+    try {
+      const root = await app.inject({ url: '/' });
+      expect(root.statusCode).toBe(200);
+      expect(root.body).toContain('<title>ui</title>');
+      const deep = await app.inject({ url: '/settings/profile' });
+      expect(deep.statusCode).toBe(200);
+      expect(deep.headers['cache-control']).toBe('no-cache');
+      const api = await app.inject({ url: '/api/unknown' });
+      expect(api.statusCode).toBe(404);
+      expect(api.json().detail.error_code).toBe('NOT_FOUND');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('says how to build the UI when it is not built', async () => {
+    const app = await buildApp({
+      database: { configured: false },
+      webRoot: path.join(webRoot, 'missing'),
+      logger: false,
+    });
+    try {
+      expect((await app.inject({ url: '/' })).body).toMatch(/npm run build/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('server settings', () => {
+  it('listens on DATABRICKS_APP_PORT on all interfaces inside Databricks Apps, in production mode', () => {
+    const settings = readServerSettings({ DATABRICKS_APP_PORT: '8080', DATABRICKS_APP_NAME: 'my-app', PORT: '3000' });
+    expect(settings).toMatchObject({ port: 8080, host: '0.0.0.0', production: true });
+  });
+
+  it('listens on PORT (default 8000) on loopback locally', () => {
+    expect(readServerSettings({})).toMatchObject({ port: 8000, host: '127.0.0.1', production: false });
+    expect(readServerSettings({ PORT: '3000' }).port).toBe(3000);
+    expect(readServerSettings({ NODE_ENV: 'production' }).production).toBe(true);
+    expect(() => readServerSettings({ PORT: 'eighty' })).toThrow(/Invalid port/);
+  });
+
+  it('puts the emulator data under .lakebase/emulator where npm start was run, unless told otherwise', () => {
+    expect(readServerSettings({}, '/repo').emulator).toEqual({
+      enabled: true,
+      dataDir: path.resolve('/repo/.lakebase/emulator'),
+      tier: 'autoscaling',
+    });
+    expect(readServerSettings({ INIT_CWD: '/root-of-repo' }, '/repo/app').emulator.dataDir).toBe(
+      path.resolve('/root-of-repo/.lakebase/emulator'),
+    );
+    const custom = readServerSettings({ LAKEBASE_EMULATOR_DIR: '/tmp/x', LAKEBASE_EMULATOR: 'off' }, '/repo');
+    expect(custom.emulator).toMatchObject({ enabled: false, dataDir: '/tmp/x' });
+    expect(readServerSettings({ MIGRATE_ON_START: 'true', DEV_USER_EMAIL: 'me@x.dev' })).toMatchObject({
+      migrateOnStart: true,
+      devUser: 'me@x.dev',
+    });
+  });
+});

@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The built server, exactly what `npm start` runs. Tests that spawn it need `npm run build` first. */
+export const MAIN_JS = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
+export const BUILT_INDEX_HTML = fileURLToPath(new URL('../dist/web/index.html', import.meta.url));
+
+export function assertBuilt(): void {
+  for (const file of [MAIN_JS, BUILT_INDEX_HTML]) {
+    if (!existsSync(file))
+      throw new Error(`${file} is missing: run \`npm run build\` (or \`npm run build -w lakebase-app\`) first.`);
+  }
+}
+
+export interface SpawnedServer {
+  url: string;
+  process: ChildProcess;
+  /** Everything the server printed so far. */
+  output(): string;
+  /** SIGTERM, then wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `node app/dist/server/main.js` with a clean environment (no Lakebase, Databricks or PG* variables from the
+ * caller) plus `env`, and resolve once it logs its URL. PORT defaults to 0 (a free port).
+ */
+export function spawnServer(env: Record<string, string>, timeoutMs = 45_000): Promise<SpawnedServer> {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !/^(PG|LAKEBASE_|DATABRICKS_|DB_POOL|MIGRATE_ON_START$|NODE_ENV$)/.test(name),
+    ),
+  );
+  const child = spawn(process.execPath, [MAIN_JS], {
+    env: { ...clean, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"lakebase app listening"/.exec(output);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      resolve({
+        url: match[1],
+        process: child,
+        output: () => output,
+        stop: async () => {
+          if (child.exitCode === null) child.kill('SIGTERM');
+          await exited;
+        },
+      });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with code ${code} before listening:\n${output}`));
+    });
+  });
+}

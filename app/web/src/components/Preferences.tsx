@@ -1,0 +1,180 @@
+import { type FormEvent, useState } from 'react';
+import { ApiError, api, type Preference } from '../api';
+
+/** The caller's preferences: list, add, edit, delete. Server validation errors show next to the field they concern. */
+export function Preferences({ preferences, onChanged }: { preferences: Preference[]; onChanged: () => void }) {
+  return (
+    <section className="card">
+      <div className="card-title">
+        <h2>Your preferences</h2>
+        <span className="muted">{preferences.length} saved</span>
+      </div>
+      <PreferenceForm onSaved={onChanged} />
+      {preferences.length === 0 ? (
+        <p className="muted">No preferences yet. Add one above: the value can be any JSON, or plain text.</p>
+      ) : (
+        <ul className="preferences">
+          {preferences.map((preference) => (
+            <PreferenceRow key={preference.key} preference={preference} onChanged={onChanged} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** Adds a preference, or edits one when `existing` is given (the key is then fixed). */
+function PreferenceForm({
+  existing,
+  onSaved,
+  onCancel,
+}: {
+  existing?: Preference;
+  onSaved: () => void;
+  onCancel?: () => void;
+}) {
+  const [key, setKey] = useState(existing?.key ?? '');
+  const [text, setText] = useState(existing ? formatValue(existing.value) : '');
+  const [error, setError] = useState<ApiError>();
+  const [saving, setSaving] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setSaving(true);
+    try {
+      await api.savePreference(key.trim(), parseValue(text));
+      setError(undefined);
+      if (!existing) {
+        setKey('');
+        setText('');
+      }
+      onSaved();
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught : new ApiError(0, 'UNEXPECTED', String(caught)));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const fieldError = (field: string) =>
+    error?.field === field && (
+      <span className="field-error" role="alert">
+        {error.message}
+      </span>
+    );
+  const id = existing ? `edit-${existing.key}` : 'new';
+
+  return (
+    <form
+      className={existing ? 'form form-inline' : 'form'}
+      onSubmit={submit}
+      aria-label={existing ? `Edit ${existing.key}` : 'Add a preference'}
+    >
+      {!existing && (
+        <label htmlFor={`${id}-key`}>
+          Key
+          <input
+            id={`${id}-key`}
+            value={key}
+            onChange={(event) => setKey(event.target.value)}
+            placeholder="theme"
+            aria-invalid={error?.field === 'key'}
+          />
+          {fieldError('key')}
+        </label>
+      )}
+      <label htmlFor={`${id}-value`}>
+        Value
+        <textarea
+          id={`${id}-value`}
+          value={text}
+          onChange={(event) => setText(event.target.value)}
+          placeholder='"dark", 42 or {"fontSize": 14}'
+          rows={existing ? 3 : 2}
+          aria-invalid={error?.field === 'value' || error?.field === 'body'}
+        />
+        {fieldError('value') || fieldError('body')}
+      </label>
+      {error && !['key', 'value', 'body'].includes(error.field ?? '') && (
+        <p className="field-error" role="alert">
+          {error.message} {error.suggestion}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" disabled={saving || (!existing && key.trim() === '')}>
+          {existing ? 'Save' : 'Add'}
+        </button>
+        {onCancel && (
+          <button type="button" className="secondary" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}
+
+function PreferenceRow({ preference, onChanged }: { preference: Preference; onChanged: () => void }) {
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const remove = async () => {
+    try {
+      await api.deletePreference(preference.key);
+      onChanged();
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught.message : String(caught));
+    }
+  };
+
+  return (
+    <li className="preference" data-testid={`preference-${preference.key}`}>
+      <div className="preference-head">
+        <code className="preference-key">{preference.key}</code>
+        <span className="muted" title={preference.updatedAt}>
+          updated {new Date(preference.updatedAt).toLocaleString()}
+        </span>
+        {!editing && (
+          <span className="actions">
+            <button type="button" className="secondary" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+            <button type="button" className="danger" onClick={remove}>
+              Delete
+            </button>
+          </span>
+        )}
+      </div>
+      {editing ? (
+        <PreferenceForm
+          existing={preference}
+          onSaved={() => {
+            setEditing(false);
+            onChanged();
+          }}
+          onCancel={() => setEditing(false)}
+        />
+      ) : (
+        <pre className="preference-value" data-testid="preference-value">
+          {formatValue(preference.value)}
+        </pre>
+      )}
+      {error && <p className="field-error">{error}</p>}
+    </li>
+  );
+}
+
+/** Text that parses as JSON is sent as that JSON; anything else is sent as a plain string. */
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The inverse of {@link parseValue}: a string shows bare unless it would read back as other JSON (`"42"`). */
+function formatValue(value: unknown): string {
+  if (typeof value === 'string' && parseValue(value) === value) return value;
+  return JSON.stringify(value, null, 2);
+}
