@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LakebaseError, resolveConfig, WorkspaceAuth } from '../src/index.js';
+import { type LakebaseError, resolveConfig, WorkspaceAuth } from '../src/index.js';
+import { thrownLakebaseError } from './helpers/errors.js';
 import { TestServer } from './helpers/http-server.js';
 
 const PAT = 'dapi0123456789abcdef0123456789abcdef';
@@ -39,16 +40,6 @@ function mkdirs(...dirs: string[]) {
 function authFrom(env: Record<string, string>): WorkspaceAuth {
   const config = resolveConfig({}, { LAKEBASE_INSTANCE_NAME: 'i', HOME: home, PATH: bin, ...env });
   return new WorkspaceAuth(config.workspace, { retry: { baseDelayMs: 5 } });
-}
-
-function authError(fn: () => unknown): LakebaseError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakebaseError);
-    return error as LakebaseError;
-  }
-  throw new Error('expected a LakebaseError');
 }
 
 /** A fake `databricks` executable: logs its arguments, prints `stdout`, writes `stderr`, exits with `code`. */
@@ -121,7 +112,7 @@ describe('WorkspaceAuth', () => {
   });
 
   it('two families at once: the SDKs\' "more than one authorization method configured" error', () => {
-    const error = authError(() =>
+    const error = thrownLakebaseError(() =>
       authFrom({
         DATABRICKS_HOST: server.url,
         DATABRICKS_TOKEN: PAT,
@@ -151,15 +142,15 @@ describe('WorkspaceAuth', () => {
       DATABRICKS_AUTH_TYPE: 'pat',
     });
     expect(await pat.getToken()).toBe(PAT);
-    const e = authError(() => authFrom({ DATABRICKS_HOST: server.url, DATABRICKS_AUTH_TYPE: 'oauth-m2m' }));
+    const e = thrownLakebaseError(() => authFrom({ DATABRICKS_HOST: server.url, DATABRICKS_AUTH_TYPE: 'oauth-m2m' }));
     expect(e.code).toBe('LAKEBASE_AUTH_NOT_CONFIGURED');
   });
 
   it('no host, no credentials: LAKEBASE_AUTH_NOT_CONFIGURED with a suggestion', () => {
-    const noHost = authError(() => authFrom({ DATABRICKS_TOKEN: PAT }));
+    const noHost = thrownLakebaseError(() => authFrom({ DATABRICKS_TOKEN: PAT }));
     expect(noHost.code).toBe('LAKEBASE_AUTH_NOT_CONFIGURED');
     expect(noHost.suggestion).toContain('DATABRICKS_HOST');
-    const noCreds = authError(() => authFrom({ DATABRICKS_HOST: server.url }));
+    const noCreds = thrownLakebaseError(() => authFrom({ DATABRICKS_HOST: server.url }));
     expect(noCreds.code).toBe('LAKEBASE_AUTH_NOT_CONFIGURED');
     expect(noCreds.suggestion).toContain('databricks auth login');
   });
@@ -187,7 +178,7 @@ describe('WorkspaceAuth', () => {
     it('DATABRICKS_CONFIG_PROFILE picks a profile; a missing one is LAKEBASE_AUTH_PROFILE_NOT_FOUND', async () => {
       write(`[DEFAULT]\nhost = https://wrong.example\n\n[dev]\nhost = ${server.url}\ntoken = ${PAT}\n`);
       expect(await authFrom({ DATABRICKS_CONFIG_PROFILE: 'dev' }).getToken()).toBe(PAT);
-      const error = authError(() => authFrom({ DATABRICKS_CONFIG_PROFILE: 'prod' }));
+      const error = thrownLakebaseError(() => authFrom({ DATABRICKS_CONFIG_PROFILE: 'prod' }));
       expect(error.code).toBe('LAKEBASE_AUTH_PROFILE_NOT_FOUND');
       expect(error.message).toBe(`resolve: ${path.join(home, '.databrickscfg')} has no prod profile configured`);
     });
@@ -198,13 +189,13 @@ describe('WorkspaceAuth', () => {
       expect(await authFrom({ DATABRICKS_CONFIG_FILE: other }).getToken()).toBe(PAT);
       write(`[DEFAULT]\nhost = ${server.url}\ntoken = ${PAT}\n`);
       // DATABRICKS_HOST is set, so the implicit DEFAULT profile (and its token) is not loaded.
-      const error = authError(() => authFrom({ DATABRICKS_HOST: server.url }));
+      const error = thrownLakebaseError(() => authFrom({ DATABRICKS_HOST: server.url }));
       expect(error.code).toBe('LAKEBASE_AUTH_NOT_CONFIGURED');
     });
 
     it('an unknown auth_type in a profile is LAKEBASE_CONFIG_INVALID', () => {
       write(`[DEFAULT]\nhost = ${server.url}\nauth_type = kerberos\n`);
-      expect(authError(() => authFrom({})).code).toBe('LAKEBASE_CONFIG_INVALID');
+      expect(thrownLakebaseError(() => authFrom({})).code).toBe('LAKEBASE_CONFIG_INVALID');
     });
 
     it('explicit values are never overwritten by the profile', async () => {

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { LakebaseError, NOT_CONFIGURED_SUGGESTION, normalizeDatabricksHost, resolveConfig } from '../src/index.js';
+import { NOT_CONFIGURED_SUGGESTION, normalizeDatabricksHost, resolveConfig } from '../src/index.js';
+import { thrownLakebaseError } from './helpers/errors.js';
 
 const ENDPOINT = 'projects/my-app/branches/production/endpoints/primary';
-
-function configError(fn: () => unknown): LakebaseError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakebaseError);
-    return error as LakebaseError;
-  }
-  throw new Error('expected a LakebaseError');
-}
 
 describe('resolveConfig: modes and sources', () => {
   it('static mode from LAKEBASE_PG_URL, URL used as is', () => {
@@ -228,7 +219,7 @@ describe('resolveConfig: modes and sources', () => {
 
 describe('resolveConfig: bad input', () => {
   it('nothing set: LAKEBASE_NOT_CONFIGURED listing what is missing, with the exact suggestion', () => {
-    const e = configError(() => resolveConfig({}, {}));
+    const e = thrownLakebaseError(() => resolveConfig({}, {}));
     expect(e.code).toBe('LAKEBASE_NOT_CONFIGURED');
     expect(e.suggestion).toBe(
       'Configure a Lakebase resource in databricks.yml, or set PGHOST and LAKEBASE_DATABASE / LAKEBASE_INSTANCE_NAME / ' +
@@ -247,7 +238,7 @@ describe('resolveConfig: bad input', () => {
   });
 
   it('PGHOST without a database is still not configured, and says the database is missing', () => {
-    const e = configError(() => resolveConfig({}, { PGHOST: 'h' }));
+    const e = thrownLakebaseError(() => resolveConfig({}, { PGHOST: 'h' }));
     expect(e.code).toBe('LAKEBASE_NOT_CONFIGURED');
     expect(e.message).toContain('LAKEBASE_DATABASE');
     expect(e.message).not.toContain('PGHOST (or');
@@ -301,7 +292,7 @@ describe('resolveConfig: bad input', () => {
   ];
   for (const [name, env, text] of invalid) {
     it(`${name}: LAKEBASE_CONFIG_INVALID with a suggestion`, () => {
-      const e = configError(() => resolveConfig({}, env));
+      const e = thrownLakebaseError(() => resolveConfig({}, env));
       expect(e.code).toBe('LAKEBASE_CONFIG_INVALID');
       expect(e.message).toContain(text);
       expect(e.suggestion).toBeTruthy();
@@ -309,13 +300,13 @@ describe('resolveConfig: bad input', () => {
   }
 
   it('two targets in explicit options are contradictory too', () => {
-    const e = configError(() => resolveConfig({ instanceName: 'i', endpoint: ENDPOINT }, {}));
+    const e = thrownLakebaseError(() => resolveConfig({ instanceName: 'i', endpoint: ENDPOINT }, {}));
     expect(e.code).toBe('LAKEBASE_CONFIG_INVALID');
     expect(e.message).toContain('option instanceName and option endpoint');
   });
 
   it('a malformed URL never echoes its password', () => {
-    const e = configError(() => resolveConfig({}, { LAKEBASE_PG_URL: 'postgresql://u:topsecretpw@h:99999/d' }));
+    const e = thrownLakebaseError(() => resolveConfig({}, { LAKEBASE_PG_URL: 'postgresql://u:topsecretpw@h:99999/d' }));
     expect(JSON.stringify(e)).not.toContain('topsecretpw');
     expect(e.message).not.toContain('topsecretpw');
   });

@@ -88,14 +88,7 @@ describe('OAuth M2M over a real socket', () => {
 
   it('rejects an access token once it has expired (injected clock)', async () => {
     const f = await startWorkspace();
-    const { clientId, clientSecret } = f.ws.servicePrincipal;
-    const issued = await f.call('POST', '/oidc/v1/token', {
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
+    const issued = await f.m2mToken();
     const token = issued.json.access_token as string;
     f.clock.advance(3599_000);
     expect((await f.call('GET', ME, { token })).status).toBe(200);

@@ -31,14 +31,8 @@ describe('POST /api/2.0/database/credentials', () => {
 
   it('mints for the service principal as its client id, with the configured TTL', async () => {
     const f = await startWorkspace({ tokenTtlSeconds: 120 });
-    const { clientId, clientSecret } = f.ws.servicePrincipal;
-    const issued = await f.call('POST', '/oidc/v1/token', {
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
+    const issued = await f.m2mToken();
+    const { clientId } = f.ws.servicePrincipal;
     const response = await f.as(issued.json.access_token)('POST', PROVISIONED, {
       instance_names: ['lakebase-emulator'],
     });

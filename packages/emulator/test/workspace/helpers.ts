@@ -26,6 +26,8 @@ export interface Fixture {
   call(method: string, url: string, init?: CallInit): Promise<CallResult>;
   /** Same as `call` with the primary user's PAT. */
   as(token: string): (method: string, url: string, body?: unknown) => Promise<CallResult>;
+  /** The OAuth M2M token request of the service principal (client_credentials with Basic auth). */
+  m2mToken(): Promise<CallResult>;
 }
 
 export interface CallInit {
@@ -102,6 +104,16 @@ export async function startWorkspace(
     base,
     call,
     as: (token) => (method, url, body) => call(method, url, { token, body }),
+    m2mToken: () => {
+      const { clientId, clientSecret } = ws.servicePrincipal;
+      return call('POST', '/oidc/v1/token', {
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+    },
   };
 }
 

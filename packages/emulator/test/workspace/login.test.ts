@@ -102,14 +102,8 @@ describe('authorizeLogin', () => {
     const foreignToken = (await foreign.ws.mintDatabaseToken(user, [instance])).token;
     expect(await login({ password: foreignToken })).toEqual(refusal);
 
-    const { clientId, clientSecret } = f.ws.servicePrincipal;
-    const oauth = await f.call('POST', '/oidc/v1/token', {
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
+    const oauth = await f.m2mToken();
+    const { clientId } = f.ws.servicePrincipal;
     expect(await login({ user: clientId, password: oauth.json.access_token })).toMatchObject({ sqlstate: '28P01' });
 
     const { token, expiresAt } = await f.ws.mintDatabaseToken(user, [instance], 60);
