@@ -1,0 +1,232 @@
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import {
+  ambiguous,
+  describeResource,
+  diagnose,
+  ensureGitignored,
+  LakebaseError,
+  type LakebaseResource,
+  listWorkspaceResources,
+  readBundleResources,
+  resolveBundleResources,
+  resolveConfig,
+  updateEnvFile,
+  validateEndpointPath,
+  validateInstanceName,
+  waitUntilReady,
+} from '@lakebase-kit/client';
+import type { Command } from 'commander';
+import { commandEnv, type Env, progress, workspaceApi } from '../context.js';
+import { integerIn } from '../options.js';
+import { printJson } from '../output.js';
+import { printSteps, stepFailure } from './doctor.js';
+
+interface ConfigureFlags {
+  instance?: string;
+  endpoint?: string;
+  target?: string;
+  database?: string;
+  port?: number;
+  yes?: boolean;
+  checkOnly?: boolean;
+  wait: number;
+  json?: boolean;
+}
+
+/** Keys `configure` owns in `.env.local`; `undefined` removes a key that would contradict the new target. */
+type EnvValues = Record<string, string | undefined>;
+
+export function registerConfigureCommand(program: Command): void {
+  program
+    .command('configure')
+    .description(
+      'Find your Lakebase instance or endpoint, check that a login works, and write the connection settings to ' +
+        '.env.local (never a token).',
+    )
+    .option('--instance <name>', 'Provisioned database instance name')
+    .option('--endpoint <path>', 'Autoscaling endpoint: projects/<p>/branches/<b>/endpoints/<e>')
+    .option('--target <name>', 'databricks.yml target to read (default: the one marked default)')
+    .option('--database <name>', 'PostgreSQL database (default: from databricks.yml, else databricks_postgres)')
+    .option('--port <n>', 'port to write (default: LAKEBASE_PORT / PGPORT, else 5432)', integerIn(1, 65535))
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--check-only', 'report what is configured and whether it works; write nothing')
+    .option('--wait <seconds>', 'how long to wait for a starting instance', integerIn(0, 3600), 600)
+    .option('--json', 'print the result as one JSON line')
+    .addHelpText(
+      'after',
+      `
+Finds the resource from the flags; else from databricks.yml (database_instances / postgres resources of the target);
+else lists the workspace's instances and projects (asks on a terminal; fails naming the choices otherwise).
+
+Examples:
+  $ lakebase configure                                  # from databricks.yml or the workspace
+  $ lakebase configure --instance my-app-lakebase-dev --database app_database
+  $ lakebase configure --endpoint projects/my-app/branches/production/endpoints/primary --yes
+  $ lakebase configure --check-only                     # exit 1 when nothing is configured or it does not work`,
+    )
+    .action(async (flags: ConfigureFlags) => {
+      const env = await commandEnv();
+      if (flags.checkOnly) return checkOnly(env, flags);
+      return configure(env, flags);
+    });
+}
+
+async function checkOnly(env: Env, flags: ConfigureFlags): Promise<void> {
+  const config = resolveConfig({}, env); // throws LAKEBASE_NOT_CONFIGURED when nothing is set
+  const report = await diagnose({ config, env });
+  const failed = report.steps.find((s) => !s.ok);
+  const target =
+    config.mode === 'autoscaling'
+      ? `endpoint ${config.endpoint}`
+      : config.mode === 'static'
+        ? 'static URL (LAKEBASE_PG_URL)'
+        : `instance ${config.instanceName ?? `with host ${config.host}`}`;
+  if (flags.json) {
+    printJson({
+      configured: true,
+      works: report.ok,
+      mode: config.mode,
+      instanceName: config.instanceName,
+      endpoint: config.endpoint,
+      host: config.host,
+      port: config.port,
+      database: config.database,
+      sources: config.sources,
+      failedStep: failed?.name,
+      code: failed?.code,
+    });
+  } else {
+    process.stdout.write(`Configured: ${config.mode} ${target}, database ${config.database}\n`);
+    for (const [field, source] of Object.entries(config.sources)) process.stdout.write(`  ${field} from ${source}\n`);
+    printSteps(report);
+  }
+  if (failed) throw stepFailure(failed);
+}
+
+async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
+  if (flags.instance && flags.endpoint) {
+    throw new LakebaseError('LAKEBASE_CONFIG_INVALID', '--instance and --endpoint are both given.', {
+      suggestion: 'Pass --instance for a Provisioned instance or --endpoint for an Autoscaling endpoint, not both.',
+    });
+  }
+  // Bad names fail before any request, with the likely intended name.
+  if (flags.instance) validateInstanceName(flags.instance);
+  if (flags.endpoint) validateEndpointPath(flags.endpoint);
+  const api = workspaceApi(env);
+  const resource = await findResource(api, flags);
+
+  progress(`Using ${describeResource(resource)}; checking that it is running...`);
+  const ready = await waitUntilReady(api, resource, {
+    timeoutMs: flags.wait * 1000,
+    onWaiting: (state, ms) => progress(`  ${state}, waiting (${Math.round(ms / 1000)} s)...`),
+  });
+  const database = flags.database ?? resource.database ?? 'databricks_postgres';
+  const port = String(flags.port ?? env.LAKEBASE_PORT ?? env.PGPORT ?? 5432);
+  const values: EnvValues = {
+    PGHOST: ready.host,
+    LAKEBASE_HOST: ready.host,
+    LAKEBASE_PORT: port,
+    LAKEBASE_DATABASE: database,
+    LAKEBASE_INSTANCE_NAME: ready.tier === 'provisioned' ? ready.instanceName : undefined,
+    LAKEBASE_ENDPOINT: ready.tier === 'autoscaling' ? ready.endpoint : undefined,
+    LAKEBASE_PG_URL: undefined,
+  };
+
+  progress('Verifying a login...');
+  const report = await diagnose({ env: withValues(env, values) });
+  const failed = report.steps.find((s) => !s.ok);
+  if (failed) {
+    if (!flags.json) printSteps(report);
+    throw stepFailure(failed, 'nothing was written');
+  }
+
+  const file = path.resolve('.env.local');
+  if (!(await confirm(flags, `Write ${Object.keys(written(values)).length} settings to ${file}?`))) {
+    throw new LakebaseError('LAKEBASE_CONFIG_INVALID', 'Cancelled; nothing was written.', {
+      suggestion: 'Run again and answer y, or pass --yes.',
+    });
+  }
+  const { created } = await updateEnvFile(file, values, '# Lakebase (written by `lakebase configure`)');
+  const gitignoreUpdated = await ensureGitignored(path.dirname(file));
+  if (flags.json) {
+    printJson({ file, created, gitignoreUpdated, tier: ready.tier, source: ready.source, settings: written(values) });
+    return;
+  }
+  const lines = [
+    `${created ? 'Created' : 'Updated'} ${file} for ${describeResource(ready)}:`,
+    ...Object.entries(written(values)).map(([key, value]) => `  ${key}=${value}`),
+    ...(gitignoreUpdated ? ['Added .env.local to .gitignore.'] : []),
+    'Login verified. Next: `lakebase migrate up`, `lakebase psql`, `lakebase doctor`.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Flags first, then databricks.yml, then the workspace's list. Several candidates: ask, or fail naming them. */
+async function findResource(api: ReturnType<typeof workspaceApi>, flags: ConfigureFlags): Promise<LakebaseResource> {
+  if (flags.instance) {
+    return { tier: 'provisioned', instanceName: flags.instance, database: flags.database, source: '--instance' };
+  }
+  if (flags.endpoint) {
+    return { tier: 'autoscaling', endpoint: flags.endpoint, database: flags.database, source: '--endpoint' };
+  }
+  const bundle = await readBundleResources(process.cwd(), flags.target);
+  if (bundle && bundle.resources.length > 0) {
+    for (const found of bundle.resources) {
+      if (found.tier === 'provisioned') validateInstanceName(found.instanceName, path.basename(bundle.file));
+    }
+    return choose(await resolveBundleResources(api, bundle.resources), path.basename(bundle.file));
+  }
+  if (bundle?.unresolved.length) {
+    progress(`${path.basename(bundle.file)} uses ${bundle.unresolved.join(', ')}, which cannot be resolved locally.`);
+  }
+  progress(`Listing the Lakebase resources of ${api.host}...`);
+  const listed = await listWorkspaceResources(api);
+  if (listed.length === 0) {
+    throw new LakebaseError('LAKEBASE_RESOURCE_NOT_FOUND', `No Lakebase instance or project exists in ${api.host}.`, {
+      suggestion: 'Deploy your bundle first (`databricks bundle deploy --target dev`), or check DATABRICKS_HOST.',
+    });
+  }
+  return choose(listed, 'the workspace');
+}
+
+async function choose(choices: LakebaseResource[], where: string): Promise<LakebaseResource> {
+  if (choices.length === 1) return choices[0] as LakebaseResource;
+  if (!process.stdin.isTTY || !process.stdout.isTTY) throw ambiguous(choices, where);
+  const lines = choices.map((c, i) => `  ${i + 1}) ${describeResource(c)}`);
+  process.stdout.write(`Lakebase resources in ${where}:\n${lines.join('\n')}\n`);
+  const answer = await ask(`Which one? [1-${choices.length}] `);
+  const picked = choices[Number(answer) - 1];
+  if (!picked) throw ambiguous(choices, where);
+  return picked;
+}
+
+async function confirm(flags: ConfigureFlags, question: string): Promise<boolean> {
+  if (flags.yes || !process.stdin.isTTY || !process.stdout.isTTY) return true;
+  return /^(y|yes|)$/i.test(await ask(`${question} [Y/n] `));
+}
+
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+/** The environment with the new settings in place of any old target (so the login check tests what is written). */
+function withValues(env: Env, values: EnvValues): Env {
+  const out: Env = { ...env };
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) delete out[key];
+    else out[key] = value;
+  }
+  return out;
+}
+
+function written(values: EnvValues): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}

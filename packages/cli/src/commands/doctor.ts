@@ -1,0 +1,48 @@
+import { type DiagnosisReport, type DiagnosticStep, diagnose, LakebaseError } from '@lakebase-kit/client';
+import type { Command } from 'commander';
+import { commandEnv } from '../context.js';
+import { printJson } from '../output.js';
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description(
+      'Check config -> workspace auth -> instance state -> token -> DNS -> TCP -> TLS -> login -> query, and say how to ' +
+        'fix the first step that fails.',
+    )
+    .option('--json', 'print the report as one JSON line (steps with name, ok, ms, detail, suggestion, code)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ lakebase doctor
+  $ lakebase doctor --json | jq '.steps[] | select(.ok == false)'`,
+    )
+    .action(async (flags: { json?: boolean }) => {
+      const report = await diagnose({ env: await commandEnv() });
+      if (flags.json) printJson(report);
+      else printSteps(report);
+      const failed = report.steps.find((s) => !s.ok);
+      if (failed) throw stepFailure(failed);
+    });
+}
+
+/** One line per step: a tick or a cross, the step, its time and what it found. */
+export function printSteps(report: DiagnosisReport): void {
+  const width = Math.max(...report.steps.map((s) => s.name.length));
+  for (const step of report.steps) {
+    const mark = step.ok ? '✓' : '✗';
+    const ms = `${step.ms.toFixed(1)} ms`.padStart(10);
+    process.stdout.write(`${mark} ${step.name.padEnd(width)} ${ms}  ${step.detail}\n`);
+  }
+  if (report.ok) process.stdout.write('All checks passed.\n');
+}
+
+/** The failing step as an error: its code and fix, and the step's name first so it is easy to spot. */
+export function stepFailure(step: DiagnosticStep, note?: string): LakebaseError {
+  return new LakebaseError(
+    step.code ?? 'LAKEBASE_CONNECT_FAILED',
+    `${step.name} step failed: ${step.detail}${note ? ` (${note})` : ''}`,
+    { suggestion: step.suggestion ?? 'Run `lakebase doctor` for details.' },
+  );
+}

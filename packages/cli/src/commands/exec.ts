@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { toolError } from '@lakebase-kit/client';
+import type { Command } from 'commander';
+import { commandEnv, connectorFor, type Env, libpqEnv } from '../context.js';
+
+export function registerExecCommands(program: Command): void {
+  program
+    .command('exec')
+    .description(
+      'Run a command with PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE, PGPASSWORD (a fresh token) and DATABASE_URL ' +
+        "set, for tools that cannot refresh tokens themselves. Exits with the command's exit code.",
+    )
+    .argument('<command...>', 'the command and its arguments (put them after --)')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ lakebase exec -- npx drizzle-kit migrate
+  $ lakebase exec -- npx prisma migrate deploy
+  $ lakebase exec -- pg_dump -Fc -f backup.dump
+  $ lakebase exec -- sh -c 'psql "$DATABASE_URL" -c "select now()"'`,
+    )
+    .action(async (argv: string[]) => {
+      const [command, ...args] = argv as [string, ...string[]];
+      const env = await commandEnv();
+      process.exitCode = await runWithDatabaseEnv(env, command, args);
+    });
+
+  program
+    .command('psql')
+    .description('Open psql on the configured database with a fresh token (passed in the environment, not argv).')
+    .argument('[args...]', 'arguments for psql (put them after --)')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ lakebase psql
+  $ lakebase psql -- -c 'select current_user'
+  $ lakebase psql -- -f seed.sql`,
+    )
+    .action(async (args: string[]) => {
+      const env = await commandEnv();
+      const psql = findExecutable('psql', env);
+      if (!psql) {
+        throw toolError('LAKEBASE_COMMAND_NOT_FOUND', 'psql is not installed (not found on PATH).', {
+          suggestion:
+            'Install the PostgreSQL client (macOS: `brew install libpq`, Debian/Ubuntu: `sudo apt-get install ' +
+            'postgresql-client`), or use `lakebase exec -- <tool>` with another client.',
+        });
+      }
+      process.exitCode = await runWithDatabaseEnv(env, psql, args);
+    });
+}
+
+/** Mint a token, then run the command with the libpq environment; resolves with its exit code. */
+async function runWithDatabaseEnv(env: Env, command: string, args: string[]): Promise<number> {
+  const connector = connectorFor(env);
+  let databaseEnv: Record<string, string>;
+  try {
+    databaseEnv = await libpqEnv(connector);
+  } finally {
+    await connector.close();
+  }
+  const child = spawn(command, args, { stdio: 'inherit', env: { ...env, ...databaseEnv } });
+  // Ctrl-C reaches the child through the terminal; we wait for it to finish instead of dying first.
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code === 'ENOENT'
+            ? toolError('LAKEBASE_COMMAND_NOT_FOUND', `${command}: command not found.`, {
+                suggestion: 'Check the command name and PATH.',
+              })
+            : error,
+        );
+      });
+      child.once('exit', (code, signal) => {
+        resolve(code ?? 128 + (signal ? signalNumber(signal) : 1));
+      });
+    });
+  } finally {
+    process.off('SIGINT', ignore);
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }[signal as string] ?? 1;
+}
+
+/** The first executable `name` on env.PATH, or undefined. */
+export function findExecutable(name: string, env: Env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}

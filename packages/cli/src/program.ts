@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { registerConfigureCommand } from './commands/configure.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { registerEmulatorCommand } from './commands/emulator.js';
+import { registerExecCommands } from './commands/exec.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+import { registerTablesCommand } from './commands/tables.js';
+import { registerTokenCommand } from './commands/token.js';
+import { printError } from './output.js';
+
+/** Builds the `lakebase` program. Each command lives in its own file under commands/ and only parses and prints. */
+export function buildProgram(): Command {
+  const program = new Command('lakebase')
+    .description('Lakebase (Databricks managed PostgreSQL) from the command line: connect, migrate, diagnose, emulate.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .enablePositionalOptions()
+    .exitOverride();
+  registerConfigureCommand(program);
+  registerDoctorCommand(program);
+  registerTokenCommand(program);
+  registerExecCommands(program);
+  registerMigrateCommand(program);
+  registerTablesCommand(program);
+  registerEmulatorCommand(program);
+  return program;
+}
+
+/** Runs the program and returns the process exit code; errors are printed as one line with their code and fix. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    // `exec` and `psql` hand back their child's exit code this way.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version arrive here too, with exit code 0; commander has already printed its message.
+      return error.exitCode;
+    }
+    printError(error);
+    return 1;
+  }
+}

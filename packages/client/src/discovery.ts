@@ -1,0 +1,215 @@
+/**
+ * Finding the Lakebase resource to connect to: from explicit names, from `databricks.yml`, or from what the workspace
+ * lists; then waiting while it starts. This is what `lakebase configure` automates (the "Get Lakebase Instance
+ * Details" step of the local-development guide).
+ */
+import type { Branch, DatabaseInstance, Endpoint, LakebaseApi } from './api.js';
+import type { BundleResource } from './bundle.js';
+import { isLakebaseError, LakebaseError } from './errors.js';
+import { toolError } from './tool-errors.js';
+
+/** A resource the client can connect to: a Provisioned instance or an Autoscaling endpoint. */
+export type LakebaseResource =
+  | { tier: 'provisioned'; instanceName: string; database: string | undefined; source: string }
+  | { tier: 'autoscaling'; endpoint: string; database: string | undefined; source: string };
+
+/** A resource found ready, with its host. */
+export type ReadyResource = LakebaseResource & { host: string; state: string };
+
+/** Instance names are DNS labels (the API refuses anything else); checked before any request. */
+export const INSTANCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const ENDPOINT_PATH_PATTERN =
+  /^projects\/[a-z0-9][a-z0-9-]{0,62}\/branches\/[a-z0-9][a-z0-9-]{0,62}\/endpoints\/[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Throws `LAKEBASE_CONFIG_INVALID` with the likely intended name when `name` is not a valid instance name. */
+export function validateInstanceName(name: string, source = '--instance'): string {
+  if (INSTANCE_NAME_PATTERN.test(name)) return name;
+  const fixed = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  const why = name.includes('_')
+    ? "it contains '_'"
+    : /[A-Z]/.test(name)
+      ? 'it contains upper-case letters'
+      : 'it is not a DNS label';
+  throw new LakebaseError(
+    'LAKEBASE_CONFIG_INVALID',
+    `Invalid instance name '${name}' (${source}): ${why}. Lakebase instance names are DNS labels: lowercase letters, digits and '-', at most 63 characters.`,
+    { suggestion: fixed ? `Did you mean '${fixed}'? Check \`databricks database list-database-instances\`.` : '' },
+  );
+}
+
+/** Throws `LAKEBASE_CONFIG_INVALID` unless `path` is `projects/<p>/branches/<b>/endpoints/<e>`. */
+export function validateEndpointPath(path: string, source = '--endpoint'): string {
+  if (ENDPOINT_PATH_PATTERN.test(path)) return path;
+  throw new LakebaseError(
+    'LAKEBASE_CONFIG_INVALID',
+    `Invalid endpoint '${path}' (${source}): expected projects/<project>/branches/<branch>/endpoints/<endpoint>.`,
+    {
+      suggestion:
+        'Copy the endpoint name from `databricks postgres list-endpoints projects/<project>/branches/<branch>`.',
+    },
+  );
+}
+
+/** One-line description of a resource, e.g. `instance my-db (databricks.yml)`. */
+export function describeResource(resource: LakebaseResource): string {
+  const what = resource.tier === 'provisioned' ? `instance ${resource.instanceName}` : `endpoint ${resource.endpoint}`;
+  return `${what} (${resource.source})`;
+}
+
+/** Turn bundle resources into connectable ones (an Autoscaling project/branch becomes its read-write endpoint). */
+export async function resolveBundleResources(api: LakebaseApi, found: BundleResource[]): Promise<LakebaseResource[]> {
+  const out: LakebaseResource[] = [];
+  for (const resource of found) {
+    if (resource.tier === 'provisioned') out.push(resource);
+    else {
+      const endpoint = await readWriteEndpoint(api, resource.project, resource.branch);
+      out.push({ tier: 'autoscaling', endpoint, database: resource.database, source: resource.source });
+    }
+  }
+  return out;
+}
+
+/** Every instance and every project's read-write endpoint (on its default branch) in the workspace. */
+export async function listWorkspaceResources(api: LakebaseApi): Promise<LakebaseResource[]> {
+  const [instances, projects] = await Promise.all([api.listInstances(), api.listProjects()]);
+  const out: LakebaseResource[] = instances.map((instance) => ({
+    tier: 'provisioned',
+    instanceName: instance.name,
+    database: undefined,
+    source: `workspace, ${instance.state ?? 'state unknown'}`,
+  }));
+  for (const project of projects) {
+    try {
+      const endpoint = await readWriteEndpoint(api, project.name, undefined);
+      out.push({ tier: 'autoscaling', endpoint, database: undefined, source: 'workspace' });
+    } catch (error) {
+      // A project without a usable endpoint is not a choice; anything else (auth, outage) is a real failure.
+      if (!isLakebaseError(error, 'LAKEBASE_RESOURCE_NOT_FOUND')) throw error;
+    }
+  }
+  return out;
+}
+
+/** The READ_WRITE endpoint of `branch`, or of the project's default branch. */
+async function readWriteEndpoint(api: LakebaseApi, project: string, branch: string | undefined): Promise<string> {
+  const branchName = branch ?? defaultBranch(project, await api.listBranches(project));
+  const endpoints = await api.listEndpoints(branchName);
+  const readWrite = endpoints.find((e) => e.status?.endpoint_type === 'ENDPOINT_TYPE_READ_WRITE') ?? endpoints[0];
+  if (!readWrite) {
+    throw new LakebaseError('LAKEBASE_RESOURCE_NOT_FOUND', `Branch ${branchName} has no endpoint.`, {
+      suggestion: `Create one: \`databricks postgres create-endpoint ${branchName} --endpoint-id primary\`, or pass --endpoint.`,
+    });
+  }
+  return readWrite.name;
+}
+
+function defaultBranch(project: string, branches: Branch[]): string {
+  const flagged =
+    branches.find((b) => b.status?.default === true) ?? branches.find((b) => /\/production$/.test(b.name));
+  const chosen = flagged ?? (branches.length === 1 ? branches[0] : undefined);
+  if (!chosen) {
+    throw new LakebaseError('LAKEBASE_RESOURCE_NOT_FOUND', `Cannot tell the default branch of ${project}.`, {
+      suggestion: 'Pass --endpoint projects/<project>/branches/<branch>/endpoints/<endpoint>.',
+    });
+  }
+  return chosen.name;
+}
+
+/** Throws `LAKEBASE_RESOURCE_AMBIGUOUS` naming every choice and how to pick one. */
+export function ambiguous(choices: LakebaseResource[], where: string): LakebaseError {
+  const names = choices.map((c) =>
+    c.tier === 'provisioned' ? `--instance ${c.instanceName}` : `--endpoint ${c.endpoint}`,
+  );
+  return toolError(
+    'LAKEBASE_RESOURCE_AMBIGUOUS',
+    `${choices.length} Lakebase resources found in ${where}: ${names.join(', ')}; choose one.`,
+    { suggestion: `Run again with one of: ${names.join(' | ')}.` },
+  );
+}
+
+export interface WaitOptions {
+  /** Give up after this long (default 10 minutes: a new instance takes a few). */
+  timeoutMs?: number;
+  /** Poll interval (default 2 s). */
+  pollMs?: number;
+  /** Called on every poll while the resource is not ready yet. */
+  onWaiting?: (state: string, elapsedMs: number) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Wait while the resource is starting and return it with its host. A stopped or disabled resource fails at once (it
+ * will not start by itself); an unknown one fails naming the ones that exist.
+ */
+export async function waitUntilReady(
+  api: LakebaseApi,
+  resource: LakebaseResource,
+  options: WaitOptions = {},
+): Promise<ReadyResource> {
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const pollMs = options.pollMs ?? 2000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const started = Date.now();
+  for (;;) {
+    const { state, host, ready } = await readState(api, resource);
+    if (ready && host) return { ...resource, host, state };
+    const elapsed = Date.now() - started;
+    if (elapsed >= timeoutMs) {
+      throw new LakebaseError(
+        'LAKEBASE_INSTANCE_NOT_READY',
+        `${describeResource(resource)} is still ${state} after ${Math.round(elapsed / 1000)} s.`,
+        { suggestion: 'Check it in the Databricks UI (Compute > Lakebase) and run `lakebase configure` again.' },
+      );
+    }
+    options.onWaiting?.(state, elapsed);
+    await sleep(pollMs);
+  }
+}
+
+async function readState(
+  api: LakebaseApi,
+  resource: LakebaseResource,
+): Promise<{ state: string; host: string | undefined; ready: boolean }> {
+  if (resource.tier === 'provisioned') {
+    const instance = await getInstanceOrExplain(api, resource.instanceName);
+    const state = instance.state ?? 'UNKNOWN';
+    if (state === 'STOPPED') {
+      throw new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', `Instance ${instance.name} is STOPPED.`, {
+        suggestion: `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
+      });
+    }
+    // Unknown states (UPGRADING, newer values) count as not ready, per the API reference.
+    return { state, host: instance.read_write_dns, ready: state === 'AVAILABLE' };
+  }
+  const endpoint: Endpoint = await api.getEndpoint(resource.endpoint);
+  const state = endpoint.status?.current_state ?? 'UNKNOWN';
+  if (endpoint.status?.disabled) {
+    throw new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', `Endpoint ${endpoint.name} is disabled.`, {
+      suggestion: 'Enable it in the Lakebase UI (or update spec.disabled = false), then retry.',
+    });
+  }
+  // IDLE means scaled to zero: it wakes on connect, so it is ready.
+  return { state, host: endpoint.status?.hosts?.host, ready: state === 'ACTIVE' || state === 'IDLE' };
+}
+
+async function getInstanceOrExplain(api: LakebaseApi, name: string): Promise<DatabaseInstance> {
+  try {
+    return await api.getInstance(name);
+  } catch (error) {
+    if (!isLakebaseError(error, 'LAKEBASE_RESOURCE_NOT_FOUND')) throw error;
+    const names = (await api.listInstances().catch(() => [])).map((i) => i.name);
+    throw new LakebaseError(
+      'LAKEBASE_RESOURCE_NOT_FOUND',
+      `Instance '${name}' does not exist in ${api.host}. ${names.length ? `Instances: ${names.join(', ')}.` : 'The workspace has no instances.'}`,
+      {
+        suggestion: names.length
+          ? `Use one of: ${names.map((n) => `--instance ${n}`).join(' | ')}.`
+          : 'Deploy the bundle first (`databricks bundle deploy --target dev`) or check DATABRICKS_HOST.',
+        cause: error,
+      },
+    );
+  }
+}
