@@ -9,7 +9,7 @@ import {
   LakebaseError,
   type LakebaseLogger,
   loadEnvFiles,
-  resolveConfig,
+  resolveWorkspaceConfig,
   WorkspaceAuth,
 } from '@lakebase-kit/client';
 
@@ -37,8 +37,7 @@ export function connectorFor(env: Env, options: ConnectorOptions = {}): Lakebase
 
 /** The Databricks REST client for the workspace in `env`, before any Lakebase resource is configured. */
 export function workspaceApi(env: Env): LakebaseApi {
-  // resolveConfig needs a target to succeed; a placeholder one lets us reuse its workspace resolution unchanged.
-  const { workspace } = resolveConfig({ instanceName: 'placeholder' }, env);
+  const workspace = resolveWorkspaceConfig({}, env);
   const auth = new WorkspaceAuth(workspace);
   return new LakebaseApi(auth, { workspaceId: workspace.workspaceId });
 }

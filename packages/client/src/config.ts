@@ -205,6 +205,15 @@ function targetsAt(
   return out;
 }
 
+/**
+ * Resolve only the Databricks workspace settings (host and auth), for callers that have no Lakebase target yet, e.g.
+ * `lakebase configure` listing the workspace's instances.
+ * @throws LakebaseError `LAKEBASE_CONFIG_INVALID` for an unsupported `DATABRICKS_AUTH_TYPE`.
+ */
+export function resolveWorkspaceConfig(options: LakebaseOptions = {}, env: Env = process.env): WorkspaceConfig {
+  return resolveWorkspace(env, picker(options, env));
+}
+
 function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
   const hostRaw = pick.string('databricksHost', ['DATABRICKS_HOST'])?.value;
   const authType = pick.string('authType', ['DATABRICKS_AUTH_TYPE']);

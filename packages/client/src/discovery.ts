@@ -6,7 +6,6 @@
 import type { Branch, DatabaseInstance, Endpoint, LakebaseApi } from './api.js';
 import type { BundleResource } from './bundle.js';
 import { isLakebaseError, LakebaseError } from './errors.js';
-import { toolError } from './tool-errors.js';
 
 /** A resource the client can connect to: a Provisioned instance or an Autoscaling endpoint. */
 export type LakebaseResource =
@@ -123,7 +122,7 @@ export function ambiguous(choices: LakebaseResource[], where: string): LakebaseE
   const names = choices.map((c) =>
     c.tier === 'provisioned' ? `--instance ${c.instanceName}` : `--endpoint ${c.endpoint}`,
   );
-  return toolError(
+  return new LakebaseError(
     'LAKEBASE_RESOURCE_AMBIGUOUS',
     `${choices.length} Lakebase resources found in ${where}: ${names.join(', ')}; choose one.`,
     { suggestion: `Run again with one of: ${names.join(' | ')}.` },

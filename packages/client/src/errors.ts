@@ -26,7 +26,10 @@ export type LakebaseErrorCode =
   | 'LAKEBASE_ROLE_NOT_FOUND'
   | 'LAKEBASE_DATABASE_NOT_FOUND'
   | 'LAKEBASE_QUERY_FAILED'
-  | 'LAKEBASE_CLOSED';
+  | 'LAKEBASE_CLOSED'
+  | 'LAKEBASE_RESOURCE_AMBIGUOUS'
+  | 'LAKEBASE_MIGRATION_FAILED'
+  | 'LAKEBASE_COMMAND_NOT_FOUND';
 
 /** Extra, non-secret facts about an error (HTTP status, REST error code, the step that failed...). */
 export type LakebaseErrorDetails = Record<string, string | number | boolean | undefined>;

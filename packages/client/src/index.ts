@@ -41,6 +41,7 @@ export {
   normalizeDatabricksHost,
   type PoolSettings,
   resolveConfig,
+  resolveWorkspaceConfig,
   type SslMode,
   type WorkspaceConfig,
 } from './config.js';
@@ -121,4 +122,3 @@ export {
 } from './migrations.js';
 export { connect, createLakebasePool, getConnectionConfig, LakebasePool, type LakebasePoolOptions } from './pool.js';
 export { buildSslOptions, type TlsPolicy, tlsPolicy } from './tls.js';
-export { type ToolErrorCode, toolError } from './tool-errors.js';

@@ -17,7 +17,6 @@ import path from 'node:path';
 import { Migration, type MigrationBuilder, PG_MIGRATE_LOCK_ID, type RunnerOption, runner } from 'node-pg-migrate';
 import type pg from 'pg';
 import { LakebaseError } from './errors.js';
-import { toolError } from './tool-errors.js';
 
 export interface MigrationLogger {
   info(message: string): void;
@@ -258,7 +257,7 @@ function migrationError(error: unknown, running: RunningSql | undefined): Lakeba
   const pgError = error as { message?: string; position?: string; code?: string };
   const message = (pgError.message ?? String(error)).split('\n')[0] ?? '';
   if (!running) {
-    return toolError('LAKEBASE_MIGRATION_FAILED', `Migration failed: ${message}`, {
+    return new LakebaseError('LAKEBASE_MIGRATION_FAILED', `Migration failed: ${message}`, {
       suggestion: 'See the message; fix the migration files and run `lakebase migrate up` again.',
       cause: error,
     });
@@ -269,7 +268,7 @@ function migrationError(error: unknown, running: RunningSql | undefined): Lakeba
       ? running.content.slice(0, running.offset + position - 1).split('\n').length
       : undefined;
   const where = `${path.basename(running.file)}${line ? ` line ${line}` : ''}`;
-  return toolError(
+  return new LakebaseError(
     'LAKEBASE_MIGRATION_FAILED',
     `Migration ${where} failed: ${message}${pgError.code ? ` (SQLSTATE ${pgError.code})` : ''}. It was rolled back.`,
     {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { toolError } from '@lakebase-kit/client';
+import { LakebaseError } from '@lakebase-kit/client';
 import type { Command } from 'commander';
 import { commandEnv, connectorFor, type Env, libpqEnv } from '../context.js';
 
@@ -46,7 +46,7 @@ Examples:
       const env = await commandEnv();
       const psql = findExecutable('psql', env);
       if (!psql) {
-        throw toolError('LAKEBASE_COMMAND_NOT_FOUND', 'psql is not installed (not found on PATH).', {
+        throw new LakebaseError('LAKEBASE_COMMAND_NOT_FOUND', 'psql is not installed (not found on PATH).', {
           suggestion:
             'Install the PostgreSQL client (macOS: `brew install libpq`, Debian/Ubuntu: `sudo apt-get install ' +
             'postgresql-client`), or use `lakebase exec -- <tool>` with another client.',
@@ -74,7 +74,7 @@ async function runWithDatabaseEnv(env: Env, command: string, args: string[]): Pr
       child.once('error', (error: NodeJS.ErrnoException) => {
         reject(
           error.code === 'ENOENT'
-            ? toolError('LAKEBASE_COMMAND_NOT_FOUND', `${command}: command not found.`, {
+            ? new LakebaseError('LAKEBASE_COMMAND_NOT_FOUND', `${command}: command not found.`, {
                 suggestion: 'Check the command name and PATH.',
               })
             : error,
