@@ -3,9 +3,9 @@
  * migrate, serve the API and the built UI, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { fileURLToPath } from 'node:url';
+import { applyMigrations } from '@lakebase-kit/client';
 import { buildApp, createLogger } from './app.js';
 import { connectDatabase } from './lakebase.js';
-import { applyMigrations } from './migrate.js';
 import { readServerSettings } from './settings.js';
 
 // Relative to this file (app/dist/server/main.js), so the server starts from any working directory.

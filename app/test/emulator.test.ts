@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { applyMigrations } from '@lakebase-kit/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.js';
 import { connectDatabase, type DatabaseConnection } from '../server/lakebase.js';
-import { applyMigrations } from '../server/migrate.js';
 import { readServerSettings } from '../server/settings.js';
 import type { Health, Preference } from '../web/src/api.js';
 import { MIGRATIONS_DIR } from './helpers.js';

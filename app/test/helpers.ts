@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { applyMigrations } from '@lakebase-kit/client';
 import pg from 'pg';
-import { applyMigrations } from '../server/migrate.js';
 
 /** The real PostgreSQL the tests use (CI starts it); override with TEST_DATABASE_URL. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';

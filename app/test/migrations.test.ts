@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
+import { applyMigrations } from '@lakebase-kit/client';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.js';
-import { applyMigrations } from '../server/migrate.js';
 import { MIGRATIONS_DIR, schemaPool, TEST_DATABASE_URL, uniqueSchemaName } from './helpers.js';
 
 const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR)
