@@ -97,6 +97,21 @@ export class LakebasePool extends pg.Pool {
         code: (err as { code?: string }).code,
       });
     });
+    // Nor may a checked-out client's. pg-pool drops its idle listener at checkout, and our promise-based connect()
+    // hands a client to its caller a microtask later, so a FATAL that arrives in the same read as the previous
+    // ReadyForQuery (a killed backend) would otherwise be emitted with no listener at all. The client is unusable
+    // afterwards and pg-pool discards it on release, so guarding is enough.
+    this.on('connect', (client: pg.PoolClient) => {
+      let reported = false; // pg emits again when the socket ends: one failure, one line
+      client.on('error', (err: Error) => {
+        if (reported || client.listenerCount('error') > 1) return; // the pool or the current query reports it
+        reported = true;
+        connector.log('warn', 'checked-out PostgreSQL connection failed; it will be discarded on release', {
+          error: err.message,
+          code: (err as { code?: string }).code,
+        });
+      });
+    });
   }
 
   /** Connections whose login was retried once with a forced token refresh. */

@@ -91,6 +91,28 @@ describe('createLakebasePool (static mode, real PostgreSQL)', () => {
     expect(rows[0]?.ok).toBe(1);
   });
 
+  it('a checked-out connection killed between queries is logged and discarded, not a crash', async () => {
+    // pg-pool removes its idle listener at checkout; without ours this FATAL would be an uncaught 'error' event.
+    const logger = captureLogger();
+    const p = pool({ DB_POOL_SIZE: '1', DB_MAX_OVERFLOW: '0' }, { logger });
+    const held = await p.connect();
+    const pid = (await held.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    expect(held.listenerCount('error')).toBe(1); // ours: no query is running, nobody else listens
+    const ended = new Promise((resolve) => held.once('end', resolve));
+    const admin = new pg.Client({ connectionString: URL });
+    await admin.connect();
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+    await admin.end();
+    await ended;
+    expect(logger.lines.filter((l) => l.includes('checked-out PostgreSQL connection failed'))).toHaveLength(1);
+    expect(logger.lines.join('\n')).toContain('57P01');
+    await expect(held.query('select 1')).rejects.toThrow();
+    held.release();
+    expect(p.totalCount).toBe(0); // the dead client was discarded, not returned to the pool
+    const { rows } = await p.query<{ ok: number }>('select 1 as ok');
+    expect(rows[0]?.ok).toBe(1);
+  });
+
   it('end() is idempotent (promise and callback forms); a query after end is rejected', async () => {
     const p = pool();
     await p.query('select 1');
