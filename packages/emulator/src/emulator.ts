@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { lockDataDir } from './data-dir-lock.js';
 import { EmulatorError } from './errors.js';
 import { ensureCertificates } from './postgres/certs.js';
 import { type FrontDoor, startFrontDoor } from './postgres/front-door.js';
@@ -86,10 +87,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const temporaryDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-')));
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const unlockDataDir = await lockDataDir(dataDir);
 
   const cleanup: Array<() => Promise<void>> = [];
   const unwind = async () => {
     for (const step of cleanup.reverse()) await step().catch(() => {});
+    await unlockDataDir();
     if (temporaryDataDir) await rm(dataDir, { recursive: true, force: true });
   };
   try {

@@ -221,3 +221,25 @@ describe('startEmulator storage checks', () => {
     await expect(failure).rejects.not.toHaveProperty('message', expect.stringContaining('secret-pw'));
   });
 });
+
+describe('startEmulator data dir lock', () => {
+  it('refuses a second emulator on the same data dir, and takes over a lock left by a dead process', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-lock-'));
+    try {
+      const first = await startEmulator({ dataDir });
+      try {
+        await expect(startEmulator({ dataDir })).rejects.toMatchObject({ code: 'EMULATOR_DATA_DIR_IN_USE' });
+      } finally {
+        await first.stop();
+      }
+      // A pid that cannot be alive: the lock of an emulator that was killed without stopping.
+      await writeFile(path.join(dataDir, 'emulator.pid'), '2147483646\n');
+      const second = await startEmulator({ dataDir });
+      expect(await readFile(path.join(dataDir, 'emulator.pid'), 'utf8')).toBe(`${process.pid}\n`);
+      await second.stop();
+      await expect(readFile(path.join(dataDir, 'emulator.pid'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
