@@ -3,6 +3,7 @@ import { registerConfigureCommand } from './commands/configure.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerExecCommands } from './commands/exec.js';
+import { registerGrantCommand } from './commands/grant.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerTablesCommand } from './commands/tables.js';
 import { registerTokenCommand } from './commands/token.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerExecCommands(program);
   registerMigrateCommand(program);
   registerTablesCommand(program);
+  registerGrantCommand(program);
   registerEmulatorCommand(program);
   return program;
 }

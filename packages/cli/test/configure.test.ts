@@ -195,6 +195,39 @@ targets:
     expect(result.stderr).toContain("fix: Did you mean 'my-app-db'?");
   });
 
+  it("an '_' in databricks.yml or in LAKEBASE_INSTANCE_NAME fails at configure time, not as a DNS error later", async () => {
+    const dir = await bed.newDir();
+    await writeFile(
+      path.join(dir, 'databricks.yml'),
+      `bundle:
+  name: my-app
+resources:
+  database_instances:
+    lakebase:
+      name: my_app_db
+      capacity: CU_1
+targets:
+  dev:
+    default: true
+`,
+    );
+    const fromBundle = await bed.lakebase(['configure', '--yes'], { cwd: dir, env: bed.authOnlyEnv() });
+    expect(fromBundle.code).toBe(1);
+    expect(fromBundle.stderr).toContain("Invalid instance name 'my_app_db' (databricks.yml): it contains '_'");
+    expect(fromBundle.stderr).toContain("fix: Did you mean 'my-app-db'?");
+    await expect(readFile(path.join(dir, '.env.local'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const fromEnv = await bed.lakebase(['configure', '--check-only'], {
+      cwd: await bed.newDir(),
+      env: bed.authOnlyEnv({ LAKEBASE_INSTANCE_NAME: 'my_app_db' }),
+    });
+    expect(fromEnv.code).toBe(1);
+    expect(fromEnv.stderr).toMatch(
+      /^error: Invalid instance name 'my_app_db' \(LAKEBASE_INSTANCE_NAME\): it contains '_'.* \[LAKEBASE_CONFIG_INVALID\]/,
+    );
+    expect(fromEnv.stderr).not.toMatch(/ENOTFOUND|LAKEBASE_DNS_FAILED/);
+  });
+
   it('an unknown instance names the ones that exist; a STOPPED one says how to start it; nothing is written', async () => {
     const dir = await bed.newDir();
     const unknown = await bed.lakebase(['configure', '--instance', 'no-such-db'], { cwd: dir, env: bed.authOnlyEnv() });

@@ -162,6 +162,7 @@ describe('--help', () => {
     ['exec'],
     ['psql'],
     ['tables'],
+    ['grant'],
     ['migrate'],
     ['migrate', 'up'],
     ['migrate', 'down'],

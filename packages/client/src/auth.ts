@@ -127,13 +127,25 @@ function validateSingleFamily(ws: WorkspaceConfig): void {
   if (ws.metadataServiceUrl) families.add('metadata-service');
   if (families.size > 1) {
     const names = [...families].sort().join(' and ');
+    const set = [
+      ws.token ? 'DATABRICKS_TOKEN' : undefined,
+      ws.clientId ? 'DATABRICKS_CLIENT_ID' : undefined,
+      ws.clientSecret ? 'DATABRICKS_CLIENT_SECRET' : undefined,
+      ws.metadataServiceUrl ? 'DATABRICKS_METADATA_SERVICE_URL' : undefined,
+    ].filter(Boolean);
+    const appsCase = families.has('pat') && families.has('oauth');
     throw new LakebaseError(
       'LAKEBASE_AUTH_CONFLICT',
       `validate: more than one authorization method configured: ${names}`,
       {
-        suggestion:
-          'Unset all but one of DATABRICKS_TOKEN, DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET and ' +
-          'DATABRICKS_METADATA_SERVICE_URL, or set DATABRICKS_AUTH_TYPE to choose one.',
+        suggestion: appsCase
+          ? `${set.join(', ')} are all set. In a Databricks App the runtime injects DATABRICKS_CLIENT_ID and ` +
+            "DATABRICKS_CLIENT_SECRET (the app's service principal): remove DATABRICKS_TOKEN (a personal token) from " +
+            'app.yaml / the app environment. On a laptop, unset DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET to ' +
+            'use the token, or set DATABRICKS_AUTH_TYPE=pat or oauth-m2m to choose one.'
+          : `${set.join(', ')} are all set: unset all but one of DATABRICKS_TOKEN, ` +
+            'DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET and DATABRICKS_METADATA_SERVICE_URL, or set ' +
+            'DATABRICKS_AUTH_TYPE to choose one.',
         details: { families: names },
       },
     );

@@ -15,6 +15,7 @@ import {
   type SslMode,
   type WorkspaceConfig,
 } from './config-types.js';
+import { INSTANCE_NAME_PATTERN, validateInstanceName } from './discovery.js';
 import { LakebaseError, registerSecret } from './errors.js';
 import { parseStaticUrl } from './static-url.js';
 
@@ -163,6 +164,8 @@ function resolveTarget(options: LakebaseOptions, env: Env): Target {
         'Use the name shown by `databricks database list-database-instances`.',
       );
     }
+    // Instance names are DNS labels (the host is instance-<uid>...): an '_' or capitals fail here, not in DNS later.
+    if (!INSTANCE_NAME_PATTERN.test(only.value)) validateInstanceName(only.value, only.source);
     return { kind: 'provisioned', instance: { value: only.value, source: only.source } };
   }
   if (only?.key === 'endpoint') {

@@ -6,10 +6,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
+import { jwtClaims } from './api.js';
 import { type LakebaseConfig, resolveConfig } from './config.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 import { type ResolvedAddress, resolveHost } from './dns.js';
 import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from './errors.js';
+import { checkTableAccess, grantCommand } from './grants.js';
 import { errorText } from './http.js';
 import { buildSslOptions, tlsPolicy } from './tls.js';
 
@@ -18,11 +20,13 @@ export type DiagnosticStepName =
   | 'auth'
   | 'target'
   | 'credential'
+  | 'identity'
   | 'dns'
   | 'tcp'
   | 'tls'
   | 'login'
-  | 'query';
+  | 'query'
+  | 'privileges';
 
 export interface DiagnosticStep {
   name: DiagnosticStepName;
@@ -33,8 +37,10 @@ export interface DiagnosticStep {
   detail: string;
   /** What to do about a failure. */
   suggestion?: string;
-  /** The {@link LakebaseError} code of a failure. */
+  /** The {@link LakebaseError} code of a failure (or of a warning). */
   code?: LakebaseErrorCode;
+  /** Something that passed but looks wrong (e.g. PGUSER is not the token's identity). */
+  warning?: string;
 }
 
 export interface DiagnosisReport {
@@ -46,6 +52,22 @@ export interface DiagnosisReport {
 export interface DiagnoseOptions extends ConnectorOptions {
   /** Timeout of the TCP and TLS steps in ms (default 5000). */
   stepTimeoutMs?: number;
+  /** Schema whose tables the connecting role must be able to read and write (default `public`). */
+  schema?: string;
+}
+
+interface StepOutcome<T> {
+  value: T;
+  detail: string;
+  warning?: { message: string; suggestion: string; code: LakebaseErrorCode };
+}
+
+/** The workspace identity, the token's role and the configured user, once known. */
+interface Identity {
+  workspaceUser: string | undefined;
+  tokenRole: string | undefined;
+  user: string;
+  userSource: string | undefined;
 }
 
 class StepFailed extends Error {}
@@ -54,14 +76,21 @@ class StepFailed extends Error {}
 export async function diagnose(options: DiagnoseOptions = {}): Promise<DiagnosisReport> {
   const steps: DiagnosticStep[] = [];
   const timeoutMs = options.stepTimeoutMs ?? 5000;
-  const step = async <T>(name: DiagnosticStepName, run: () => Promise<{ value: T; detail: string }>): Promise<T> => {
+  let identity: Identity | undefined;
+  const step = async <T>(name: DiagnosticStepName, run: () => Promise<StepOutcome<T>>): Promise<T> => {
     const started = performance.now();
     try {
-      const { value, detail } = await run();
-      steps.push({ name, ok: true, ms: elapsed(started), detail: redact(detail) });
+      const { value, detail, warning } = await run();
+      const done: DiagnosticStep = { name, ok: true, ms: elapsed(started), detail: redact(detail) };
+      if (warning) {
+        done.warning = redact(warning.message);
+        done.suggestion = warning.suggestion;
+        done.code = warning.code;
+      }
+      steps.push(done);
       return value;
     } catch (error) {
-      const failure = classify(name, error);
+      const failure = classify(name, error, identity);
       steps.push({
         name,
         ok: false,
@@ -82,13 +111,15 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
       return { value, detail: describeConfig(value) };
     });
     mode = config.mode;
+    let workspaceUser: string | undefined;
     connector = await step('auth', async () => {
       const value = new LakebaseConnector({ ...options, config }, { backgroundRefresh: false, maxAttempts: 1 });
       if (!value.auth || !value.api) return { value, detail: 'static mode: no workspace auth needed' };
       const me = await value.api.me();
+      workspaceUser = me.userName;
       return {
         value,
-        detail: `authenticated to ${value.auth.host} as ${me.userName} (${value.auth.authType ?? 'auth'})`,
+        detail: `authenticated to ${value.auth.host} as ${describeIdentity(me.userName)} (${value.auth.authType ?? 'auth'})`,
       };
     });
     const c = connector;
@@ -98,6 +129,17 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
       if (!c.credentials) return { value, detail: `static password for ${value.user}` };
       const credential = await c.credentials.getCredential();
       return { value, detail: `database token for ${value.user}, expires ${credential.expiresAt.toISOString()}` };
+    });
+    await step('identity', async () => {
+      const token = c.credentials ? await c.credentials.getToken() : undefined;
+      const found: Identity = {
+        workspaceUser,
+        tokenRole: token === undefined ? undefined : jwtClaims(token).sub,
+        user: target.user,
+        userSource: c.config.sources.user,
+      };
+      identity = found;
+      return { value: undefined, ...describeRoles(found) };
     });
     const addresses = await step('dns', async () => {
       const value = target.host.startsWith('/') ? [] : await resolveHost(target.host, options.dns);
@@ -122,6 +164,10 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
         const result = await client.query<{ ok: number }>('select 1 as ok');
         return { value: undefined, detail: `select 1 returned ${result.rows[0]?.ok}` };
       });
+      await step('privileges', async () => ({
+        value: undefined,
+        detail: await checkPrivileges(client, options.schema),
+      }));
     } finally {
       await client.end().catch(() => {});
     }
@@ -131,6 +177,62 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
     await connector?.close();
   }
   return { ok: steps.every((s) => s.ok), mode, steps };
+}
+
+/** `jane@example.com (user)` or `<uuid> (service principal client id)`. */
+function describeIdentity(userName: string): string {
+  return userName.includes('@') ? `${userName} (user)` : `${userName} (service principal client id)`;
+}
+
+/** Which identity is in use and which role the token is for; a warning when the configured user is another one. */
+function describeRoles(id: Identity): Omit<StepOutcome<undefined>, 'value'> {
+  const parts = [
+    id.workspaceUser ? `workspace identity ${describeIdentity(id.workspaceUser)}` : undefined,
+    id.tokenRole ? `token is for PostgreSQL role ${id.tokenRole}` : 'static password (no token)',
+    `connecting as ${id.user}${id.userSource ? ` (from ${id.userSource})` : ' (the token identity)'}`,
+  ].filter(Boolean);
+  const detail = parts.join('; ');
+  if (!id.tokenRole || id.user === id.tokenRole) return { detail };
+  const source = id.userSource ?? 'the configured user';
+  return {
+    detail,
+    warning: {
+      message:
+        `${source}=${id.user} is not the identity the token is for (${id.tokenRole}): the login will fail with ` +
+        `\`password authentication failed for user "${id.user}"\` or \`role "${id.user}" does not exist\``,
+      suggestion: `Unset ${source} (check .env.local and app.yaml) so the token identity ${id.tokenRole} is used, or set ${source}=${id.tokenRole}.`,
+      code: 'LAKEBASE_IDENTITY_MISMATCH',
+    },
+  };
+}
+
+/** The connecting role can read and write every table in the schema, or the step fails naming owners and the fix. */
+async function checkPrivileges(client: pg.Client, schema: string | undefined): Promise<string> {
+  const report = await checkTableAccess(client, schema === undefined ? {} : { schema });
+  const fix = grantCommand(report.role, report.schema);
+  if (!report.schemaUsage) {
+    throw new LakebaseError('LAKEBASE_TABLE_ACCESS_DENIED', `${report.role} has no USAGE on schema ${report.schema}.`, {
+      suggestion: `As the schema's owner, run \`${fix}\`.`,
+    });
+  }
+  if (report.missing.length === 0) {
+    return report.tables === 0
+      ? `no tables in schema ${report.schema} yet`
+      : `${report.role} can read and write all ${report.tables} tables in schema ${report.schema}`;
+  }
+  const owners = [...new Set(report.missing.map((m) => m.owner))];
+  const list = report.missing
+    .slice(0, 5)
+    .map((m) => `${m.table} (owner ${m.owner}; no ${m.missing.join(', ')})`)
+    .join(', ');
+  const more = report.missing.length > 5 ? ` and ${report.missing.length - 5} more` : '';
+  throw new LakebaseError(
+    'LAKEBASE_TABLE_ACCESS_DENIED',
+    `${report.role} cannot read and write ${report.missing.length} of ${report.tables} tables in schema ${report.schema}: ${list}${more}.`,
+    {
+      suggestion: `As ${owners.join(' or ')} (the owner${owners.length > 1 ? 's' : ''}), run \`${fix}\` (once per owner; safe to repeat).`,
+    },
+  );
 }
 
 function describeConfig(c: LakebaseConfig): string {
@@ -286,7 +388,22 @@ function tlsError(error: Error, host: string): LakebaseError {
 function classify(
   name: DiagnosticStepName,
   error: unknown,
+  identity?: Identity,
 ): { code: LakebaseErrorCode; message: string; suggestion: string } {
+  const sqlstateOf = (error as { code?: unknown } | undefined)?.code;
+  if (
+    name === 'login' &&
+    (sqlstateOf === '28P01' || sqlstateOf === '28000') &&
+    identity?.tokenRole &&
+    identity.user !== identity.tokenRole
+  ) {
+    const source = identity.userSource ?? 'the configured user';
+    return {
+      code: 'LAKEBASE_IDENTITY_MISMATCH',
+      message: `Login refused: ${errorText(error)}. ${source}=${identity.user}, but the token is for ${identity.tokenRole}.`,
+      suggestion: `Unset ${source} (check .env.local and app.yaml) so the token identity ${identity.tokenRole} is used, or set ${source}=${identity.tokenRole}.`,
+    };
+  }
   if (isLakebaseError(error)) {
     const inner = error.code === 'LAKEBASE_CREDENTIAL_FAILED' && isLakebaseError(error.cause) ? error.cause : error;
     return { code: inner.code, message: error.message, suggestion: inner.suggestion ?? 'See the error message.' };

@@ -16,7 +16,9 @@ export type LakebaseResource =
 export type ReadyResource = LakebaseResource & { host: string; state: string };
 
 /** Instance names are DNS labels (the API refuses anything else); checked before any request. */
-export const INSTANCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+// A DNS label (RFC 1123): letters, digits and '-', not at either end, at most 63. DNS is case-insensitive, so case is
+// left to the API rather than refused here on a guess.
+export const INSTANCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 export const ENDPOINT_PATH_PATTERN =
   /^projects\/[a-z0-9][a-z0-9-]{0,62}\/branches\/[a-z0-9][a-z0-9-]{0,62}\/endpoints\/[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -27,14 +29,10 @@ export function validateInstanceName(name: string, source = '--instance'): strin
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '');
-  const why = name.includes('_')
-    ? "it contains '_'"
-    : /[A-Z]/.test(name)
-      ? 'it contains upper-case letters'
-      : 'it is not a DNS label';
+  const why = name.includes('_') ? "it contains '_'" : 'it is not a DNS label';
   throw new LakebaseError(
     'LAKEBASE_CONFIG_INVALID',
-    `Invalid instance name '${name}' (${source}): ${why}. Lakebase instance names are DNS labels: lowercase letters, digits and '-', at most 63 characters.`,
+    `Invalid instance name '${name}' (${source}): ${why}. Lakebase instance names are DNS labels: letters, digits and '-' (not first or last), at most 63 characters.`,
     { suggestion: fixed ? `Did you mean '${fixed}'? Check \`databricks database list-database-instances\`.` : '' },
   );
 }

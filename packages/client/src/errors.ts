@@ -29,7 +29,9 @@ export type LakebaseErrorCode =
   | 'LAKEBASE_CLOSED'
   | 'LAKEBASE_RESOURCE_AMBIGUOUS'
   | 'LAKEBASE_MIGRATION_FAILED'
-  | 'LAKEBASE_COMMAND_NOT_FOUND';
+  | 'LAKEBASE_COMMAND_NOT_FOUND'
+  | 'LAKEBASE_IDENTITY_MISMATCH'
+  | 'LAKEBASE_TABLE_ACCESS_DENIED';
 
 /** Extra, non-secret facts about an error (HTTP status, REST error code, the step that failed...). */
 export type LakebaseErrorDetails = Record<string, string | number | boolean | undefined>;

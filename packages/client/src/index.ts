@@ -108,6 +108,22 @@ export {
   registerSecret,
 } from './errors.js';
 export {
+  checkTableAccess,
+  type GrantOptions,
+  type GrantResult,
+  grantAccess,
+  grantCommand,
+  type MissingTableAccess,
+  quoteIdent,
+  type TableAccessReport,
+} from './grants.js';
+export {
+  backoffDelay,
+  type ConnectRetryOptions,
+  isServerClosedConnection,
+  isTransientLoginFailure,
+} from './login-retry.js';
+export {
   type AppliedMigration,
   type ApplyMigrationsOptions,
   applyMigrations,
@@ -120,5 +136,13 @@ export {
   type MigrationStatus,
   migrationStatus,
 } from './migrations.js';
-export { connect, createLakebasePool, getConnectionConfig, LakebasePool, type LakebasePoolOptions } from './pool.js';
+export {
+  connect,
+  createLakebasePool,
+  getConnectionConfig,
+  LAKEBASE_IDLE_LIMIT_SECONDS,
+  LAKEBASE_LIFETIME_LIMIT_SECONDS,
+  LakebasePool,
+  type LakebasePoolOptions,
+} from './pool.js';
 export { buildSslOptions, type TlsPolicy, tlsPolicy } from './tls.js';

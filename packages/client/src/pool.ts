@@ -7,7 +7,9 @@
  * Also `getConnectionConfig()` (a `pg.ClientConfig`) and `connect()` (one client) built on the same pieces.
  */
 import pg from 'pg';
+import { jwtClaims } from './api.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
+import { type ConnectRetryOptions, isServerClosedConnection, withLoginRetry } from './login-retry.js';
 
 /** Options of {@link createLakebasePool}: Lakebase options plus any pg pool options to override. */
 export interface LakebasePoolOptions extends ConnectorOptions {
@@ -17,18 +19,22 @@ export interface LakebasePoolOptions extends ConnectorOptions {
   lifetimeJitter?: number;
   /** Random source for the lifetime jitter (tests). */
   random?: () => number;
+  /**
+   * Backoff of the retry of transient login failures (a waking endpoint): exponential from `baseDelayMs` (100) to
+   * `maxDelayMs` (2000) with jitter, until the connect timeout (`connectionTimeoutMillis`, `PGCONNECT_TIMEOUT`, 30 s).
+   */
+  connectRetry?: ConnectRetryOptions;
 }
+
+/** Platform limits the pool's defaults stay well under: Lakebase closes connections idle for 24 h, and any after 3 days. */
+export const LAKEBASE_IDLE_LIMIT_SECONDS = 24 * 3600;
+export const LAKEBASE_LIFETIME_LIMIT_SECONDS = 3 * 24 * 3600;
 
 type ConnectCallback = (
   err: Error | undefined,
   client: pg.PoolClient | undefined,
   done: (release?: unknown) => void,
 ) => void;
-
-/** True for SQLSTATE 28P01 (`password authentication failed`): the server refused the token. */
-function isTokenRefused(error: unknown): boolean {
-  return (error as { code?: unknown } | undefined)?.code === '28P01';
-}
 
 /** The password a refused connection used, by its error (a WeakMap: the token never sits on the error object). */
 const refusedPasswords = new WeakMap<object, string>();
@@ -64,6 +70,8 @@ export class LakebasePool extends pg.Pool {
   private ready: Promise<ConnectionTarget> | undefined;
   private endPromise: Promise<void> | undefined;
   private authRetries = 0;
+  private transientRetries = 0;
+  private readonly connectRetry: ConnectRetryOptions;
 
   constructor(connector: LakebaseConnector, options: LakebasePoolOptions = {}) {
     const c = connector.config;
@@ -79,6 +87,14 @@ export class LakebasePool extends pg.Pool {
     Object.defineProperty(config, 'password', { value: base.password, enumerable: false, writable: true });
     super(config);
     Object.defineProperty(this, 'lakebase', { value: connector, enumerable: false });
+    this.connectRetry = options.connectRetry ?? {};
+    // An own property, so the class keeps pg.Pool's typed `query` overloads.
+    Object.defineProperty(this, 'query', {
+      value: this.queryWithRetry.bind(this),
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
     const interval = options.pg?.maxLifetimeSeconds ?? c.pool.recycleIntervalSeconds;
     if (interval > 0) {
       const jitter = Math.min(1, Math.max(0, options.lifetimeJitter ?? 0.2));
@@ -119,6 +135,11 @@ export class LakebasePool extends pg.Pool {
     return this.authRetries;
   }
 
+  /** Logins retried after a transient refusal (waking endpoint, reset, timeout). */
+  get transientRetryCount(): number {
+    return this.transientRetries;
+  }
+
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
@@ -144,26 +165,69 @@ export class LakebasePool extends pg.Pool {
 
   private async connectWithRetry(): Promise<pg.PoolClient> {
     await this.prepare();
-    try {
-      return await super.connect();
-    } catch (error) {
-      const credentials = this.lakebase.credentials;
-      if (!credentials || !isTokenRefused(error) || this.ending) throw error;
-      this.authRetries++;
-      this.lakebase.log('warn', 'login refused (28P01); retrying once with a fresh token', {
-        message: (error as Error).message,
+    return withLoginRetry(() => super.connect(), {
+      timeoutMs: this.options.connectionTimeoutMillis ?? this.lakebase.config.pool.connectionTimeoutMillis,
+      options: this.connectRetry,
+      stopped: () => this.ending,
+      onTokenRefused: async (error) => {
+        const credentials = this.lakebase.credentials;
+        if (!credentials) return false;
+        this.authRetries++;
+        this.lakebase.log('warn', 'login refused (28P01); retrying once with a fresh token', {
+          message: (error as Error).message,
+        });
+        await credentials.forceRefresh(refusedPasswords.get(error as object));
+        return true;
+      },
+      onTransient: (error, attempt, delayMs) => {
+        this.transientRetries++;
+        this.lakebase.log('info', 'login failed transiently (waking endpoint?); retrying', {
+          error: (error as Error).message,
+          code: (error as { code?: string }).code,
+          attempt,
+          delayMs,
+        });
+      },
+    });
+  }
+
+  /**
+   * pg's `query`, plus one retry on a fresh connection when the pooled connection turned out to be closed by the
+   * server (terminated backend, idle or lifetime limit) before the statement could run, so the caller sees no error.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query has many overloads; this forwards them unchanged.
+  private queryWithRetry(...args: any[]): any {
+    // biome-ignore lint/suspicious/noExplicitAny: forwarded as given
+    const query = pg.Pool.prototype.query as (...forwarded: any[]) => any;
+    const callback =
+      typeof args.at(-1) === 'function' ? (args.pop() as (err: unknown, res?: unknown) => void) : undefined;
+    const [text, values] = args as [unknown, unknown];
+    const submittable =
+      text !== null && typeof text === 'object' && typeof (text as { submit?: unknown }).submit === 'function';
+    if (submittable || typeof text === 'function') return query.apply(this, callback ? [...args, callback] : args);
+    const run = () => query.call(this, text, values) as Promise<pg.QueryResult>;
+    const result = run().catch((error: unknown) => {
+      if (!isServerClosedConnection(error) || this.ending) throw error;
+      this.lakebase.log('info', 'pooled connection was closed by the server; running the query on a fresh one', {
+        code: (error as { code?: string }).code,
       });
-      await credentials.forceRefresh(refusedPasswords.get(error as object));
-      return super.connect();
-    }
+      return run();
+    });
+    if (!callback) return result;
+    result.then(
+      (res) => callback(undefined, res),
+      (error: unknown) => callback(error),
+    );
+    return undefined;
   }
 
   /** Resolve host and user once, before the first connection; a failure is retried on the next connect. */
   private prepare(): Promise<ConnectionTarget> {
     this.ready ??= this.lakebase.target().then(
-      (target) => {
+      async (target) => {
         this.options.host = target.host;
         this.options.user = target.user;
+        await this.warnOnIdentityMismatch(target.user);
         return target;
       },
       (error: unknown) => {
@@ -172,6 +236,24 @@ export class LakebasePool extends pg.Pool {
       },
     );
     return this.ready;
+  }
+
+  /** A configured user that is not the token's identity cannot log in: say so once, naming both. */
+  private async warnOnIdentityMismatch(user: string): Promise<void> {
+    const credentials = this.lakebase.credentials;
+    const source = this.lakebase.config.sources.user;
+    if (!credentials || !source) return;
+    const token = await credentials.getToken().catch(() => undefined); // a failure surfaces at login
+    const sub = token === undefined ? undefined : jwtClaims(token).sub;
+    if (sub && sub !== user) {
+      this.lakebase.log(
+        'warn',
+        `${source}=${user} is not the identity the database token is for (${sub}); logins will fail`,
+        {
+          fix: `unset ${source} (or set it to ${sub})`,
+        },
+      );
+    }
   }
 }
 
@@ -201,18 +283,32 @@ export async function getConnectionConfig(options: ConnectorOptions = {}): Promi
 /**
  * Open one connected `pg.Client` (for scripts). A login refused with 28P01 is retried once with a fresh token.
  */
-export async function connect(options: ConnectorOptions = {}): Promise<pg.Client> {
+export async function connect(
+  options: ConnectorOptions & { connectRetry?: ConnectRetryOptions } = {},
+): Promise<pg.Client> {
   const connector = new LakebaseConnector(options, { backgroundRefresh: false });
   const config = await connector.clientConfig();
-  const client = new TokenTrackingClient(config);
-  try {
-    await client.connect();
-    return client;
-  } catch (error) {
-    if (!connector.credentials || !isTokenRefused(error)) throw error;
-    await connector.credentials.forceRefresh(refusedPasswords.get(error as object));
-    const retry = new pg.Client(config);
-    await retry.connect();
-    return retry;
-  }
+  return withLoginRetry(
+    async () => {
+      const client = new TokenTrackingClient(config);
+      await client.connect();
+      return client;
+    },
+    {
+      timeoutMs: connector.config.pool.connectionTimeoutMillis,
+      options: options.connectRetry ?? {},
+      stopped: () => false,
+      onTokenRefused: async (error) => {
+        if (!connector.credentials) return false;
+        await connector.credentials.forceRefresh(refusedPasswords.get(error as object));
+        return true;
+      },
+      onTransient: (error, attempt, delayMs) =>
+        connector.log('info', 'login failed transiently; retrying', {
+          error: (error as Error).message,
+          attempt,
+          delayMs,
+        }),
+    },
+  );
 }

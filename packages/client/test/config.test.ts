@@ -237,6 +237,12 @@ describe('resolveConfig: bad input', () => {
     }
   });
 
+  it('an instance name with capitals is a valid DNS label and is passed to the API as written', () => {
+    const config = resolveConfig({}, { LAKEBASE_INSTANCE_NAME: 'MyDb', LAKEBASE_DATABASE: 'd' });
+    expect(config.mode).toBe('provisioned');
+    expect(config.mode === 'provisioned' && config.instanceName).toBe('MyDb');
+  });
+
   it('PGHOST without a database is still not configured, and says the database is missing', () => {
     const e = thrownLakebaseError(() => resolveConfig({}, { PGHOST: 'h' }));
     expect(e.code).toBe('LAKEBASE_NOT_CONFIGURED');
@@ -256,6 +262,16 @@ describe('resolveConfig: bad input', () => {
     ['unknown sslmode in URL', { LAKEBASE_PG_URL: 'postgresql://u@h/d?sslmode=maybe' }, "sslmode 'maybe'"],
     ['malformed endpoint path', { LAKEBASE_ENDPOINT: 'projects/p/endpoints/e' }, 'Malformed endpoint path'],
     ['malformed instance name', { LAKEBASE_INSTANCE_NAME: 'bad name/x' }, 'Malformed instance name'],
+    [
+      "instance name with '_' (not a DNS label)",
+      { LAKEBASE_INSTANCE_NAME: 'my_app_db' },
+      "Invalid instance name 'my_app_db' (LAKEBASE_INSTANCE_NAME): it contains '_'",
+    ],
+    [
+      'instance name ending in -',
+      { LAKEBASE_INSTANCE_NAME: 'my-db-' },
+      "Invalid instance name 'my-db-' (LAKEBASE_INSTANCE_NAME): it is not a DNS label",
+    ],
     [
       'non-numeric pool size',
       { LAKEBASE_INSTANCE_NAME: 'i', DB_POOL_SIZE: 'five' },

@@ -1,22 +1,47 @@
 /** diagnose() on a healthy emulator and on each broken setup: the first failing step names the cause and the fix. */
 import type { Emulator } from '@lakebase-kit/emulator';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DiagnosisReport, type DiagnosticStep, diagnose } from '../src/index.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 
 let emu: Emulator;
+const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';
+// A database of our own: the privileges step checks every table in public, and other files create tables in `test`.
+const database = `lakebase_diagnose_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client(ADMIN);
+  await client.connect();
+  await client.query(sql);
+  await client.end();
+}
 
 beforeAll(async () => {
-  emu = await startWarmEmulator({ upstream: 'postgresql://postgres@127.0.0.1:5432/test' });
+  await admin(`create database ${database}`);
+  emu = await startWarmEmulator({ upstream: `postgresql://postgres@127.0.0.1:5432/${database}` });
 });
 afterAll(async () => {
   await emu?.stop();
+  await admin(`drop database if exists ${database} with (force)`);
 });
 afterEach(() => {
   emu.workspace.setInstanceState(emu.instanceName, 'AVAILABLE');
 });
 
-const ALL_STEPS = ['config', 'auth', 'target', 'credential', 'dns', 'tcp', 'tls', 'login', 'query'];
+const ALL_STEPS = [
+  'config',
+  'auth',
+  'target',
+  'credential',
+  'identity',
+  'dns',
+  'tcp',
+  'tls',
+  'login',
+  'query',
+  'privileges',
+];
 
 function failedStep(report: DiagnosisReport): DiagnosticStep {
   expect(report.ok).toBe(false);
@@ -124,16 +149,18 @@ describe('diagnose (emulator)', () => {
     expect(step.suggestion).toContain('PGSSLROOTCERT');
   });
 
-  it('unknown role: the login step fails with LAKEBASE_ROLE_NOT_FOUND (28000)', async () => {
+  it('unknown role set in PGUSER (28000): the login step names the mismatch with the token identity', async () => {
     const step = failedStep(await diagnose({ env: { ...emu.env(), PGUSER: 'nobody@example.com' } }));
-    expect(step).toMatchObject({ name: 'login', code: 'LAKEBASE_ROLE_NOT_FOUND' });
-    expect(step.suggestion).toMatch(/role/);
+    expect(step).toMatchObject({ name: 'login', code: 'LAKEBASE_IDENTITY_MISMATCH' });
+    expect(step.detail).toContain('role "nobody@example.com" does not exist');
+    expect(step.suggestion).toMatch(/Unset PGUSER/);
   });
 
-  it('PGUSER is another identity than the token: the login step fails with LAKEBASE_LOGIN_FAILED (28P01)', async () => {
+  it('PGUSER is another identity than the token (28P01): LAKEBASE_IDENTITY_MISMATCH naming both', async () => {
     emu.workspace.addUser('colleague@example.com');
     const step = failedStep(await diagnose({ env: { ...emu.env(), PGUSER: 'colleague@example.com' } }));
-    expect(step).toMatchObject({ name: 'login', code: 'LAKEBASE_LOGIN_FAILED' });
+    expect(step).toMatchObject({ name: 'login', code: 'LAKEBASE_IDENTITY_MISMATCH' });
+    expect(step.detail).toContain(`PGUSER=colleague@example.com, but the token is for ${emu.user}`);
     expect(step.suggestion).toContain('PGUSER');
   });
 

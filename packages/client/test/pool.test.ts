@@ -168,13 +168,16 @@ describe('diagnose (static mode, real PostgreSQL)', () => {
       'auth',
       'target',
       'credential',
+      'identity',
       'dns',
       'tcp',
       'tls',
       'login',
       'query',
+      'privileges',
     ]);
     expect(report.steps.find((s) => s.name === 'tls')?.detail).toContain('TLS off');
+    expect(report.steps.find((s) => s.name === 'identity')?.detail).toContain('static password (no token)');
   });
 
   it('sslmode=require against a server without TLS: the TLS step fails', async () => {

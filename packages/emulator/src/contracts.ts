@@ -24,11 +24,12 @@ export interface LoginRequest {
 /**
  * The verdict on a login. A refusal carries the SQLSTATE and message a real server would send in its FATAL
  * ErrorResponse: 28P01 (bad password/token), 28000 (role does not exist), 3D000 (database does not exist),
- * 57P03 (instance or endpoint not available).
+ * 57P03 (instance or endpoint not available), and the transient refusals of a waking endpoint (XX000
+ * `External authorization failed.`). With `disconnect`, the front door closes the connection without a reply instead.
  */
 export type LoginDecision =
   | { ok: true; role: string; database: string; resource: ResourceRef }
-  | { ok: false; sqlstate: string; message: string };
+  | { ok: false; sqlstate: string; message: string; disconnect?: boolean };
 
 /** Implemented by the workspace; called by the front door once per login. */
 export interface LoginAuthority {

@@ -5,4 +5,4 @@
 export type { LoginAuthority, LoginDecision, LoginRequest, ResourceRef } from './contracts.js';
 export { type Emulator, type EmulatorConnectionInfo, type EmulatorOptions, startEmulator } from './emulator.js';
 export { EmulatorError } from './errors.js';
-export type { CredentialFaults, Workspace, WorkspaceStats } from './workspace/index.js';
+export type { CredentialFaults, LoginFaultKind, LoginFaults, Workspace, WorkspaceStats } from './workspace/index.js';

@@ -7,9 +7,10 @@ export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description(
-      'Check config -> workspace auth -> instance state -> token -> DNS -> TCP -> TLS -> login -> query, and say how to ' +
-        'fix the first step that fails.',
+      'Check config -> workspace auth -> instance state -> token -> identity -> DNS -> TCP -> TLS -> login -> query -> ' +
+        'table privileges, and say how to fix the first step that fails.',
     )
+    .option('--schema <name>', 'schema whose tables the connecting role must read and write (default: public)')
     .option('--json', 'print the report as one JSON line (steps with name, ok, ms, detail, suggestion, code)')
     .addHelpText(
       'after',
@@ -18,8 +19,8 @@ Examples:
   $ lakebase doctor
   $ lakebase doctor --json | jq '.steps[] | select(.ok == false)'`,
     )
-    .action(async (flags: { json?: boolean }) => {
-      const report = await diagnose({ env: await commandEnv() });
+    .action(async (flags: { json?: boolean; schema?: string }) => {
+      const report = await diagnose({ env: await commandEnv(), ...(flags.schema ? { schema: flags.schema } : {}) });
       if (flags.json) printJson(report);
       else printSteps(report);
       const failed = report.steps.find((s) => !s.ok);
@@ -31,9 +32,13 @@ Examples:
 export function printSteps(report: DiagnosisReport): void {
   const width = Math.max(...report.steps.map((s) => s.name.length));
   for (const step of report.steps) {
-    const mark = step.ok ? '✓' : '✗';
+    const mark = step.ok ? (step.warning ? '!' : '✓') : '✗';
     const ms = `${step.ms.toFixed(1)} ms`.padStart(10);
     process.stdout.write(`${mark} ${step.name.padEnd(width)} ${ms}  ${step.detail}\n`);
+    if (step.warning) {
+      process.stdout.write(`  warning: ${step.warning}${step.code ? ` [${step.code}]` : ''}\n`);
+      if (step.suggestion) process.stdout.write(`  fix: ${step.suggestion}\n`);
+    }
   }
   if (report.ok) process.stdout.write('All checks passed.\n');
 }

@@ -49,6 +49,7 @@ export function useEmulatorPools(options: Parameters<typeof startEmulator>[0] = 
   });
   afterEach(async () => {
     current().workspace.faults.clear();
+    current().workspace.loginFaults.clear();
     current().workspace.setTokenTtl(3600);
     await Promise.all(pools.splice(0).map((p) => p.end()));
   });

@@ -212,6 +212,10 @@ async function login(
   if (!decision.ok) {
     ctx.counters.refusedAuth++;
     ctx.logger.info('postgres login refused', { user, database, serverName, sqlstate: decision.sqlstate });
+    if (decision.disconnect) {
+      stream.destroy(); // what a proxy in front of a waking compute does: no ErrorResponse, just a closed socket
+      return;
+    }
     fatal(stream, decision.sqlstate, decision.message);
     return;
   }

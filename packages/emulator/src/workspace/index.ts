@@ -4,6 +4,7 @@
  */
 
 export type { LoginRefusal } from './login.js';
+export { LOGIN_FAULT_KINDS, type LoginFaultKind, type LoginFaults } from './login-faults.js';
 export { type ApiServerOptions, buildApiServer } from './server.js';
 export type {
   CredentialFaults,

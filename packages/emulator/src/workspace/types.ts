@@ -1,4 +1,5 @@
 import type { LoginAuthority, ResourceRef } from '../contracts.js';
+import type { LoginFaults } from './login-faults.js';
 
 /** Options for {@link createWorkspace}. Every field but `dataDir` has a default that suits tests. */
 export interface WorkspaceOptions {
@@ -61,6 +62,11 @@ export interface Workspace extends LoginAuthority {
   setInstanceState(name: string, state: ForcedInstanceState): void;
   /** Failure and latency injection for both credential endpoints. */
   readonly faults: CredentialFaults;
+  /**
+   * Transient login refusals at the PostgreSQL front door, as a waking endpoint or a new branch gives for a moment:
+   * `loginFaults.failNext(3)` makes the next three logins fail with FATAL XX000 `External authorization failed.`
+   */
+  readonly loginFaults: LoginFaults;
   /** Counters since start (not persisted). */
   stats(): WorkspaceStats;
   /** Flushes state to disk. */
@@ -86,5 +92,5 @@ export interface WorkspaceStats {
   /** Access tokens issued by `POST /oidc/v1/token`. */
   oauthTokensIssued: number;
   /** Verdicts of {@link Workspace.authorizeLogin}. */
-  logins: { attempted: number; succeeded: number; refused: number };
+  logins: { attempted: number; succeeded: number; refused: number; failedByInjection: number };
 }

@@ -5,6 +5,7 @@ import { AutoscalingModel } from './autoscaling.js';
 import type { ModelContext, ResolvedSettings } from './context.js';
 import { FaultInjector } from './faults.js';
 import { authorizeLogin } from './login.js';
+import { LoginFaultInjector } from './login-faults.js';
 import { InstanceModel } from './provisioned.js';
 import {
   type IdentityRecord,
@@ -50,12 +51,13 @@ export class WorkspaceImpl implements Workspace, ModelContext {
   readonly instances: InstanceModel;
   readonly autoscaling: AutoscalingModel;
   readonly faults = new FaultInjector();
+  readonly loginFaults: LoginFaultInjector;
   private baseUrl: string | undefined;
   private tokenTtl = 3600;
   private counters: WorkspaceStats = {
     credentialRequests: { provisioned: 0, autoscaling: 0, total: 0, failedByInjection: 0 },
     oauthTokensIssued: 0,
-    logins: { attempted: 0, succeeded: 0, refused: 0 },
+    logins: { attempted: 0, succeeded: 0, refused: 0, failedByInjection: 0 },
   };
 
   constructor(
@@ -65,6 +67,7 @@ export class WorkspaceImpl implements Workspace, ModelContext {
     private readonly signer: TokenSigner,
     readonly now: () => number,
   ) {
+    this.loginFaults = new LoginFaultInjector(now);
     this.instances = new InstanceModel(this);
     this.autoscaling = new AutoscalingModel(this);
   }
@@ -227,6 +230,12 @@ export class WorkspaceImpl implements Workspace, ModelContext {
 
   async authorizeLogin(request: LoginRequest): Promise<LoginDecision> {
     this.counters.logins.attempted++;
+    const injected = await this.loginFaults.next();
+    if (injected) {
+      this.counters.logins.refused++;
+      this.counters.logins.failedByInjection++;
+      return injected;
+    }
     const decision = await authorizeLogin(this, request);
     if (decision.ok) this.counters.logins.succeeded++;
     else this.counters.logins.refused++;

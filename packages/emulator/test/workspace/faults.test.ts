@@ -110,7 +110,7 @@ describe('/__emulator admin routes', () => {
     expect(stats.json).toEqual({
       credentialRequests: { provisioned: 1, autoscaling: 0, total: 1, failedByInjection: 0 },
       oauthTokensIssued: 0,
-      logins: { attempted: 0, succeeded: 0, refused: 0 },
+      logins: { attempted: 0, succeeded: 0, refused: 0, failedByInjection: 0 },
     });
   });
 
@@ -132,6 +132,24 @@ describe('/__emulator admin routes', () => {
     const bad = await f.call('POST', '/__emulator/faults', { body: { failNext: { count: 1, status: 404 } } });
     expect(bad.status).toBe(400);
     expect(bad.json.error_code).toBe('INVALID_PARAMETER_VALUE');
+  });
+
+  it('sets and clears login faults', async () => {
+    const { f } = await setup(true);
+    const user = f.ws.user.userName;
+    const instance = { kind: 'instance' as const, name: f.ws.instanceName };
+    const token = (await f.ws.mintDatabaseToken(user, [instance])).token;
+    const login = () =>
+      f.ws.authorizeLogin({ serverName: undefined, user, database: 'databricks_postgres', password: token });
+    const set = await f.call('POST', '/__emulator/login-faults', { body: { failNext: { count: 2, kind: 'reset' } } });
+    expect(set.status).toBe(200);
+    expect(await login()).toMatchObject({ ok: false, disconnect: true });
+    await f.call('POST', '/__emulator/login-faults', { body: { clear: true, failForMs: { ms: 60_000 } } });
+    expect(await login()).toMatchObject({ ok: false, sqlstate: 'XX000' });
+    await f.call('POST', '/__emulator/login-faults', { body: { clear: true } });
+    expect((await login()).ok).toBe(true);
+    const bad = await f.call('POST', '/__emulator/login-faults', { body: { failNext: { count: 1, kind: 'flaky' } } });
+    expect(bad.status).toBe(400);
   });
 
   it('forces instance state and token TTL', async () => {

@@ -170,6 +170,42 @@ describe('authorizeLogin', () => {
     await login({ password: token });
     await login({ password: token });
     await login({ password: 'bad' });
-    expect(f.ws.stats().logins).toEqual({ attempted: 3, succeeded: 2, refused: 1 });
+    expect(f.ws.stats().logins).toEqual({ attempted: 3, succeeded: 2, refused: 1, failedByInjection: 0 });
+  });
+
+  it('login faults: the next logins fail as a waking endpoint does, then the usual checks apply again', async () => {
+    const { f, user, instance, login } = await setup();
+    const token = (await f.ws.mintDatabaseToken(user, [instance])).token;
+    f.ws.loginFaults.failNext(1);
+    f.ws.loginFaults.failNext(1, 'starting');
+    f.ws.loginFaults.failNext(1, 'reset');
+    expect(await login({ password: token })).toEqual({
+      ok: false,
+      sqlstate: 'XX000',
+      message: 'External authorization failed.',
+    });
+    expect(await login({ password: token })).toMatchObject({
+      sqlstate: '57P03',
+      message: 'the database system is starting up',
+    });
+    expect(await login({ password: token })).toMatchObject({ ok: false, disconnect: true });
+    expect((await login({ password: token })).ok).toBe(true);
+    expect(f.ws.stats().logins).toEqual({ attempted: 4, succeeded: 1, refused: 3, failedByInjection: 3 });
+  });
+
+  it('login faults for a time window follow the workspace clock; clear() and bad input', async () => {
+    const { f, user, instance, login } = await setup();
+    const token = (await f.ws.mintDatabaseToken(user, [instance])).token;
+    f.ws.loginFaults.failFor(5000, 'starting');
+    expect(await login({ password: token })).toMatchObject({ sqlstate: '57P03' });
+    f.clock.advance(4999);
+    expect(await login({ password: token })).toMatchObject({ sqlstate: '57P03' });
+    f.clock.advance(1);
+    expect((await login({ password: token })).ok).toBe(true);
+    f.ws.loginFaults.failNext(5);
+    f.ws.loginFaults.clear();
+    expect((await login({ password: token })).ok).toBe(true);
+    expect(() => f.ws.loginFaults.failNext(1, 'nope' as 'reset')).toThrow(RangeError);
+    expect(() => f.ws.loginFaults.setDelay(-1)).toThrow(RangeError);
   });
 });

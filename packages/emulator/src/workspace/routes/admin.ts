@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../api-error.js';
+import { LOGIN_FAULT_KINDS, type LoginFaultKind } from '../login-faults.js';
 import type { ForcedInstanceState } from '../types.js';
 import type { WorkspaceImpl } from '../workspace.js';
 
@@ -62,6 +63,43 @@ export function adminRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
         }
         if (failFraction) ws.faults.failFraction(failFraction.fraction, failFraction.status);
         if (latencyMs !== undefined) ws.faults.setLatency(latencyMs);
+        return {};
+      },
+    );
+
+    const kind = { type: 'string', enum: [...LOGIN_FAULT_KINDS] } as const;
+    app.post<{
+      Body: {
+        failNext?: { count: number; kind?: LoginFaultKind };
+        failForMs?: { ms: number; kind?: LoginFaultKind };
+        delayMs?: number;
+        clear?: boolean;
+      };
+    }>(
+      '/login-faults',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            properties: {
+              failNext: {
+                type: 'object',
+                properties: { count: { type: 'integer', minimum: 0 }, kind },
+                required: ['count'],
+              },
+              failForMs: { type: 'object', properties: { ms: { type: 'number', minimum: 0 }, kind }, required: ['ms'] },
+              delayMs: { type: 'number', minimum: 0 },
+              clear: { type: 'boolean' },
+            },
+          },
+        },
+      },
+      async (request) => {
+        const { failNext, failForMs, delayMs, clear } = request.body ?? {};
+        if (clear) ws.loginFaults.clear();
+        if (failNext) ws.loginFaults.failNext(failNext.count, failNext.kind);
+        if (failForMs) ws.loginFaults.failFor(failForMs.ms, failForMs.kind);
+        if (delayMs !== undefined) ws.loginFaults.setDelay(delayMs);
         return {};
       },
     );

@@ -1,0 +1,126 @@
+/**
+ * Which failed logins are worth another try. A waking (scaled-to-zero) endpoint or a freshly created branch briefly
+ * refuses logins ("External authorization failed", "the database system is starting up", a reset connection, a
+ * timeout): those heal, so the pool retries them with exponential backoff and jitter within the connect timeout. A
+ * wrong role, database or (after one fresh-token retry) password will not heal, so those fail at once.
+ */
+
+/** SQLSTATEs a login can get from a compute that is waking up or briefly overloaded. */
+const TRANSIENT_SQLSTATES = new Set([
+  'XX000', // External authorization failed (the authorization service is not reachable yet)
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: the database system is starting up
+  '53300', // too_many_connections
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006', // connection exceptions
+]);
+
+/** Socket-level failures while connecting. */
+const TRANSIENT_SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** pg's messages for a connection that was closed or timed out before login completed. */
+const TRANSIENT_MESSAGES =
+  /Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout expired/i;
+
+/**
+ * True for a login failure that may heal by itself (waking endpoint, reset, timeout). False for everything else,
+ * notably 28P01 (token refused), 28000 (unknown role), 3D000 (unknown database), TLS and configuration errors.
+ */
+export function isTransientLoginFailure(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  if ((error as { name?: unknown }).name === 'LakebaseError') return false; // config/credential: has its own retry
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SOCKET_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code)) return false; // any other SQLSTATE: the server gave a definite answer
+  }
+  const message = (error as { message?: unknown }).message;
+  if (typeof message === 'string' && TRANSIENT_MESSAGES.test(message)) return true;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== error && isTransientLoginFailure(cause);
+}
+
+/**
+ * True when a query failed because the server had already closed the connection (terminated the backend, idle or
+ * session timeout) or the client knew it was dead: the statement did not run to completion, so running it once more
+ * on a fresh connection is safe.
+ */
+export function isServerClosedConnection(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const code = (error as { code?: unknown }).code;
+  if (code === '57P01' || code === '57P02' || code === '57P05') return true;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && /is not queryable|Client was closed and is not queryable/.test(message);
+}
+
+/** Backoff of the connect retry. */
+export interface ConnectRetryOptions {
+  /** First delay in ms (default 100); doubles each attempt. */
+  baseDelayMs?: number;
+  /** Largest delay in ms (default 2000). */
+  maxDelayMs?: number;
+  /** Random source for the jitter (tests). */
+  random?: () => number;
+  /** Waits `ms` (tests may shorten it). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Monotonic time in ms for the deadline (tests). Default `performance.now`. */
+  now?: () => number;
+}
+
+/** Delay before retry `attempt` (0-based): exponential, capped, with jitter in [50 %, 100 %]. */
+export function backoffDelay(attempt: number, options: ConnectRetryOptions = {}): number {
+  const base = options.baseDelayMs ?? 100;
+  const max = options.maxDelayMs ?? 2000;
+  const random = options.random ?? Math.random;
+  const exp = Math.min(max, base * 2 ** attempt);
+  return Math.round(exp * (0.5 + random() / 2));
+}
+
+interface LoginRetryContext {
+  /** The total budget (the connect timeout) in ms; 0 = no deadline. */
+  timeoutMs: number;
+  options: ConnectRetryOptions;
+  /** Called for a 28P01; resolves true when the refused token was replaced and one more try is worth it. */
+  onTokenRefused(error: unknown): Promise<boolean>;
+  onTransient(error: unknown, attempt: number, delayMs: number): void;
+  stopped(): boolean;
+}
+
+/** Runs `attempt` until it succeeds, a failure will not heal, or the connect timeout would be exceeded. */
+export async function withLoginRetry<T>(attempt: () => Promise<T>, ctx: LoginRetryContext): Promise<T> {
+  const now = ctx.options.now ?? (() => performance.now());
+  const sleep = ctx.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadline = ctx.timeoutMs > 0 ? now() + ctx.timeoutMs : Number.POSITIVE_INFINITY;
+  let tokenRetried = false;
+  let retries = 0;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (ctx.stopped()) throw error;
+      if ((error as { code?: unknown } | undefined)?.code === '28P01') {
+        if (tokenRetried || !(await ctx.onTokenRefused(error))) throw error;
+        tokenRetried = true;
+        continue;
+      }
+      if (!isTransientLoginFailure(error)) throw error;
+      const delay = backoffDelay(retries, ctx.options);
+      if (now() + delay >= deadline) throw error;
+      retries++;
+      ctx.onTransient(error, retries, delay);
+      await sleep(delay);
+    }
+  }
+}
