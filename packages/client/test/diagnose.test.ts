@@ -3,6 +3,7 @@ import type { Emulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DiagnosisReport, type DiagnosticStep, diagnose } from '../src/index.js';
+import { ALL_STEPS } from './helpers/diagnose-steps.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 
 let emu: Emulator;
@@ -28,20 +29,6 @@ afterAll(async () => {
 afterEach(() => {
   emu.workspace.setInstanceState(emu.instanceName, 'AVAILABLE');
 });
-
-const ALL_STEPS = [
-  'config',
-  'auth',
-  'target',
-  'credential',
-  'identity',
-  'dns',
-  'tcp',
-  'tls',
-  'login',
-  'query',
-  'privileges',
-];
 
 function failedStep(report: DiagnosisReport): DiagnosticStep {
   expect(report.ok).toBe(false);

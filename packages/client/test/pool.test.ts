@@ -10,6 +10,7 @@ import {
   type LakebaseLogger,
   type LakebasePool,
 } from '../src/index.js';
+import { ALL_STEPS } from './helpers/diagnose-steps.js';
 
 const URL = 'postgresql://postgres@127.0.0.1:5432/test';
 const pools: LakebasePool[] = [];
@@ -163,19 +164,7 @@ describe('diagnose (static mode, real PostgreSQL)', () => {
     const report = await diagnose({ env: { LAKEBASE_PG_URL: URL } });
     expect(report.ok).toBe(true);
     expect(report.mode).toBe('static');
-    expect(report.steps.map((s) => s.name)).toEqual([
-      'config',
-      'auth',
-      'target',
-      'credential',
-      'identity',
-      'dns',
-      'tcp',
-      'tls',
-      'login',
-      'query',
-      'privileges',
-    ]);
+    expect(report.steps.map((s) => s.name)).toEqual(ALL_STEPS);
     expect(report.steps.find((s) => s.name === 'tls')?.detail).toContain('TLS off');
     expect(report.steps.find((s) => s.name === 'identity')?.detail).toContain('static password (no token)');
   });
