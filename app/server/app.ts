@@ -1,7 +1,8 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { type AppDatabase, databasePlugin } from './database.js';
 import { errorHandlingPlugin } from './error-handling.js';
+import { validationError } from './errors.js';
 import { identityPlugin } from './identity.js';
 import { preferencesRoutes } from './routes/preferences.js';
 import { statusRoutes } from './routes/status.js';
@@ -45,7 +46,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // A preference value is at most 16 KiB; anything far beyond that is refused before parsing.
     bodyLimit: 256 * 1024,
     // Reject unknown body properties instead of silently dropping them (Fastify's default), so typos surface.
-    ajv: { customOptions: { removeAdditional: false }, plugins: [maxJsonBytesKeyword] },
+    ajv: { customOptions: { removeAdditional: false }, plugins: [maxJsonBytesKeyword, jsonbStorableKeyword] },
+    // Errors Fastify raises before routing (a malformed percent-encoding) also get the app's error shape.
+    frameworkErrors: (error, _request, reply) => {
+      const appError =
+        error.code === 'FST_ERR_BAD_URL'
+          ? validationError('url', 'the URL has a malformed percent-encoding', 'BAD_URL')
+          : validationError('request', error.message, 'BAD_REQUEST');
+      (reply as FastifyReply).code(appError.statusCode).send(appError.toBody());
+    },
   });
   await app.register(errorHandlingPlugin);
   await app.register(identityPlugin, { production, devUser: options.devUser ?? 'dev@example.com' });
@@ -98,4 +107,51 @@ function maxJsonBytesKeyword(ajv: any): any {
     },
   });
   return ajv;
+}
+
+/**
+ * Ajv keyword `jsonbStorable: true`: the value survives a round trip through PostgreSQL `jsonb` unchanged. jsonb
+ * refuses U+0000 and unpaired surrogates (a 500 from the database otherwise), and JSON numbers beyond a double
+ * (`1e400`) parse to Infinity, which would be stored as `null` without a word.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Ajv's instance type is not exported by Fastify.
+function jsonbStorableKeyword(ajv: any): any {
+  ajv.addKeyword({
+    keyword: 'jsonbStorable',
+    schemaType: 'boolean',
+    errors: true,
+    validate: function validate(enabled: boolean, data: unknown) {
+      const problem = enabled ? unstorable(data) : undefined;
+      if (!problem) return true;
+      (validate as unknown as { errors: unknown[] }).errors = [
+        { keyword: 'jsonbStorable', message: `cannot be stored: ${problem}`, params: {} },
+      ];
+      return false;
+    },
+  });
+  return ajv;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what jsonb refuses
+const NOT_IN_JSONB = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why `value` cannot be stored in jsonb as it is, or undefined when it can. */
+function unstorable(value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'a number too large for JSON';
+  if (typeof value === 'string')
+    return NOT_IN_JSONB.test(value) ? 'text with U+0000 or an unpaired surrogate' : undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = unstorable(item);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const problem = unstorable(key) ?? unstorable(item);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
 }

@@ -39,7 +39,8 @@ export const identityPlugin = fp<IdentityOptions>(
 
 function identify(request: FastifyRequest, options: IdentityOptions): Identity | undefined {
   const email = header(request, 'x-forwarded-email');
-  if (email && email.length <= MAX_EMAIL_LENGTH) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (email && email.length <= MAX_EMAIL_LENGTH && !/[\u0000-\u001f\u007f]/.test(email)) {
     return { email, userName: header(request, 'x-forwarded-preferred-username'), source: 'proxy' };
   }
   // Locally the header can still be sent (to try several users); without it, you are the dev user.

@@ -31,7 +31,7 @@ const putBody = {
   required: ['value'],
   additionalProperties: false,
   // `maxJsonBytes` is our Ajv keyword (see app.ts): JSON Schema alone cannot bound the size of an arbitrary value.
-  properties: { value: { maxJsonBytes: MAX_VALUE_BYTES } },
+  properties: { value: { maxJsonBytes: MAX_VALUE_BYTES, jsonbStorable: true } },
 } as const;
 const failures = { 400: errorBody, 401: errorBody, 500: errorBody, 503: errorBody };
 
@@ -134,6 +134,8 @@ function describeValidationErrors(errors: FastifySchemaValidationError[], contex
   switch (first.keyword) {
     case 'maxJsonBytes':
       return validationError('value', `value ${first.message}`, 'VALUE_TOO_LARGE');
+    case 'jsonbStorable':
+      return validationError('value', `value ${first.message}`, 'VALUE_NOT_STORABLE');
     case 'required':
       return validationError('value', 'body must be a JSON object with a "value" property, e.g. {"value": "dark"}');
     case 'additionalProperties': {

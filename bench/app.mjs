@@ -1,0 +1,188 @@
+// Benchmark 6: the app template's `GET /api/preferences` vs a minimal Fastify + pg handler doing the same query on a
+// pool of the same size, both as their own processes on the same PostgreSQL database (a scratch database created for
+// the run), loaded by autocannon in alternating rounds. The app runs as deployed: NODE_ENV=production, its default
+// log level (info: one JSON line per request, to /dev/null here), static-URL mode (no TLS, as the server has ssl off).
+// The app's peak RSS is its VmHWM from /proc after the rounds.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { UPSTREAM } from './emulator.mjs';
+import { interleavedSides, ratioSummary } from './lib.mjs';
+
+const APP_MAIN = fileURLToPath(new URL('../app/dist/server/main.js', import.meta.url));
+const MINIMAL = fileURLToPath(new URL('./minimal-server.mjs', import.meta.url));
+const DATABASE = 'lakebase_bench_app';
+const POOL_MAX = 10;
+const USER = 'bench@example.com';
+const PREFERENCES = 10;
+
+function databaseUrl(name) {
+  const url = new URL(UPSTREAM);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function freePort() {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function waitReady(url, child, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`${url}: server exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url}: not ready after ${timeoutMs} ms`);
+}
+
+async function startServer(script, env) {
+  const port = await freePort();
+  const devNull = openSync('/dev/null', 'w');
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, PORT: String(port) },
+    stdio: ['ignore', devNull, 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  try {
+    await waitReady(`http://127.0.0.1:${port}/api/health`, child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}\n${stderr}`);
+  }
+  return {
+    url: `http://127.0.0.1:${port}/api/preferences`,
+    pid: child.pid,
+    async peakRssMiB() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+      return kb / 1024;
+    },
+    async stop() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function load(url, durationSeconds, connections) {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: durationSeconds,
+    headers: { 'x-forwarded-email': USER },
+  });
+  return {
+    perSecond: result.requests.average,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    p99Ms: result.latency.p99,
+  };
+}
+
+export async function appBenchmark({ rounds, durationSeconds, connections = 50 }) {
+  const admin = new pg.Client({ connectionString: UPSTREAM });
+  await admin.connect();
+  await admin.query(`drop database if exists ${DATABASE} with (force)`);
+  await admin.query(`create database ${DATABASE}`);
+  const url = databaseUrl(DATABASE);
+  let app;
+  let minimal;
+  let appQuiet;
+  try {
+    app = await startServer(APP_MAIN, {
+      NODE_ENV: 'production',
+      LAKEBASE_PG_URL: url,
+      DB_POOL_SIZE: String(POOL_MAX),
+      DB_MAX_OVERFLOW: '0',
+      MIGRATE_ON_START: 'true',
+    });
+    const seed = new pg.Client({ connectionString: url });
+    await seed.connect();
+    for (let i = 0; i < PREFERENCES; i++) {
+      await seed.query('insert into user_preferences (user_email, key, value) values ($1, $2, $3)', [
+        USER,
+        `setting-${i}`,
+        JSON.stringify({ theme: 'dark', index: i, tags: ['a', 'b'] }),
+      ]);
+    }
+    await seed.end();
+    // Evidence only (no target): the same app with LOG_LEVEL=warn, i.e. without its per-request log lines.
+    appQuiet = await startServer(APP_MAIN, {
+      NODE_ENV: 'production',
+      LAKEBASE_PG_URL: url,
+      DB_POOL_SIZE: String(POOL_MAX),
+      DB_MAX_OVERFLOW: '0',
+      LOG_LEVEL: 'warn',
+    });
+    minimal = await startServer(MINIMAL, {
+      NODE_ENV: 'production',
+      BENCH_DATABASE_URL: url,
+      BENCH_POOL_MAX: String(POOL_MAX),
+    });
+    // Same answer from both (so they do the same work).
+    const [a, b] = await Promise.all(
+      [app.url, minimal.url].map((u) => fetch(u, { headers: { 'x-forwarded-email': USER } }).then((r) => r.json())),
+    );
+    if (JSON.stringify(a) !== JSON.stringify(b) || a.preferences.length !== PREFERENCES) {
+      throw new Error(
+        `app and minimal server disagree: ${JSON.stringify(a).slice(0, 200)} / ${JSON.stringify(b).slice(0, 200)}`,
+      );
+    }
+    for (const server of [app, minimal, appQuiet]) await load(server.url, 1, connections); // warm-up (JIT, pools)
+    const figures = await interleavedSides({
+      rounds,
+      sides: { app, minimal, appQuiet },
+      measure: (server) => load(server.url, durationSeconds, connections),
+    });
+    const qps = (side) => figures[side].map((f) => f.perSecond);
+    return {
+      poolMax: POOL_MAX,
+      connections,
+      rounds,
+      durationSeconds,
+      app: {
+        rps: qps('app'),
+        p99Ms: figures.app.map((f) => f.p99Ms),
+        non2xx: figures.app.reduce((s, f) => s + f.non2xx, 0),
+        errors: figures.app.reduce((s, f) => s + f.errors, 0),
+      },
+      minimal: {
+        rps: qps('minimal'),
+        p99Ms: figures.minimal.map((f) => f.p99Ms),
+        non2xx: figures.minimal.reduce((s, f) => s + f.non2xx, 0),
+        errors: figures.minimal.reduce((s, f) => s + f.errors, 0),
+      },
+      appQuiet: { rps: qps('appQuiet') },
+      ratio: ratioSummary(qps('app'), qps('minimal')),
+      quietRatio: ratioSummary(qps('appQuiet'), qps('minimal')),
+      appPeakRssMiB: await app.peakRssMiB(),
+      minimalPeakRssMiB: await minimal.peakRssMiB(),
+    };
+  } finally {
+    await app?.stop();
+    await minimal?.stop();
+    await appQuiet?.stop();
+    await admin.query(`drop database if exists ${DATABASE} with (force)`);
+    await admin.end();
+  }
+}

@@ -1,0 +1,470 @@
+/**
+ * Bad input, property-based (fast-check):
+ * - environment and option values: `resolveConfig` and `createLakebasePool` never throw a TypeError (or anything but
+ *   a LakebaseError); they return a config / pool or throw a LakebaseError with a stable code.
+ * - the preferences API through `buildApp` + inject: oversized bodies, malformed JSON, odd Unicode, SQL-looking keys
+ *   and identities always get a 4xx with a JSON error body (never a 5xx), the table stays intact and other users'
+ *   rows are untouched.
+ */
+import { createLakebasePool, isLakebaseError, LakebaseError, resolveConfig } from '@lakebase-kit/client';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../app/server/app.js';
+import { createTestDatabase, type TestDatabase } from '../../app/test/helpers.js';
+import { FULL } from './helpers.js';
+
+const RUNS = FULL ? 1_000 : 150;
+
+const ENV_NAMES = [
+  'LAKEBASE_PG_URL',
+  'LAKEBASE_INSTANCE_NAME',
+  'LAKEBASE_ENDPOINT',
+  'LAKEBASE_HOST',
+  'PGHOST',
+  'LAKEBASE_PORT',
+  'PGPORT',
+  'LAKEBASE_DATABASE_NAME',
+  'LAKEBASE_DATABASE',
+  'PGDATABASE',
+  'LAKEBASE_USERNAME',
+  'PGUSER',
+  'PGAPPNAME',
+  'PGSSLMODE',
+  'PGSSLROOTCERT',
+  'DB_POOL_SIZE',
+  'DB_MAX_OVERFLOW',
+  'DB_POOL_RECYCLE_INTERVAL',
+  'PGCONNECT_TIMEOUT',
+  'LAKEBASE_DNS_FALLBACK',
+  'LAKEBASE_TOKEN_REFRESH_MARGIN_SECONDS',
+  'DATABRICKS_HOST',
+  'DATABRICKS_TOKEN',
+  'DATABRICKS_CLIENT_ID',
+  'DATABRICKS_CLIENT_SECRET',
+  'DATABRICKS_CONFIG_PROFILE',
+  'DATABRICKS_CONFIG_FILE',
+  'DATABRICKS_AUTH_TYPE',
+  'DATABRICKS_CLI_PATH',
+  'DATABRICKS_METADATA_SERVICE_URL',
+  'DATABRICKS_WORKSPACE_ID',
+  'HOME',
+];
+
+/** Values that have broken parsers before: empty, blanks, numbers at the edges, URLs half right, odd Unicode. */
+const NASTY = [
+  '',
+  ' ',
+  '\t\n',
+  '0',
+  '-1',
+  '1.5',
+  'NaN',
+  'Infinity',
+  '1e309',
+  '65536',
+  '99999999999999999999',
+  'true',
+  'false',
+  'yes',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'toString',
+  'postgresql://',
+  'postgresql://u:p@h:0/db',
+  'postgresql://u:%zz@h/db',
+  'postgresql://u@h:5432/db?sslmode=bogus',
+  'postgres://[::1]:5432/db',
+  'http://',
+  'https://',
+  'https://dbc-123.cloud.databricks.com:443/',
+  'projects/p/branches/b/endpoints/e',
+  'projects//branches/b/endpoints/e',
+  'projects/p/branches/b/endpoints/e/extra',
+  'a b',
+  'a/b',
+  '/',
+  '/dev/null',
+  '/etc',
+  '/nonexistent/file.pem',
+  '.',
+  '~',
+  "'; drop table users; --",
+  '\u0000',
+  'é',
+  '\u202e',
+  '\ud800',
+  '🎉',
+  'x'.repeat(5000),
+  'pat',
+  'oauth-m2m',
+  'databricks-cli',
+  'metadata-service',
+  'require',
+  'verify-full',
+  'disable',
+];
+
+const envValue = fc.oneof(
+  fc.constantFrom(...NASTY),
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.integer().map(String),
+);
+const envArbitrary = fc.dictionary(fc.constantFrom(...ENV_NAMES), envValue, { maxKeys: 8 });
+
+const optionsArbitrary = fc.record(
+  {
+    url: fc.constantFrom(...NASTY),
+    instanceName: envValue,
+    endpoint: envValue,
+    host: envValue,
+    port: fc.oneof(fc.integer(), fc.double()),
+    database: envValue,
+    user: envValue,
+    sslMode: fc.constantFrom('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'),
+    poolSize: fc.oneof(fc.integer(), fc.double()),
+    maxOverflow: fc.oneof(fc.integer(), fc.double()),
+    recycleIntervalSeconds: fc.oneof(fc.integer(), fc.double()),
+    connectionTimeoutMillis: fc.oneof(fc.integer(), fc.double()),
+    tokenRefreshMarginSeconds: fc.oneof(fc.integer(), fc.double()),
+    databricksHost: envValue,
+    token: envValue,
+    clientId: envValue,
+    clientSecret: envValue,
+    profile: envValue,
+    authType: fc.constantFrom('pat', 'oauth-m2m', 'databricks-cli', 'metadata-service'),
+  },
+  { requiredKeys: [] },
+);
+
+/** Runs `fn`; returns 'ok' or the LakebaseError code; anything else thrown fails the property with its description. */
+function outcome(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (error) {
+    if (error instanceof LakebaseError && isLakebaseError(error) && /^LAKEBASE_[A-Z_]+$/.test(error.code)) {
+      return error.code;
+    }
+    throw new Error(`not a LakebaseError: ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`);
+  }
+}
+
+describe('configuration values (fast-check)', () => {
+  it('resolveConfig: any environment gives a config or a LakebaseError, never a TypeError', () => {
+    fc.assert(
+      fc.property(envArbitrary, (env) => {
+        outcome(() => resolveConfig({}, { PATH: '', ...env }));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('resolveConfig: any option values give a config or a LakebaseError', () => {
+    fc.assert(
+      fc.property(optionsArbitrary, envArbitrary, (options, env) => {
+        outcome(() => resolveConfig(options as never, { PATH: '', ...env }));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('createLakebasePool: any environment gives a pool or a LakebaseError', async () => {
+    const pools: Array<{ end(): Promise<void> }> = [];
+    fc.assert(
+      fc.property(envArbitrary, (env) => {
+        outcome(() => {
+          pools.push(createLakebasePool({ env: { PATH: '', ...env }, logger: { warn: () => {} } }));
+        });
+      }),
+      { numRuns: RUNS },
+    );
+    await Promise.all(pools.map((p) => p.end()));
+  });
+});
+
+const ALICE = 'alice@example.com';
+const BOB = 'bob@example.com';
+
+let database: TestDatabase;
+let app: FastifyInstance;
+
+async function snapshot(user: string): Promise<unknown[]> {
+  const { rows } = await database.pool.query(
+    'select key, value, created_at, updated_at from user_preferences where user_email = $1 order by key',
+    [user],
+  );
+  return rows;
+}
+
+/** A 4xx whose body is the app's error shape (or at least a JSON error with a code, for router-level refusals). */
+function expectClientError(response: { statusCode: number; body: string }, context: string): void {
+  if (response.statusCode < 400 || response.statusCode >= 500) {
+    throw new Error(`${context}: expected a 4xx, got ${response.statusCode} ${response.body.slice(0, 300)}`);
+  }
+  const body = JSON.parse(response.body) as { detail?: { error_code?: string; message?: string } };
+  if (!body.detail?.error_code || !body.detail.message) {
+    throw new Error(`${context}: 4xx without the error shape: ${response.body.slice(0, 300)}`);
+  }
+}
+
+const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Text PostgreSQL's jsonb cannot store: U+0000 and unpaired surrogates (SQLSTATE 22P05). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is the point
+const NOT_IN_JSONB = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether jsonb can hold `value` as it is: walks the value itself (JSON.stringify would escape what we look for). */
+function jsonbStorable(value: unknown): boolean {
+  if (typeof value === 'string') return !NOT_IN_JSONB.test(value);
+  if (Array.isArray(value)) return value.every(jsonbStorable);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).every(([key, item]) => jsonbStorable(key) && jsonbStorable(item));
+  }
+  return true;
+}
+
+describe('preferences API under bad input (fast-check, buildApp + inject)', () => {
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await buildApp({
+      database: { configured: true, pool: database.pool, info: { tier: 'static', database: 'test', user: 'postgres' } },
+      production: true,
+      logger: false,
+    });
+    // Another user's rows, which nothing below may touch (checked at the end).
+    for (const [key, value] of [
+      ['theme', 'dark'],
+      ['lang', { primary: 'en', fallback: ['fr'] }],
+      ['count', 3],
+    ] as const) {
+      const res = await app.inject({
+        method: 'PUT',
+        url: `/api/preferences/${key}`,
+        headers: { 'x-forwarded-email': BOB },
+        payload: { value },
+      });
+      expect(res.statusCode).toBe(201);
+    }
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it('odd keys (SQL-looking, Unicode, too long) are a 4xx with a body, or a normal success when valid', async () => {
+    const key = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 80 }),
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      fc.constantFrom(
+        "x'; drop table user_preferences; --",
+        'a" or "1"="1',
+        '../../etc/passwd',
+        'a'.repeat(65),
+        '%00',
+        '.a',
+        '-a',
+      ),
+      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
+    );
+    await fc.assert(
+      fc.asyncProperty(key, fc.constantFrom('GET', 'PUT', 'DELETE'), async (k, method) => {
+        const res = await app.inject({
+          method,
+          url: `/api/preferences/${encodeURIComponent(k)}`,
+          headers: { 'x-forwarded-email': ALICE },
+          ...(method === 'PUT' ? { payload: { value: 'v' } } : {}),
+        });
+        if (k.length > 0 && KEY_RE.test(k)) {
+          expect([200, 201, 204, 404]).toContain(res.statusCode);
+          if (res.statusCode === 404) expectClientError(res, `key ${JSON.stringify(k)}`);
+        } else if (k.length > 0) {
+          expectClientError(res, `key ${JSON.stringify(k)}`);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('malformed JSON bodies are a 4xx with a body', async () => {
+    const notJson = fc
+      .oneof(
+        fc.string({ unit: 'grapheme', maxLength: 200 }),
+        fc.json().map((j) => j.slice(0, Math.max(0, j.length - 1))),
+        fc.constantFrom(
+          '{',
+          '{"value":}',
+          '{"value": undefined}',
+          "{'value': 1}",
+          '{"value":1,}',
+          'null',
+          '[]',
+          '"x"',
+          '{"value":NaN}',
+        ),
+      )
+      .filter((text) => {
+        try {
+          const parsed = JSON.parse(text) as unknown;
+          return !(parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'value' in parsed);
+        } catch {
+          return true;
+        }
+      });
+    await fc.assert(
+      fc.asyncProperty(notJson, async (text) => {
+        const res = await app.inject({
+          method: 'PUT',
+          url: '/api/preferences/p1',
+          headers: { 'x-forwarded-email': ALICE, 'content-type': 'application/json' },
+          payload: text,
+        });
+        expectClientError(res, `body ${JSON.stringify(text).slice(0, 80)}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('any storable JSON value round-trips; unstorable or oversized values and bodies are a 4xx with a body', async () => {
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.string({ unit: 'grapheme', maxLength: 100 }),
+      fc.string({ unit: 'binary', maxLength: 100 }),
+      fc.string({ minLength: 16 * 1024, maxLength: 20 * 1024 }),
+      fc.array(fc.string({ minLength: 100, maxLength: 100 }), { minLength: 150, maxLength: 200 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(value, async (v) => {
+        const res = await app.inject({
+          method: 'PUT',
+          url: '/api/preferences/roundtrip',
+          headers: { 'x-forwarded-email': ALICE },
+          payload: { value: v },
+        });
+        const size = Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8');
+        if (!jsonbStorable(v)) {
+          expectClientError(res, 'a value jsonb cannot store');
+          expect(['VALUE_NOT_STORABLE', 'VALUE_TOO_LARGE']).toContain(res.json().detail.error_code);
+        } else if (size > 16 * 1024) {
+          expectClientError(res, `value of ${size} bytes`);
+          expect(res.json().detail.error_code).toBe('VALUE_TOO_LARGE');
+        } else {
+          expect([200, 201]).toContain(res.statusCode);
+          // jsonb keeps the value, not the text: object keys come back in its own order (toEqual ignores order).
+          expect(res.json().value).toEqual(JSON.parse(JSON.stringify(v)));
+        }
+      }),
+      { numRuns: FULL ? 300 : 60 },
+    );
+    const huge = await app.inject({
+      method: 'PUT',
+      url: '/api/preferences/huge',
+      headers: { 'x-forwarded-email': ALICE, 'content-type': 'application/json' },
+      payload: `{"value":"${'x'.repeat(1024 * 1024)}"}`,
+    });
+    // Over the 256 KiB body limit: refused before parsing, in the app's error shape.
+    expectClientError(huge, '1 MiB body');
+  });
+
+  it('SQL-looking and odd identities only ever see their own rows', async () => {
+    const identity = fc.oneof(
+      fc.constantFrom(
+        `${BOB}' or '1'='1`,
+        `x@example.com'; delete from user_preferences; --`,
+        `${BOB} `,
+        BOB.toUpperCase(),
+        '%',
+        '*',
+      ),
+      fc.emailAddress(),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).filter((s) => /^[\x21-\x7e]+$/.test(s)),
+    );
+    await fc.assert(
+      fc.asyncProperty(identity, async (email) => {
+        fc.pre(email.trim() !== BOB);
+        const list = await app.inject({
+          method: 'GET',
+          url: '/api/preferences',
+          headers: { 'x-forwarded-email': email },
+        });
+        if (list.statusCode >= 400) {
+          expectClientError(list, `identity ${JSON.stringify(email)}`);
+          return;
+        }
+        const mine = list.json().preferences as Array<{ key: string }>;
+        // Whatever this identity wrote is all it sees: never Bob's rows.
+        const rows = await database.pool.query('select key from user_preferences where user_email = $1 order by key', [
+          email,
+        ]);
+        expect(mine.map((p) => p.key)).toEqual(rows.rows.map((r: { key: string }) => r.key));
+        const del = await app.inject({
+          method: 'DELETE',
+          url: '/api/preferences/theme',
+          headers: { 'x-forwarded-email': email },
+        });
+        expect([204, 404]).toContain(del.statusCode);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('after all of it: the table is intact and the other user’s rows are untouched', async () => {
+    const bob = await snapshot(BOB);
+    expect(bob).toHaveLength(3);
+    expect(bob.map((r) => (r as { key: string }).key)).toEqual(['count', 'lang', 'theme']);
+    const res = await app.inject({ method: 'GET', url: '/api/preferences', headers: { 'x-forwarded-email': BOB } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().preferences.map((p: { key: string; value: unknown }) => [p.key, p.value])).toEqual([
+      ['count', 3],
+      ['lang', { primary: 'en', fallback: ['fr'] }],
+      ['theme', 'dark'],
+    ]);
+    const { rows } = await database.pool.query(
+      "select count(*)::int as n from information_schema.tables where table_name = 'user_preferences'",
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('a malformed percent-encoding in the URL is a 4xx with a body', async () => {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/preferences/%E0%A4%A',
+      headers: { 'x-forwarded-email': ALICE },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toMatchObject({ error_code: 'BAD_URL' });
+  });
+
+  // The router refuses it before any route runs; the app's frameworkErrors handler keeps the one error shape.
+  it('a malformed percent-encoding gets the app error shape', async () => {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/preferences/%E0%A4%A',
+      headers: { 'x-forwarded-email': ALICE },
+    });
+    expectClientError(res, 'malformed percent-encoding');
+  });
+
+  // PostgreSQL's jsonb rejects U+0000 and unpaired surrogates (SQLSTATE 22P05), and a number beyond a double would be
+  // stored as null: the route schema refuses all of them with a 400 before the database sees them.
+  for (const [name, payload] of [
+    ['U+0000 in a string value', '{"value":"a\\u0000b"}'],
+    ['an unpaired surrogate in a string value', '{"value":"\\ud800"}'],
+    ['U+0000 in an object key', '{"value":{"\\u0000":1}}'],
+    ['a number too large for a double', '{"value":1e400}'],
+  ] as const) {
+    it(`${name} is a 4xx, not a 500`, async () => {
+      const res = await app.inject({
+        method: 'PUT',
+        url: '/api/preferences/unicode',
+        headers: { 'x-forwarded-email': ALICE, 'content-type': 'application/json' },
+        payload,
+      });
+      expectClientError(res, name);
+    });
+  }
+});
