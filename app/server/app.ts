@@ -83,54 +83,49 @@ export function createLogger(options: { level?: string; stream?: DestinationStre
   return options.stream ? pino(settings, options.stream) : pino(settings);
 }
 
+/** An Ajv keyword whose `check` returns what is wrong with the value (message and params), or undefined if nothing. */
+function valueKeyword<Schema>(
+  keyword: string,
+  schemaType: 'number' | 'boolean',
+  check: (schema: Schema, data: unknown) => { message: string; params: Record<string, unknown> } | undefined,
+) {
+  // biome-ignore lint/suspicious/noExplicitAny: Ajv's instance type is not exported by Fastify.
+  return (ajv: any): any => {
+    ajv.addKeyword({
+      keyword,
+      schemaType,
+      errors: true,
+      validate: function validate(schema: Schema, data: unknown) {
+        const failure = check(schema, data);
+        if (!failure) return true;
+        (validate as unknown as { errors: unknown[] }).errors = [{ keyword, ...failure }];
+        return false;
+      },
+    });
+    return ajv;
+  };
+}
+
 /**
  * Ajv keyword `maxJsonBytes: n`: the value, serialised as compact JSON, is at most `n` UTF-8 bytes. Route schemas use
  * it to bound a preference value of any JSON type.
  */
-// biome-ignore lint/suspicious/noExplicitAny: Ajv's instance type is not exported by Fastify.
-function maxJsonBytesKeyword(ajv: any): any {
-  ajv.addKeyword({
-    keyword: 'maxJsonBytes',
-    schemaType: 'number',
-    errors: true,
-    validate: function validate(limit: number, data: unknown) {
-      const size = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
-      if (size <= limit) return true;
-      (validate as unknown as { errors: unknown[] }).errors = [
-        {
-          keyword: 'maxJsonBytes',
-          message: `must be at most ${limit} bytes as JSON (got ${size})`,
-          params: { limit, size },
-        },
-      ];
-      return false;
-    },
-  });
-  return ajv;
-}
+const maxJsonBytesKeyword = valueKeyword<number>('maxJsonBytes', 'number', (limit, data) => {
+  const size = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
+  return size <= limit
+    ? undefined
+    : { message: `must be at most ${limit} bytes as JSON (got ${size})`, params: { limit, size } };
+});
 
 /**
  * Ajv keyword `jsonbStorable: true`: the value survives a round trip through PostgreSQL `jsonb` unchanged. jsonb
  * refuses U+0000 and unpaired surrogates (a 500 from the database otherwise), and JSON numbers beyond a double
  * (`1e400`) parse to Infinity, which would be stored as `null` without a word.
  */
-// biome-ignore lint/suspicious/noExplicitAny: Ajv's instance type is not exported by Fastify.
-function jsonbStorableKeyword(ajv: any): any {
-  ajv.addKeyword({
-    keyword: 'jsonbStorable',
-    schemaType: 'boolean',
-    errors: true,
-    validate: function validate(enabled: boolean, data: unknown) {
-      const problem = enabled ? unstorable(data) : undefined;
-      if (!problem) return true;
-      (validate as unknown as { errors: unknown[] }).errors = [
-        { keyword: 'jsonbStorable', message: `cannot be stored: ${problem}`, params: {} },
-      ];
-      return false;
-    },
-  });
-  return ajv;
-}
+const jsonbStorableKeyword = valueKeyword<boolean>('jsonbStorable', 'boolean', (enabled, data) => {
+  const problem = enabled ? unstorable(data) : undefined;
+  return problem ? { message: `cannot be stored: ${problem}`, params: {} } : undefined;
+});
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what jsonb refuses
 const NOT_IN_JSONB = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
