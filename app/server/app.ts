@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { type AppDatabase, databasePlugin } from './database.js';
 import { errorHandlingPlugin } from './error-handling.js';
@@ -35,6 +41,20 @@ const REDACTED_PATHS = [
   '*.clientSecret',
 ];
 
+/**
+ * One access-log line per request, when it completes, carrying the request too: Fastify's default writes two (incoming
+ * and completed), and halving them is a measurable share of a small request's cost (docs/BENCHMARKS.md, benchmark 6).
+ */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+}
+
 /** Builds the app: every part is a plugin with declared dependencies, so the order mistakes fail at boot. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const production = options.production ?? false;
@@ -43,9 +63,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       ? { logger: false }
       : { loggerInstance: (options.logger ?? createLogger()) as FastifyBaseLogger }),
     requestIdHeader: 'x-request-id',
-    // One access-log line per request (below) instead of Fastify's two: the line is what operators read, and halving
-    // them is a measurable share of a small request's cost (docs/BENCHMARKS.md, benchmark 6).
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     // A preference value is at most 16 KiB; anything far beyond that is refused before parsing.
     bodyLimit: 256 * 1024,
     // Reject unknown body properties instead of silently dropping them (Fastify's default), so typos surface.
@@ -58,13 +76,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           : validationError('request', error.message, 'BAD_REQUEST');
       (reply as FastifyReply).code(appError.statusCode).send(appError.toBody());
     },
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.info(
-      { req: request, statusCode: reply.statusCode, responseTime: reply.elapsedTime },
-      'request completed',
-    );
-    done();
   });
   await app.register(errorHandlingPlugin);
   await app.register(identityPlugin, { production, devUser: options.devUser ?? 'dev@example.com' });
