@@ -23,16 +23,20 @@ export interface SpawnedServer {
 }
 
 /**
- * Start `node app/dist/server/main.js` with a clean environment (no Lakebase, Databricks or PG* variables from the
- * caller) plus `env`, and resolve once it logs its URL. PORT defaults to 0 (a free port).
+ * Start `node app/dist/server/main.js` (or another build of it, `main`) with a clean environment (no Lakebase,
+ * Databricks or PG* variables from the caller) plus `env`, and resolve once it logs its URL. PORT defaults to 0 (a
+ * free port).
  */
-export function spawnServer(env: Record<string, string>, timeoutMs = 45_000): Promise<SpawnedServer> {
+export function spawnServer(
+  env: Record<string, string>,
+  { timeoutMs = 45_000, main = MAIN_JS }: { timeoutMs?: number; main?: string } = {},
+): Promise<SpawnedServer> {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) => !/^(PG|LAKEBASE_|DATABRICKS_|DB_POOL|MIGRATE_ON_START$|NODE_ENV$)/.test(name),
     ),
   );
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, [main], {
     env: { ...clean, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
