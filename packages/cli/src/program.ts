@@ -14,7 +14,6 @@ export function buildProgram(): Command {
   const program = new Command('lakebase')
     .description('Lakebase (Databricks managed PostgreSQL) from the command line: connect, migrate, diagnose, emulate.')
     .version('0.1.0')
-    .showHelpAfterError()
     .enablePositionalOptions()
     .exitOverride();
   registerConfigureCommand(program);
@@ -25,7 +24,25 @@ export function buildProgram(): Command {
   registerTablesCommand(program);
   registerGrantCommand(program);
   registerEmulatorCommand(program);
+  reportUsageErrors(program, 'lakebase');
   return program;
+}
+
+/**
+ * Commander's own errors (a missing option, a malformed value, an unknown command) in the same one-line shape as every
+ * other error, with the command's `--help` as the fix, instead of the whole help text.
+ */
+function reportUsageErrors(command: Command, path: string): void {
+  command.configureOutput({
+    outputError: (text, write) => {
+      const message = text
+        .replace(/^error: /, '')
+        .replace(/\s*\n\s*/g, ' ')
+        .trim();
+      write(`error: ${message} [LAKEBASE_USAGE_ERROR]\nfix: Run \`${path} --help\` for its options and an example.\n`);
+    },
+  });
+  for (const sub of command.commands) reportUsageErrors(sub, `${path} ${sub.name()}`);
 }
 
 /** Runs the program and returns the process exit code; errors are printed as one line with their code and fix. */

@@ -179,4 +179,19 @@ describe('--help', () => {
       expect(result.stdout).toContain('$ lakebase');
     });
   }
+
+  it('usage errors are one line with a code and the --help to read, not the whole help', async () => {
+    const unknown = await bed.lakebase(['migrate', 'sideways'], { cwd, env: bed.env() });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe(
+      "error: unknown command 'sideways' [LAKEBASE_USAGE_ERROR]\n" +
+        'fix: Run `lakebase migrate --help` for its options and an example.\n',
+    );
+    const option = await bed.lakebase(['tables', '--colour'], { cwd, env: bed.env() });
+    expect(option.code).toBe(1);
+    expect(option.stderr).toBe(
+      "error: unknown option '--colour' [LAKEBASE_USAGE_ERROR]\n" +
+        'fix: Run `lakebase tables --help` for its options and an example.\n',
+    );
+  });
 });

@@ -51,8 +51,11 @@ describe('lakebase emulator (built CLI, real sockets)', () => {
 
   it('rejects a malformed port with a one-line error and a non-zero exit', async () => {
     const { code, stderr } = await runCommand(process.execPath, [BIN, 'emulator', '--pg-port', 'abc']);
-    expect(code).not.toBe(0);
-    expect(stderr).toContain("expected a whole number from 0 to 65535, got 'abc'");
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^error: .*expected a whole number from 0 to 65535, got 'abc'\. \[LAKEBASE_USAGE_ERROR\]\nfix: Run `lakebase emulator --help`/,
+    );
+    expect(stderr.trimEnd().split('\n')).toHaveLength(2);
   });
 
   it('serves psql and pg over verified TLS, shuts down cleanly on SIGTERM and keeps data across a restart', async () => {

@@ -88,8 +88,11 @@ describe('lakebase grant', () => {
       /^error: Role "ghost@example.com" does not exist in this database. \[LAKEBASE_ROLE_NOT_FOUND\]/,
     );
     const missing = await bed.lakebase(['grant'], { cwd, env: bed.env() });
-    expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toContain("required option '--to <role>' not specified");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      "error: required option '--to <role>' not specified [LAKEBASE_USAGE_ERROR]\n" +
+        'fix: Run `lakebase grant --help` for its options and an example.\n',
+    );
   });
 });
 

@@ -164,8 +164,10 @@ describe('lakebase migrate', () => {
       /^error: Migrations directory .*migrations does not exist\. \[LAKEBASE_CONFIG_INVALID\]\nfix: /,
     );
     const badCount = await lakebase(dir, 'migrate', 'down', 'two');
-    expect(badCount.code).not.toBe(0);
-    expect(badCount.stderr).toContain("expected a whole number from 1 to 1000000, got 'two'");
+    expect(badCount.code).toBe(1);
+    expect(badCount.stderr).toMatch(
+      /^error: .*expected a whole number from 1 to 1000000, got 'two'\. \[LAKEBASE_USAGE_ERROR\]\nfix: Run `lakebase migrate down --help` for its options and an example\.\n$/,
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 });
