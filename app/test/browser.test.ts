@@ -50,6 +50,14 @@ describe.skipIf(!hasChromium)('the built app in headless Chromium (served by the
 
     await expect.poll(() => page.getByTestId('user-email').textContent(), UI).toBe('dev@example.com');
     await expect.poll(() => page.getByTestId('db-state').textContent(), UI).toBe('connected');
+    // The status panel: tier, endpoint, the token expiry counting down, pool usage.
+    const fact = (label: string) => page.locator(`dt:text-is("${label}") + dd`).textContent();
+    expect(await fact('Tier')).toBe('autoscalingembedded emulator');
+    expect(await fact('Endpoint')).toBe('projects/lakebase-emulator/branches/production/endpoints/primary');
+    expect(await fact('Pool')).toMatch(/^ ?\d+ in use, \d+ idle, 0 waiting \(max 15\)$/);
+    const expiry = await fact('Token expires');
+    expect(expiry).toMatch(/^in \d+:\d\d /);
+    await expect.poll(() => fact('Token expires'), UI).not.toBe(expiry);
 
     const addForm = page.getByRole('form', { name: 'Add a preference' });
     // A key the server rejects: its message appears next to the key field.
@@ -72,6 +80,18 @@ describe.skipIf(!hasChromium)('the built app in headless Chromium (served by the
     await expect
       .poll(() => page.getByTestId('preference-theme').getByTestId('preference-value').textContent(), UI)
       .toBe(JSON.stringify({ mode: 'dark', fontSize: 14 }, null, 2));
+
+    // Delete: add a second preference, remove it, and it is gone after a reload too.
+    await addForm.getByLabel('Key').fill('obsolete');
+    await addForm.getByLabel('Value').fill('1');
+    await addForm.getByRole('button', { name: 'Add' }).click();
+    const obsolete = page.getByTestId('preference-obsolete');
+    await expect.poll(() => obsolete.getByTestId('preference-value').textContent(), UI).toBe('1');
+    await obsolete.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => obsolete.count(), UI).toBe(0);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('preference-theme').count(), UI).toBe(1);
+    expect(await page.getByTestId('preference-obsolete').count()).toBe(0);
 
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

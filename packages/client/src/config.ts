@@ -164,7 +164,7 @@ function resolveTarget(options: LakebaseOptions, env: Env): Target {
         'Use the name shown by `databricks database list-database-instances`.',
       );
     }
-    // Instance names are DNS labels (the host is instance-<uid>...): an '_' or capitals fail here, not in DNS later.
+    // Instance names are DNS labels (the host is instance-<uid>...): an '_' fails here, not in DNS later.
     if (!INSTANCE_NAME_PATTERN.test(only.value)) validateInstanceName(only.value, only.source);
     return { kind: 'provisioned', instance: { value: only.value, source: only.source } };
   }

@@ -125,6 +125,19 @@ describe('WorkspaceAuth', () => {
     expect(error.suggestion).toContain('DATABRICKS_AUTH_TYPE');
   });
 
+  it('a PAT next to a metadata service URL is a conflict too', () => {
+    const error = thrownLakebaseError(() =>
+      authFrom({
+        DATABRICKS_HOST: server.url,
+        DATABRICKS_TOKEN: PAT,
+        DATABRICKS_METADATA_SERVICE_URL: `${server.url}/metadata`,
+      }),
+    );
+    expect(error.code).toBe('LAKEBASE_AUTH_CONFLICT');
+    expect(error.message).toBe('validate: more than one authorization method configured: metadata-service and pat');
+    expect(JSON.stringify(error)).not.toContain(PAT);
+  });
+
   it('DATABRICKS_AUTH_TYPE forces one provider (no conflict error)', async () => {
     routeM2m();
     const auth = authFrom({

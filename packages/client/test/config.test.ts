@@ -250,6 +250,12 @@ describe('resolveConfig: bad input', () => {
     expect(e.message).not.toContain('PGHOST (or');
   });
 
+  it('a database without a host is not configured either, and says the host is missing', () => {
+    const e = thrownLakebaseError(() => resolveConfig({}, { LAKEBASE_DATABASE: 'd' }));
+    expect(e.code).toBe('LAKEBASE_NOT_CONFIGURED');
+    expect(e.message).toContain('PGHOST');
+  });
+
   const invalid: [string, Record<string, string>, string][] = [
     [
       'endpoint and instance',
@@ -257,6 +263,7 @@ describe('resolveConfig: bad input', () => {
       'LAKEBASE_INSTANCE_NAME and LAKEBASE_ENDPOINT',
     ],
     ['URL and instance', { LAKEBASE_PG_URL: 'postgresql://u@h/d', LAKEBASE_INSTANCE_NAME: 'i' }, 'LAKEBASE_PG_URL and'],
+    ['URL and endpoint', { LAKEBASE_PG_URL: 'postgresql://u@h/d', LAKEBASE_ENDPOINT: ENDPOINT }, 'LAKEBASE_PG_URL and'],
     ['malformed URL scheme', { LAKEBASE_PG_URL: 'mysql://u@h/d' }, 'postgresql://'],
     ['unparsable URL', { LAKEBASE_PG_URL: 'postgresql://u@h:notaport/d' }, 'Malformed LAKEBASE_PG_URL'],
     ['unknown sslmode in URL', { LAKEBASE_PG_URL: 'postgresql://u@h/d?sslmode=maybe' }, "sslmode 'maybe'"],
@@ -285,6 +292,7 @@ describe('resolveConfig: bad input', () => {
       'DB_POOL_RECYCLE_INTERVAL',
     ],
     ['bad port', { LAKEBASE_INSTANCE_NAME: 'i', PGPORT: '70000' }, 'PGPORT must be a number >= 1 and <= 65535'],
+    ['bad LAKEBASE_PORT', { LAKEBASE_INSTANCE_NAME: 'i', LAKEBASE_PORT: '0' }, 'LAKEBASE_PORT must be a number >= 1'],
     [
       'unknown sslmode',
       { LAKEBASE_INSTANCE_NAME: 'i', PGSSLMODE: 'sometimes' },

@@ -2,7 +2,13 @@
 import type { Emulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createLakebasePool, getConnectionConfig, type LakebasePool } from '../src/index.js';
+import {
+  connect,
+  createLakebasePool,
+  getConnectionConfig,
+  type LakebasePool,
+  type LakebasePoolOptions,
+} from '../src/index.js';
 import { sleep, startWarmEmulator } from './helpers/emulator.js';
 
 let emu: Emulator;
@@ -19,8 +25,8 @@ afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.end()));
 });
 
-function pool(env: Record<string, string>): LakebasePool {
-  const p = createLakebasePool({ env, logger: quiet });
+function pool(env: Record<string, string>, options: Omit<LakebasePoolOptions, 'env' | 'logger'> = {}): LakebasePool {
+  const p = createLakebasePool({ env, logger: quiet, ...options });
   pools.push(p);
   return p;
 }
@@ -61,6 +67,18 @@ describe('Provisioned (emulator)', () => {
   });
 
   it('a created instance at instance-<uid>.database.localhost: DNS fallback, SNI and certificate use the name', async () => {
+    // The system lookup fails (as macOS' getaddrinfo does for long Lakebase names), so the address comes from the
+    // fallback; the emulator routes a login to an instance by SNI, so the token minted for the created instance is
+    // accepted only if the name, not the address, reached TLS.
+    const systemLookups: string[] = [];
+    const failingSystemLookup = (
+      host: string,
+      _opts: unknown,
+      cb: (err: NodeJS.ErrnoException, a: never[]) => void,
+    ) => {
+      systemLookups.push(host);
+      cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
+    };
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`${emu.databricksHost}${path}`, {
         ...init,
@@ -74,9 +92,13 @@ describe('Provisioned (emulator)', () => {
       instance = await api(`/api/2.0/database/instances/${name}`);
     }
     expect(instance.read_write_dns).toMatch(/^instance-.*\.database\.localhost$/);
-    const p = pool({ ...without(emu.env('provisioned'), 'PGHOST'), LAKEBASE_INSTANCE_NAME: name });
+    const p = pool(
+      { ...without(emu.env('provisioned'), 'PGHOST'), LAKEBASE_INSTANCE_NAME: name },
+      { dns: { systemLookup: failingSystemLookup } },
+    );
     expect(await whoAmI(p)).toBe(emu.user);
     expect((await p.lakebase.target()).host).toBe(instance.read_write_dns);
+    expect(systemLookups).toContain(instance.read_write_dns);
   });
 });
 

@@ -151,11 +151,9 @@ describe('createLakebasePool (static mode, real PostgreSQL)', () => {
 
   it('configuration errors throw at pool creation, as LakebaseError', () => {
     expect(() => createLakebasePool({ env: {} })).toThrow(LakebaseError);
-    try {
-      createLakebasePool({ env: { LAKEBASE_PG_URL: URL, DB_POOL_SIZE: 'lots' } });
-    } catch (error) {
-      expect((error as LakebaseError).code).toBe('LAKEBASE_CONFIG_INVALID');
-    }
+    expect(() => createLakebasePool({ env: { LAKEBASE_PG_URL: URL, DB_POOL_SIZE: 'lots' } })).toThrow(
+      expect.objectContaining({ code: 'LAKEBASE_CONFIG_INVALID' }),
+    );
   });
 });
 
@@ -167,6 +165,36 @@ describe('diagnose (static mode, real PostgreSQL)', () => {
     expect(report.steps.map((s) => s.name)).toEqual(ALL_STEPS);
     expect(report.steps.find((s) => s.name === 'tls')?.detail).toContain('TLS off');
     expect(report.steps.find((s) => s.name === 'identity')?.detail).toContain('static password (no token)');
+  });
+
+  it('a role that does not exist: the login step fails with LAKEBASE_ROLE_NOT_FOUND and how to create it', async () => {
+    const report = await diagnose({ env: { LAKEBASE_PG_URL: 'postgresql://no_such_role_xyz@127.0.0.1:5432/test' } });
+    expect(report.ok).toBe(false);
+    expect(report.steps.at(-1)).toMatchObject({ name: 'login', ok: false, code: 'LAKEBASE_ROLE_NOT_FOUND' });
+    expect(report.steps.at(-1)?.detail).toContain('role "no_such_role_xyz" does not exist');
+    expect(report.steps.at(-1)?.suggestion).toContain('Create a PostgreSQL role');
+  });
+
+  it('a role without CONNECT on the database: the login step fails with LAKEBASE_PERMISSION_DENIED', async () => {
+    const suffix = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const database = `lakebase_noconnect_${suffix}`;
+    const role = `lakebase_noconnect_${suffix}`;
+    const admin = new pg.Client(URL);
+    await admin.connect();
+    try {
+      await admin.query(`create role ${role} login`);
+      await admin.query(`create database ${database}`);
+      await admin.query(`revoke connect on database ${database} from public`);
+      const report = await diagnose({ env: { LAKEBASE_PG_URL: `postgresql://${role}@127.0.0.1:5432/${database}` } });
+      expect(report.ok).toBe(false);
+      expect(report.steps.at(-1)).toMatchObject({ name: 'login', ok: false, code: 'LAKEBASE_PERMISSION_DENIED' });
+      expect(report.steps.at(-1)?.detail).toContain(`permission denied for database`);
+      expect(report.steps.at(-1)?.suggestion).toContain('CONNECT');
+    } finally {
+      await admin.query(`drop database if exists ${database} with (force)`);
+      await admin.query(`drop role if exists ${role}`);
+      await admin.end();
+    }
   });
 
   it('sslmode=require against a server without TLS: the TLS step fails', async () => {
