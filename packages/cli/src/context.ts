@@ -25,9 +25,12 @@ export const stderrLogger: LakebaseLogger = {
   warn: (message) => process.stderr.write(`warning: ${message}\n`),
 };
 
+/** CI runners set `CI` (some give jobs a terminal all the same). */
+const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
+
 /** Progress for long waits: shown on a terminal, silent in CI and pipes. */
 export function progress(message: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
+  if (process.stderr.isTTY && !inCi) process.stderr.write(`${message}\n`);
 }
 
 /** A connector for one command: no background refresh (the process is short-lived), warnings on stderr. */

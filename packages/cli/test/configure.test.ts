@@ -183,7 +183,23 @@ targets:
     expect(output).toMatch(new RegExp(`\\d\\) instance ${bed.emulator.instanceName} \\(workspace, AVAILABLE\\)`));
     expect(output).toMatch(new RegExp(`\\d\\) endpoint ${bed.emulator.endpoint} \\(workspace\\)`));
     expect(output).toContain('Write 5 settings to');
+    expect(output).toContain('Verifying a login...'); // progress, on a terminal
     expect(await envLocal(dir)).toContain(`LAKEBASE_ENDPOINT=${bed.emulator.endpoint}\n`);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal in CI (CI=true): no progress lines', async () => {
+    const dir = await bed.newDir();
+    const command = `${process.execPath} ${BIN} configure --endpoint ${bed.emulator.endpoint} --yes`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: dir, env: bed.authOnlyEnv({ CI: 'true' }) });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    expect(await envLocal(dir)).toContain(`LAKEBASE_ENDPOINT=${bed.emulator.endpoint}\n`);
+    expect(output).not.toContain('Verifying a login');
+    expect(output).not.toContain('checking that it is running');
   });
 
   it("rejects an instance name with '_' before any request, suggesting the valid name", async () => {
@@ -268,7 +284,6 @@ targets:
     await mkdir(path.join(dir, '.env.local'));
     const result = await bed.lakebase(['configure', '--check-only'], { cwd: dir, env: bed.authOnlyEnv() });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Cannot read');
-    expect(result.stderr).toContain('.env.local');
+    expect(result.stderr).toMatch(/^error: Cannot read .*\.env\.local.* \[LAKEBASE_CONFIG_INVALID\]\nfix: /);
   });
 });

@@ -92,12 +92,18 @@ describe('lakebase token', () => {
 describe('lakebase exec', () => {
   it('passes a working DATABASE_URL and the PG* variables (proved with psql)', async () => {
     // env -i: psql sees nothing but the URL, so the URL alone must carry user, password, database and TLS settings.
+    // Then the PG* variables alone (host, port, password included), as libpq tools such as pg_dump read them.
     const script =
-      'env -i PATH="$PATH" psql "$DATABASE_URL" -At -c "select current_user" && echo "$PGUSER|$PGDATABASE|$PGSSLMODE"';
+      'env -i PATH="$PATH" psql "$DATABASE_URL" -At -c "select current_user" && echo "$PGUSER|$PGDATABASE|$PGSSLMODE" && ' +
+      'env -i PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" ' +
+      'PGSSLMODE="$PGSSLMODE" PGSSLROOTCERT="$PGSSLROOTCERT" PGPASSWORD="$PGPASSWORD" ' +
+      "psql -At -c \"select 'pg-vars:' || current_user || ':' || inet_server_port()\"";
     const result = await bed.lakebase(['exec', '--', 'sh', '-c', script], { cwd, env: bed.env() });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`${bed.emulator.user}\n${bed.emulator.user}|databricks_postgres|verify-full\n`);
+    const lines = result.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual([bed.emulator.user, `${bed.emulator.user}|databricks_postgres|verify-full`]);
+    expect(lines[2]).toMatch(new RegExp(`^pg-vars:${bed.emulator.user.replace('.', '\\.')}:\\d*$`));
   });
 
   it("returns the child's exit code", async () => {

@@ -113,6 +113,38 @@ describe('lakebase migrate', () => {
     );
   });
 
+  it('up N and down N move by N; --dir names another directory; history --json', async () => {
+    const dir = await bed.newDir();
+    await mkdir(path.join(dir, 'db', 'changes'), { recursive: true });
+    const step = (n: number) =>
+      `-- Up Migration\ncreate table step_${n} (id int);\n-- Down Migration\ndrop table step_${n};\n`;
+    for (const n of [1, 2, 3]) await writeFile(path.join(dir, 'db', 'changes', `${n}_step-${n}.sql`), step(n));
+    const inSchema = (...args: string[]) =>
+      lakebase(dir, 'migrate', ...args, '--dir', 'db/changes', '--schema', 'steps');
+
+    const upTwo = await inSchema('up', '2', '--json');
+    expect([upTwo.code, upTwo.stderr]).toEqual([0, '']);
+    expect(JSON.parse(upTwo.stdout)).toMatchObject({ migrations: ['1_step-1', '2_step-2'], current: '2_step-2' });
+    const upRest = await inSchema('up', '--json');
+    expect(JSON.parse(upRest.stdout)).toMatchObject({ migrations: ['3_step-3'], current: '3_step-3' });
+
+    const downTwo = await inSchema('down', '2', '--json');
+    expect(downTwo.code).toBe(0);
+    expect(JSON.parse(downTwo.stdout)).toMatchObject({ migrations: ['3_step-3', '2_step-2'], current: '1_step-1' });
+    expect(await sql(dir, "select to_regclass('steps.step_1') is not null, to_regclass('steps.step_2') is null")).toBe(
+      't|t',
+    );
+
+    const history = await inSchema('history', '--json');
+    expect(history.code).toBe(0);
+    const rows = JSON.parse(history.stdout) as { name: string; status: string }[];
+    expect(rows.map((row) => [row.name, row.status])).toEqual([
+      ['1_step-1', 'applied'],
+      ['2_step-2', 'pending'],
+      ['3_step-3', 'pending'],
+    ]);
+  });
+
   it('two concurrent `migrate up` runs apply each migration exactly once', async () => {
     const slow = (n: number) =>
       `-- Up Migration\n${n === 1 ? 'create table race_log (n int primary key);\n' : ''}select pg_sleep(0.3);\ninsert into race_log values (${n});\n-- Down Migration\n`;
