@@ -78,6 +78,8 @@ describe('lakebase emulator (built CLI, real sockets)', () => {
       expect(info, field).toHaveProperty(field);
     }
     expect(info.database).toBe('databricks_postgres');
+    expect(info.pgPort).toBeGreaterThan(0); // port 0 asked for a free port, and the line says which
+    expect(new URL(info.databricksHost).port).not.toBe('0');
 
     const token = await mintProvisionedToken(info);
     const client = await clientFor(info, token);
@@ -102,6 +104,7 @@ describe('lakebase emulator (built CLI, real sockets)', () => {
     expect(first.stderr()).not.toContain(token);
 
     expect(await stopChild(first.child, 'SIGTERM')).toBe(0);
+    expect(first.laterLines()).toEqual([]); // --json: exactly one line on stdout
 
     const second = await spawnUntilFirstLine(args);
     const again = JSON.parse(second.firstLine) as ConnectionInfo;

@@ -10,7 +10,7 @@ export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 export async function spawnUntilFirstLine(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<{ child: ChildProcess; firstLine: string; stderr: () => string }> {
+): Promise<{ child: ChildProcess; firstLine: string; stderr: () => string; laterLines: () => string[] }> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -22,14 +22,18 @@ export async function spawnUntilFirstLine(
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const timeout = options.timeoutMs ?? 30_000;
+  const later: string[] = [];
   const firstLine = await Promise.race([
-    once(lines, 'line').then(([line]) => String(line)),
+    once(lines, 'line').then(([line]) => {
+      lines.on('line', (next: string) => later.push(next));
+      return String(line);
+    }),
     once(child, 'exit').then(([code]) => Promise.reject(new Error(`exited ${code} before printing: ${stderr}`))),
     new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error(`no output in ${timeout} ms: ${stderr}`)), timeout),
     ),
   ]);
-  return { child, firstLine, stderr: () => stderr };
+  return { child, firstLine, stderr: () => stderr, laterLines: () => [...later] };
 }
 
 /** Sends a signal and resolves with the exit code. */

@@ -131,6 +131,10 @@ describe('bearer check on /api/**', () => {
       });
       expect(response.headers['www-authenticate']).toBe('Bearer realm="DatabricksRealm"');
       expect(response.headers['x-databricks-org-id']).toBe(f.ws.workspaceId);
+      expect(response.headers['x-databricks-reason-phrase']).toBe(
+        'Credential was not sent or was of an unsupported type for this API.',
+      );
+      expect(response.headers.server).toBe('databricks');
     }
   });
 
@@ -143,6 +147,7 @@ describe('bearer check on /api/**', () => {
         error_code: 403,
         message: `Invalid access token. [ReqId: ${response.headers['x-request-id']}]`,
       });
+      expect(response.headers['x-databricks-reason-phrase']).toBe('Invalid access token.');
     }
   });
 
