@@ -96,19 +96,24 @@ interface LoginRetryContext {
   onTokenRefused(error: unknown): Promise<boolean>;
   onTransient(error: unknown, attempt: number, delayMs: number): void;
   stopped(): boolean;
+  /** A first attempt already made and failed (the pool's fast path), and when it started; it counts as attempt one. */
+  failedFirst?: { error: unknown; startedAt: number };
 }
 
 /** Runs `attempt` until it succeeds, a failure will not heal, or the connect timeout would be exceeded. */
 export async function withLoginRetry<T>(attempt: () => Promise<T>, ctx: LoginRetryContext): Promise<T> {
   const now = ctx.options.now ?? (() => performance.now());
   const sleep = ctx.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const deadline = ctx.timeoutMs > 0 ? now() + ctx.timeoutMs : Number.POSITIVE_INFINITY;
+  const deadline = ctx.timeoutMs > 0 ? (ctx.failedFirst?.startedAt ?? now()) + ctx.timeoutMs : Number.POSITIVE_INFINITY;
   let tokenRetried = false;
   let retries = 0;
+  let failed = ctx.failedFirst;
   for (;;) {
     try {
+      if (failed) throw failed.error;
       return await attempt();
     } catch (error) {
+      failed = undefined;
       if (ctx.stopped()) throw error;
       if ((error as { code?: unknown } | undefined)?.code === '28P01') {
         if (tokenRetried || !(await ctx.onTokenRefused(error))) throw error;

@@ -5,7 +5,14 @@
  * after a fixed number of login attempts, far below what the 30 s timeout would allow.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, connect, isTransientLoginFailure, LakebaseError, resolveConfig } from '../src/index.js';
+import {
+  backoffDelay,
+  connect,
+  isTransientLoginFailure,
+  LakebaseError,
+  type LakebasePool,
+  resolveConfig,
+} from '../src/index.js';
 import { useEmulatorPools } from './helpers/emulator.js';
 
 const { emulator, pool } = useEmulatorPools();
@@ -24,10 +31,27 @@ function since(before: ReturnType<typeof logins>) {
   };
 }
 
+/**
+ * A pool that has connected once (host and user known) and holds no connection: its next checkout is a new login
+ * through the fast path, whose failures go to the same retry.
+ */
+async function warmEmptyPool(p: LakebasePool): Promise<LakebasePool> {
+  await p.query('select 1');
+  (await p.connect()).release(true);
+  expect(p.totalCount).toBe(0);
+  return p;
+}
+
 describe('transient login rejections are retried within the connect timeout', () => {
-  for (const kind of ['external-auth', 'starting', 'reset'] as const) {
-    it(`${kind}: three refused logins, then the query succeeds with no error`, async () => {
-      const p = pool({}, fast);
+  for (const [kind, warm] of [
+    ['external-auth', false],
+    ['starting', false],
+    ['reset', false],
+    ['external-auth', true],
+    ['reset', true],
+  ] as const) {
+    it(`${kind}${warm ? ' (a pool that connected before)' : ''}: three refused logins, then the query succeeds with no error`, async () => {
+      const p = warm ? await warmEmptyPool(pool({}, fast)) : pool({}, fast);
       emulator().workspace.loginFaults.failNext(3, kind);
       const before = logins();
       const { rows } = await p.query<{ ok: number }>('select 1 as ok');
@@ -46,26 +70,28 @@ describe('transient login rejections are retried within the connect timeout', ()
     expect(p.transientRetryCount).toBe(8);
   });
 
-  it('gives up with the last error once the connect timeout would be exceeded', async () => {
-    const p = pool({ PGCONNECT_TIMEOUT: '0.2' }, { connectRetry: { baseDelayMs: 20, maxDelayMs: 40 } });
-    emulator().workspace.loginFaults.failNext(1000, 'external-auth');
-    try {
-      const before = logins();
-      const started = performance.now();
-      await expect(p.query('select 1')).rejects.toMatchObject({
-        code: 'XX000',
-        message: 'External authorization failed.',
-      });
-      // Within the 200 ms budget plus the last login's own time, where 1000 faults at 20-40 ms would take ~30 s.
-      expect(performance.now() - started).toBeLessThan(2000);
-      const attempts = since(before).attempted;
-      // 200 ms of 20-40 ms (jittered 50-100 %) backoffs: several tries, bounded by the budget.
-      expect(attempts).toBeGreaterThan(2);
-      expect(attempts).toBeLessThan(25);
-    } finally {
-      emulator().workspace.loginFaults.clear();
-    }
-  });
+  for (const warm of [false, true])
+    it(`gives up with the last error once the connect timeout would be exceeded${warm ? ' (a pool that connected before)' : ''}`, async () => {
+      const slow = pool({ PGCONNECT_TIMEOUT: '0.2' }, { connectRetry: { baseDelayMs: 20, maxDelayMs: 40 } });
+      const p = warm ? await warmEmptyPool(slow) : slow;
+      emulator().workspace.loginFaults.failNext(1000, 'external-auth');
+      try {
+        const before = logins();
+        const started = performance.now();
+        await expect(p.query('select 1')).rejects.toMatchObject({
+          code: 'XX000',
+          message: 'External authorization failed.',
+        });
+        // Within the 200 ms budget plus the last login's own time, where 1000 faults at 20-40 ms would take ~30 s.
+        expect(performance.now() - started).toBeLessThan(2000);
+        const attempts = since(before).attempted;
+        // 200 ms of 20-40 ms (jittered 50-100 %) backoffs: several tries, bounded by the budget.
+        expect(attempts).toBeGreaterThan(2);
+        expect(attempts).toBeLessThan(25);
+      } finally {
+        emulator().workspace.loginFaults.clear();
+      }
+    });
 
   it('connect() (one client, for scripts) retries the same way', async () => {
     emulator().workspace.loginFaults.failNext(2, 'reset');
