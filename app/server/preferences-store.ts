@@ -17,7 +17,8 @@ export interface Preference {
  *
  * The queries are built once and run as named prepared statements: PostgreSQL parses and plans each once per
  * connection, and Drizzle does not rebuild the SQL per request (together about half the server's CPU per
- * `GET /api/preferences`, see docs/BENCHMARKS.md).
+ * `GET /api/preferences`, see docs/BENCHMARKS.md). Drizzle names every column, so a migration that adds columns
+ * leaves the statements valid (PostgreSQL re-plans them; only a changed result type would fail).
  */
 export class PreferencesStore {
   private readonly queries;

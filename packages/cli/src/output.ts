@@ -6,19 +6,23 @@ interface CodedError {
   suggestion?: unknown;
 }
 
-/** Prints `error: <message> [CODE]` and, when the error carries one, `fix: <suggestion>` on stderr. */
+/** The shape of every error the CLI prints: `error: <message> [CODE]`, then `fix: <suggestion>` when there is one. */
+export function errorLines(message: string, code: string, suggestion?: string): string {
+  return `error: ${message} [${code}]\n${suggestion ? `fix: ${suggestion}\n` : ''}`;
+}
+
+/** Prints an error in the shape of {@link errorLines} on stderr. */
 export function printError(error: unknown): void {
   const { code, message, suggestion } = (typeof error === 'object' && error !== null ? error : {}) as CodedError;
   const text = (typeof message === 'string' && message ? message : String(error)).split('\n')[0] as string;
   if (typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
-    process.stderr.write(`error: ${text} [${code}]\n`);
-    if (typeof suggestion === 'string' && suggestion) process.stderr.write(`fix: ${suggestion}\n`);
+    process.stderr.write(errorLines(text, code, typeof suggestion === 'string' ? suggestion : undefined));
     return;
   }
   // Errors from below the library (a PostgreSQL error, a socket error) get a code and a next step too.
   const fallback = classifyRawError(code);
-  process.stderr.write(`error: ${text}${typeof code === 'string' ? ` (${code})` : ''} [${fallback.code}]\n`);
-  process.stderr.write(`fix: ${fallback.suggestion}\n`);
+  const raw = typeof code === 'string' ? ` (${code})` : '';
+  process.stderr.write(errorLines(`${text}${raw}`, fallback.code, fallback.suggestion));
 }
 
 /** SQLSTATEs and socket error codes mapped to the library's codes. */

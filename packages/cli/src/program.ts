@@ -7,7 +7,7 @@ import { registerGrantCommand } from './commands/grant.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerTablesCommand } from './commands/tables.js';
 import { registerTokenCommand } from './commands/token.js';
-import { printError } from './output.js';
+import { errorLines, printError } from './output.js';
 
 /** Builds the `lakebase` program. Each command lives in its own file under commands/ and only parses and prints. */
 export function buildProgram(): Command {
@@ -39,7 +39,7 @@ function reportUsageErrors(command: Command, path: string): void {
         .replace(/^error: /, '')
         .replace(/\s*\n\s*/g, ' ')
         .trim();
-      write(`error: ${message} [LAKEBASE_USAGE_ERROR]\nfix: Run \`${path} --help\` for its options and an example.\n`);
+      write(errorLines(message, 'LAKEBASE_USAGE_ERROR', `Run \`${path} --help\` for its options and an example.`));
     },
   });
   for (const sub of command.commands) reportUsageErrors(sub, `${path} ${sub.name()}`);
