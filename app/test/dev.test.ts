@@ -52,11 +52,12 @@ describe('npm run dev', () => {
 
     // Vite prints its URL; the API answers through the proxy once the server (and its embedded emulator) is up.
     const vite = `http://localhost:${vitePort}`;
-    let health: { status?: string; database?: { reachable?: boolean } } | undefined;
+    type Health = { status?: string; database?: { reachable?: boolean } };
+    let health: Health | undefined;
     for (let i = 0; i < 600 && health?.status !== 'ok'; i++) {
       expect(child.exitCode, output).toBeNull();
       health = await fetch(`${vite}/api/health`)
-        .then((r) => (r.ok ? r.json() : undefined))
+        .then((r) => (r.ok ? (r.json() as Promise<Health>) : undefined))
         .catch(() => undefined);
       if (health?.status !== 'ok') await new Promise((resolve) => setTimeout(resolve, 100));
     }
