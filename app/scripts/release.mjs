@@ -68,4 +68,6 @@ await writeFile(path.join(RELEASE, 'package.json'), `${JSON.stringify(release, n
 await cp(path.join(ROOT, 'package-lock.json'), path.join(RELEASE, 'package-lock.json'));
 npm(['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], RELEASE);
 
-console.log(`staged ${path.relative(process.cwd(), RELEASE) || '.'}: deploy it with \`databricks bundle deploy\` from app/`);
+console.log(
+  `staged ${path.relative(process.cwd(), RELEASE) || '.'}: deploy it with \`databricks bundle deploy\` from app/`,
+);
