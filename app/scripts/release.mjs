@@ -1,7 +1,7 @@
 // `npm run app:release` (repo root): stage app/release/ (or the directory given as the first argument), the
-// self-contained directory `databricks bundle deploy` uploads. Databricks Apps runs `npm install` and `npm run start` in what it receives, and it receives only the
-// app: the monorepo's workspace link to @lakebase-kit/client, the root tsconfig and the TypeScript/Vite toolchain
-// are not there. So the release holds the built server and UI, the migrations, app.yaml, the client packed as a
+// self-contained directory `databricks bundle deploy` uploads. Databricks Apps runs `npm install` and `npm run start`
+// in what it receives, and it receives only the app: the monorepo's workspace link to @lakebase-kit/client, the root
+// tsconfig and the TypeScript/Vite toolchain are not there. So the release holds the built server and UI, the migrations, app.yaml, the client packed as a
 // tarball (`npm pack`), and a package.json whose dependencies are the server's runtime ones, pinned by a lockfile.
 // It has no `build` script: everything is built here, so the platform only installs and starts.
 import { execFileSync } from 'node:child_process';

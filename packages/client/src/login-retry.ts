@@ -96,13 +96,24 @@ interface LoginRetryContext {
   onTokenRefused(error: unknown): Promise<boolean>;
   onTransient(error: unknown, attempt: number, delayMs: number): void;
   stopped(): boolean;
-  /** A first attempt already made and failed (the pool's fast path), and when it started; it counts as attempt one. */
-  failedFirst?: { error: unknown; startedAt: number };
+  /** A first attempt already made and failed (the pool's fast path); it counts as attempt one. */
+  failedFirst?: FailedAttempt;
+}
+
+/** An attempt that failed, and when it started on the {@link retryClock}. */
+export interface FailedAttempt {
+  error: unknown;
+  startedAt: number;
+}
+
+/** The clock the retry deadline is measured on: the injected one (tests), else `performance.now`. */
+export function retryClock(options: ConnectRetryOptions): () => number {
+  return options.now ?? (() => performance.now());
 }
 
 /** Runs `attempt` until it succeeds, a failure will not heal, or the connect timeout would be exceeded. */
 export async function withLoginRetry<T>(attempt: () => Promise<T>, ctx: LoginRetryContext): Promise<T> {
-  const now = ctx.options.now ?? (() => performance.now());
+  const now = retryClock(ctx.options);
   const sleep = ctx.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const deadline = ctx.timeoutMs > 0 ? (ctx.failedFirst?.startedAt ?? now()) + ctx.timeoutMs : Number.POSITIVE_INFINITY;
   let tokenRetried = false;

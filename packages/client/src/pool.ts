@@ -9,7 +9,13 @@
 import pg from 'pg';
 import { jwtClaims } from './api.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
-import { type ConnectRetryOptions, isServerClosedConnection, withLoginRetry } from './login-retry.js';
+import {
+  type ConnectRetryOptions,
+  type FailedAttempt,
+  isServerClosedConnection,
+  retryClock,
+  withLoginRetry,
+} from './login-retry.js';
 
 /** Options of {@link createLakebasePool}: Lakebase options plus any pg pool options to override. */
 export interface LakebasePoolOptions extends ConnectorOptions {
@@ -148,7 +154,8 @@ export class LakebasePool extends pg.Pool {
     if (callback && this.prepared) {
       // The checkout behind every pool.query(): once host and user are known, pg-pool's own callback connect, with no
       // promise in between (a few microseconds a query under load, benchmark 1). Only a failure goes to the retry.
-      const startedAt = this.now();
+      // On the retry's clock, so this first attempt counts against the same connect-timeout deadline.
+      const startedAt = retryClock(this.connectRetry)();
       super.connect((error, client, done) => {
         if (!error) return callback(undefined, client, done);
         this.settle(this.connectWithRetry({ error, startedAt }), callback);
@@ -180,13 +187,8 @@ export class LakebasePool extends pg.Pool {
     );
   }
 
-  /** The retry's clock (tests inject one), so the fast path's first attempt counts against the same deadline. */
-  private now(): number {
-    return this.connectRetry.now ? this.connectRetry.now() : performance.now();
-  }
-
   /** A checkout with the login retries; `failedFirst` is a first attempt the fast path already made. */
-  private async connectWithRetry(failedFirst?: { error: unknown; startedAt: number }): Promise<pg.PoolClient> {
+  private async connectWithRetry(failedFirst?: FailedAttempt): Promise<pg.PoolClient> {
     await this.prepare();
     return withLoginRetry(() => super.connect(), {
       timeoutMs: this.options.connectionTimeoutMillis ?? this.lakebase.config.pool.connectionTimeoutMillis,
