@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from './errors.js';
@@ -12,9 +13,12 @@ export interface Identity {
 }
 
 export interface IdentityOptions {
-  /** Production: a request without `X-Forwarded-Email` has no identity (401). */
+  /**
+   * Production: a request without `X-Forwarded-Email` has no identity (401). A server listening beyond loopback
+   * (`0.0.0.0`, a LAN address) behaves so too, whatever this says: anyone on the network could otherwise be the dev user.
+   */
   production: boolean;
-  /** Local mode only: who a request without the header is. */
+  /** Local mode only, and only while bound to loopback (or not listening: `inject`): who a request without the header is. */
   devUser: string;
 }
 
@@ -30,21 +34,37 @@ const MAX_EMAIL_LENGTH = 320;
 export const identityPlugin = fp<IdentityOptions>(
   async (fastify, options) => {
     fastify.decorateRequest('identity', undefined);
+    // Decided from the addresses the server is bound to, on the first request that arrives while listening (so a
+    // request can never be served before the decision), and kept: a server does not change its addresses.
+    let requireProxy = options.production ? true : undefined;
+    const proxyRequired = (): boolean => {
+      if (requireProxy !== undefined) return requireProxy;
+      if (!fastify.server.listening) return false; // inject(): no network at all
+      requireProxy = !fastify.addresses().every(isLoopbackAddress);
+      return requireProxy;
+    };
     fastify.addHook('onRequest', async (request) => {
-      request.identity = identify(request, options);
+      request.identity = identify(request, proxyRequired(), options.devUser);
     });
   },
   { name: 'identity', fastify: '5.x' },
 );
 
-function identify(request: FastifyRequest, options: IdentityOptions): Identity | undefined {
+function identify(request: FastifyRequest, requireProxy: boolean, devUser: string): Identity | undefined {
   const email = header(request, 'x-forwarded-email');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (email && email.length <= MAX_EMAIL_LENGTH && !/[\u0000-\u001f\u007f]/.test(email)) {
     return { email, userName: header(request, 'x-forwarded-preferred-username'), source: 'proxy' };
   }
   // Locally the header can still be sent (to try several users); without it, you are the dev user.
-  return options.production ? undefined : { email: options.devUser, source: 'dev-user' };
+  return requireProxy ? undefined : { email: devUser, source: 'dev-user' };
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped), or a Unix socket path: reachable from this machine only. */
+function isLoopbackAddress(address: AddressInfo | string): boolean {
+  if (typeof address === 'string') return true;
+  const host = address.address.replace(/^::ffff:/i, '');
+  return host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

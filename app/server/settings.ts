@@ -7,7 +7,10 @@ import path from 'node:path';
 export interface ServerSettings {
   /** `DATABRICKS_APP_PORT` (Databricks Apps), else `PORT`, else 8000. 0 picks a free port. */
   port: number;
-  /** 0.0.0.0 in Databricks Apps (the proxy connects from outside the process' loopback), else 127.0.0.1. */
+  /**
+   * 0.0.0.0 in Databricks Apps (the proxy connects from outside the process' loopback), else 127.0.0.1. Off loopback
+   * the app requires the proxy's identity header whatever `production` says (identity.ts).
+   */
   host: string;
   /** `NODE_ENV=production` or running in Databricks Apps (`DATABRICKS_APP_NAME`): identity required, no emulator. */
   production: boolean;

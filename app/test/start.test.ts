@@ -64,3 +64,20 @@ describe('production mode without Lakebase', () => {
     }
   });
 });
+
+describe('started as Databricks Apps starts it (DATABRICKS_APP_PORT) but without NODE_ENV=production', () => {
+  it('binds beyond loopback and refuses requests without X-Forwarded-Email instead of serving the dev user', async () => {
+    assertBuilt();
+    const server = await spawnServer({ DATABRICKS_APP_PORT: '0', LAKEBASE_EMULATOR: 'off' });
+    try {
+      const port = new URL(server.url).port;
+      const anonymous = await fetch(`http://127.0.0.1:${port}/api/me`);
+      expect(anonymous.status).toBe(401);
+      expect(await anonymous.json()).toMatchObject({ detail: { error_code: 'UNAUTHENTICATED' } });
+      const proxied = await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { 'x-forwarded-email': 'a@x.dev' } });
+      expect(await proxied.json()).toEqual({ email: 'a@x.dev', source: 'proxy' });
+    } finally {
+      await server.stop();
+    }
+  });
+});
