@@ -10,6 +10,7 @@ import { type AppDatabase, databasePlugin } from './database.js';
 import { errorHandlingPlugin } from './error-handling.js';
 import { validationError } from './errors.js';
 import { identityPlugin } from './identity.js';
+import { jsonbStorableKeyword, limitJsonDepth, maxJsonBytesKeyword } from './json-body.js';
 import { preferencesRoutes } from './routes/preferences.js';
 import { statusRoutes } from './routes/status.js';
 import { webPlugin } from './web.js';
@@ -77,6 +78,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       (reply as FastifyReply).code(appError.statusCode).send(appError.toBody());
     },
   });
+  limitJsonDepth(app);
   await app.register(errorHandlingPlugin);
   await app.register(identityPlugin, { production, devUser: options.devUser ?? 'dev@example.com' });
   await app.register(databasePlugin, { database: options.database });
@@ -104,72 +106,4 @@ export function createLogger(options: { level?: string; stream?: DestinationStre
   // Asynchronous stdout (pino's recommendation for servers): lines written while a write is in flight go out together;
   // pino flushes what is left synchronously on exit.
   return pino(settings, options.stream ?? pino.destination({ dest: 1, sync: false }));
-}
-
-/** An Ajv keyword whose `check` returns what is wrong with the value (message and params), or undefined if nothing. */
-function valueKeyword<Schema>(
-  keyword: string,
-  schemaType: 'number' | 'boolean',
-  check: (schema: Schema, data: unknown) => { message: string; params: Record<string, unknown> } | undefined,
-) {
-  // biome-ignore lint/suspicious/noExplicitAny: Ajv's instance type is not exported by Fastify.
-  return (ajv: any): any => {
-    ajv.addKeyword({
-      keyword,
-      schemaType,
-      errors: true,
-      validate: function validate(schema: Schema, data: unknown) {
-        const failure = check(schema, data);
-        if (!failure) return true;
-        (validate as unknown as { errors: unknown[] }).errors = [{ keyword, ...failure }];
-        return false;
-      },
-    });
-    return ajv;
-  };
-}
-
-/**
- * Ajv keyword `maxJsonBytes: n`: the value, serialised as compact JSON, is at most `n` UTF-8 bytes. Route schemas use
- * it to bound a preference value of any JSON type.
- */
-const maxJsonBytesKeyword = valueKeyword<number>('maxJsonBytes', 'number', (limit, data) => {
-  const size = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
-  return size <= limit
-    ? undefined
-    : { message: `must be at most ${limit} bytes as JSON (got ${size})`, params: { limit, size } };
-});
-
-/**
- * Ajv keyword `jsonbStorable: true`: the value survives a round trip through PostgreSQL `jsonb` unchanged. jsonb
- * refuses U+0000 and unpaired surrogates (a 500 from the database otherwise), and JSON numbers beyond a double
- * (`1e400`) parse to Infinity, which would be stored as `null` without a word.
- */
-const jsonbStorableKeyword = valueKeyword<boolean>('jsonbStorable', 'boolean', (enabled, data) => {
-  const problem = enabled ? unstorable(data) : undefined;
-  return problem ? { message: `cannot be stored: ${problem}`, params: {} } : undefined;
-});
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what jsonb refuses
-const NOT_IN_JSONB = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Why `value` cannot be stored in jsonb as it is, or undefined when it can. */
-function unstorable(value: unknown): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'a number too large for JSON';
-  if (typeof value === 'string')
-    return NOT_IN_JSONB.test(value) ? 'text with U+0000 or an unpaired surrogate' : undefined;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = unstorable(item);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const problem = unstorable(key) ?? unstorable(item);
-      if (problem) return problem;
-    }
-  }
-  return undefined;
 }

@@ -157,6 +157,18 @@ describe('validation', () => {
     },
   );
 
+  it('rejects deeply nested JSON (4,500 levels in 9 KB) with 400, not a stack overflow', async () => {
+    const body = `{"value":${'['.repeat(4500)}${']'.repeat(4500)}}`;
+    expect(body.length).toBeLessThan(9_100);
+    const response = await put('/api/preferences/deep', body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().detail).toMatchObject({
+      error_code: 'JSON_TOO_DEEP',
+      message: 'body is nested too deeply: at most 64 levels of arrays and objects',
+      technical_details: { error_type: 'ValidationError', field: 'body' },
+    });
+  });
+
   it('rejects malformed JSON', async () => {
     const response = await put('/api/preferences/theme', '{"value": dark}');
     expect(response.statusCode).toBe(400);

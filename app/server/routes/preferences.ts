@@ -30,7 +30,7 @@ const putBody = {
   type: 'object',
   required: ['value'],
   additionalProperties: false,
-  // `maxJsonBytes` is our Ajv keyword (see app.ts): JSON Schema alone cannot bound the size of an arbitrary value.
+  // `maxJsonBytes` is our Ajv keyword (see json-body.ts): JSON Schema alone cannot bound the size of an arbitrary value.
   properties: { value: { maxJsonBytes: MAX_VALUE_BYTES, jsonbStorable: true } },
 } as const;
 const failures = { 400: errorBody, 401: errorBody, 500: errorBody, 503: errorBody };
