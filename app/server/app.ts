@@ -6,6 +6,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { clientErrorHandler } from './client-errors.js';
 import { type AppDatabase, databasePlugin } from './database.js';
 import { errorHandlingPlugin } from './error-handling.js';
 import { validationError } from './errors.js';
@@ -69,6 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: 256 * 1024,
     // Reject unknown body properties instead of silently dropping them (Fastify's default), so typos surface.
     ajv: { customOptions: { removeAdditional: false }, plugins: [maxJsonBytesKeyword, jsonbStorableKeyword] },
+    clientErrorHandler,
     // Errors Fastify raises before routing (a malformed percent-encoding) also get the app's error shape.
     frameworkErrors: (error, _request, reply) => {
       const appError =

@@ -70,8 +70,25 @@ function isLoopbackAddress(address: AddressInfo | string): boolean {
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   const first = Array.isArray(value) ? value[0] : value;
-  const trimmed = first?.trim();
+  const trimmed = first === undefined ? undefined : decodeUtf8(first)?.trim();
   return trimmed ? trimmed : undefined;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Node reads header bytes as latin1, so the UTF-8 `bü@example.com` arrives as `bÃ¼@example.com`: decode those bytes
+ * as UTF-8. Invalid UTF-8 gives undefined (no such header). A value with characters beyond latin1 did not come off
+ * the wire (`inject`) and is already text.
+ */
+function decodeUtf8(value: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: pure ASCII, the common case, needs no decoding
+  if (/^[\u0000-\u007f]*$/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
+  try {
+    return UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The caller's identity, or a 401 in the API's error shape. */

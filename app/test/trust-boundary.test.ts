@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.js';
@@ -44,5 +45,86 @@ describe('identity when the app is reachable beyond loopback', () => {
   it('still requires the header on loopback in production', async () => {
     const port = await listening('127.0.0.1', { production: true });
     expect((await fetch(`http://127.0.0.1:${port}/api/me`)).status).toBe(401);
+  });
+});
+
+/** Sends `request` as raw bytes and returns the raw response (the server closes or we stop after 5 s). */
+async function rawRequest(port: number, request: Buffer): Promise<{ status: number; headers: string; body: string }> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setTimeout(5_000, () => socket.destroy());
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    // Keep-alive responses leave the socket open: stop once a complete response with a body has arrived.
+    const text = Buffer.concat(chunks).toString('utf8');
+    const length = /content-length: (\d+)/i.exec(text)?.[1];
+    const split = text.indexOf('\r\n\r\n');
+    if (length && split >= 0 && Buffer.byteLength(text.slice(split + 4)) >= Number(length)) socket.end();
+  });
+  socket.on('error', () => {});
+  socket.write(request);
+  await new Promise((resolve) => socket.once('close', resolve));
+  const text = Buffer.concat(chunks).toString('utf8');
+  const split = text.indexOf('\r\n\r\n');
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]),
+    headers: text.slice(0, split),
+    body: text.slice(split + 4),
+  };
+}
+
+describe('identity header encoding', () => {
+  it('reads a UTF-8 X-Forwarded-Email as UTF-8', async () => {
+    const port = await listening('127.0.0.1', { production: true });
+    const request = Buffer.concat([
+      Buffer.from('GET /api/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Forwarded-Email: '),
+      Buffer.from('bü@example.com', 'utf8'),
+      Buffer.from('\r\nX-Forwarded-Preferred-Username: '),
+      Buffer.from('Zoë Ω', 'utf8'),
+      Buffer.from('\r\n\r\n'),
+    ]);
+    const response = await rawRequest(port, request);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ email: 'bü@example.com', userName: 'Zoë Ω', source: 'proxy' });
+  });
+
+  it('treats bytes that are not UTF-8 as no identity', async () => {
+    const port = await listening('127.0.0.1', { production: true });
+    const request = Buffer.concat([
+      Buffer.from('GET /api/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Forwarded-Email: b'),
+      Buffer.from([0xfc]), // latin1 ü: not valid UTF-8
+      Buffer.from('@example.com\r\n\r\n'),
+    ]);
+    expect((await rawRequest(port, request)).status).toBe(401);
+  });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  it('answers a control character in a header with 400 in the error shape', async () => {
+    const port = await listening('127.0.0.1');
+    const response = await rawRequest(
+      port,
+      Buffer.from('GET /api/me HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Email: a\u0001b@example.com\r\n\r\n'),
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers).toMatch(/content-type: application\/json/i);
+    expect(JSON.parse(response.body)).toMatchObject({
+      detail: {
+        error_code: 'BAD_REQUEST',
+        technical_details: { error_type: 'RequestError', suggestion: 'Correct the request and send it again.' },
+      },
+    });
+  });
+
+  it('answers headers over the limit with 431 in the error shape', async () => {
+    const port = await listening('127.0.0.1');
+    const response = await rawRequest(
+      port,
+      Buffer.from(`GET /api/me HTTP/1.1\r\nHost: localhost\r\nCookie: ${'x'.repeat(20_000)}\r\n\r\n`),
+    );
+    expect(response.status).toBe(431);
+    expect(JSON.parse(response.body)).toMatchObject({
+      detail: { error_code: 'HEADERS_TOO_LARGE', technical_details: { error_type: 'RequestError' } },
+    });
   });
 });

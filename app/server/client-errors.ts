@@ -1,0 +1,55 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from './errors.js';
+
+/**
+ * Requests Node's HTTP parser refuses never reach Fastify's routing or error handler: control characters in a header
+ * (400), headers over Node's limit (431, 16 KiB by default), a request too slow to arrive (408). Fastify's default
+ * answer has its own body; this one answers in the app's error shape, then closes the connection as Node does.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody to answer (https://nodejs.org/api/http.html#event-clienterror).
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const appError = toClientError(error.code);
+  this.log.debug({ err: error, errorCode: appError.code }, 'request refused by the HTTP parser');
+  if (socket.writable) {
+    const body = JSON.stringify(appError.toBody());
+    socket.write(
+      `HTTP/1.1 ${appError.statusCode} ${http.STATUS_CODES[appError.statusCode]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy(error);
+}
+
+function toClientError(code: string | undefined): AppError {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return new AppError(
+      431,
+      'HEADERS_TOO_LARGE',
+      'The request headers are too large.',
+      'RequestError',
+      'Send smaller headers (cookies included): at most 16 KiB in all.',
+    );
+  }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new AppError(
+      408,
+      'REQUEST_TIMEOUT',
+      'The request did not arrive in time.',
+      'RequestError',
+      'Send the request again.',
+    );
+  }
+  return new AppError(
+    400,
+    'BAD_REQUEST',
+    `The request is not valid HTTP (${code ?? 'unparseable'}), e.g. a control character in a header.`,
+    'RequestError',
+    'Correct the request and send it again.',
+  );
+}
