@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { UPSTREAM } from './emulator.mjs';
-import { interleavedSides, ratioSummary } from './lib.mjs';
+import { fmt, interleavedSides, median, quick, ratioSummary, spread, verdict } from './lib.mjs';
 
 const APP_MAIN = fileURLToPath(new URL('../app/dist/server/main.js', import.meta.url));
 const MINIMAL = fileURLToPath(new URL('./minimal-server.mjs', import.meta.url));
@@ -185,4 +185,22 @@ export async function appBenchmark({ rounds, durationSeconds, connections = 50 }
     await admin.query(`drop database if exists ${DATABASE} with (force)`);
     await admin.end();
   }
+}
+
+// `node bench/app.mjs [--quick]` (after a build): benchmark 6 alone, with the plan `npm run bench` uses.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await appBenchmark(quick ? { rounds: 2, durationSeconds: 2 } : { rounds: 4, durationSeconds: 5 });
+  const range = (r) => `${fmt(r.median, 3)} (${fmt(r.min, 3)}-${fmt(r.max, 3)})`;
+  console.log(
+    `[6] App GET /api/preferences (10 rows): autocannon ${result.connections} connections, pool ${result.poolMax}, ${result.rounds} rounds x ${result.durationSeconds} s`,
+  );
+  console.log(
+    `  app ${spread(result.app.rps)} req/s (p99 ${fmt(median(result.app.p99Ms))} ms), minimal Fastify + pg ${spread(result.minimal.rps)} req/s (p99 ${fmt(median(result.minimal.p99Ms))} ms)`,
+  );
+  console.log(
+    `  non-2xx / errors: app ${result.app.non2xx} / ${result.app.errors}, minimal ${result.minimal.non2xx} / ${result.minimal.errors}`,
+  );
+  console.log(`  app / minimal req/s: ${range(result.ratio)} ${verdict(result.ratio.median, 0.9)}`);
+  console.log(`  evidence: LOG_LEVEL=warn ${spread(result.appQuiet.rps)} req/s, ratio ${range(result.quietRatio)}`);
+  console.log(`  peak RSS: app ${fmt(result.appPeakRssMiB, 0)} MiB, minimal ${fmt(result.minimalPeakRssMiB, 0)} MiB`);
 }

@@ -29,19 +29,24 @@ export interface BuildAppOptions {
   logger?: Logger | false;
 }
 
-/** Headers that carry credentials; never logged. `x-forwarded-access-token` is the user's token in Databricks Apps. */
-const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-forwarded-access-token"]',
-  'req.headers["x-databricks-token"]',
-  'res.headers["set-cookie"]',
-  'token',
-  'password',
-  '*.token',
-  '*.password',
-  '*.clientSecret',
-];
+/**
+ * The request headers the access log keeps: who called (the Apps proxy's identity headers), through what, and with
+ * what body. An allowlist: any other header (`Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, the
+ * user's `X-Forwarded-Access-Token`, whatever a client invents next) is never logged. The request id is `reqId`.
+ */
+const LOGGED_HEADERS = [
+  'host',
+  'user-agent',
+  'content-type',
+  'content-length',
+  'x-forwarded-email',
+  'x-forwarded-preferred-username',
+  'x-forwarded-for',
+  'x-real-ip',
+] as const;
+
+/** Fields of other log lines (client and emulator events, errors) that may hold a credential. */
+const REDACTED_PATHS = ['token', 'password', '*.token', '*.password', '*.clientSecret'];
 
 /**
  * One access-log line per request, when it completes, carrying the request too: Fastify's default writes two (incoming
@@ -90,17 +95,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-/** The server's pino logger: JSON lines, credential headers and token/password fields redacted. */
+/** The server's pino logger: JSON lines, only {@link LOGGED_HEADERS} of a request, token/password fields redacted. */
 export function createLogger(options: { level?: string; stream?: DestinationStream } = {}): Logger {
   const settings = {
     level: options.level ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
     serializers: {
-      // Headers are logged (the caller's identity and request id are useful) and credential headers redacted above.
       req: (request: { method: string; url: string; headers: Record<string, unknown>; ip?: string }) => ({
         method: request.method,
         url: request.url,
-        headers: request.headers,
+        headers: loggedHeaders(request.headers),
         remoteAddress: request.ip,
       }),
     },
@@ -108,4 +112,13 @@ export function createLogger(options: { level?: string; stream?: DestinationStre
   // Asynchronous stdout (pino's recommendation for servers): lines written while a write is in flight go out together;
   // pino flushes what is left synchronously on exit.
   return pino(settings, options.stream ?? pino.destination({ dest: 1, sync: false }));
+}
+
+function loggedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const name of LOGGED_HEADERS) {
+    const value = headers[name];
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
 }
