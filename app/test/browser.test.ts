@@ -44,7 +44,7 @@ describe.skipIf(!hasChromium)('the built app in headless Chromium (served by the
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('adds and edits a preference, shows validation inline, and keeps it across a reload', async () => {
+  it('adds and edits a preference, shows validation inline and edit conflicts, and keeps it across a reload', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(server.url);
 
@@ -71,7 +71,25 @@ describe.skipIf(!hasChromium)('the built app in headless Chromium (served by the
     const row = page.getByTestId('preference-theme');
     await expect.poll(() => row.getByTestId('preference-value').textContent(), UI).toBe('dark');
 
+    // Someone else changes the preference while the editor is open: Save gets 412, and the editor reloads the
+    // latest value and says so instead of overwriting it.
     await row.getByRole('button', { name: 'Edit' }).click();
+    await expect.poll(() => row.getByLabel('Value').inputValue(), UI).toBe('dark');
+    const elsewhere = await page.evaluate(async () => {
+      const response = await fetch('/api/preferences/theme', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 'changed in another tab' }),
+      });
+      return response.status;
+    });
+    expect(elsewhere).toBe(200);
+    await row.getByLabel('Value').fill('"mine"');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => row.getByTestId('preference-notice').textContent(), UI).toMatch(/changed elsewhere/);
+    await expect.poll(() => row.getByLabel('Value').inputValue(), UI).toBe('changed in another tab');
+
+    // Saving again applies to the version just read.
     await row.getByLabel('Value').fill('{"mode": "dark", "fontSize": 14}');
     await row.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => row.getByTestId('preference-value').textContent(), UI).toContain('"fontSize": 14');

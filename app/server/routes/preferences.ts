@@ -1,6 +1,7 @@
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
 import { AppError, toAppError, validationError } from '../errors.js';
+import { parseIfMatch, preconditionFailed, toETag } from '../etag.js';
 import { requireIdentity } from '../identity.js';
 
 /** 1–64 characters: letters, digits, `_`, `.`, `-`, starting with a letter or digit (mirrored by a CHECK in SQL). */
@@ -34,6 +35,12 @@ const putBody = {
   properties: { value: { maxJsonBytes: MAX_VALUE_BYTES, jsonbStorable: true } },
 } as const;
 const failures = { 400: errorBody, 401: errorBody, 500: errorBody, 503: errorBody };
+const ifMatchHeaders = {
+  type: 'object',
+  properties: {
+    'if-match': { type: 'string', description: 'ETag of a previous read, or *: write only if it still holds' },
+  },
+} as const;
 
 /** `GET /api/preferences`, `GET|PUT|DELETE /api/preferences/:key`: always the caller's own rows only. */
 export const preferencesRoutes = fp(
@@ -65,39 +72,59 @@ export const preferencesRoutes = fp(
         schema: { params: keyParams, response: { 200: preference, 404: errorBody, ...failures } },
         schemaErrorFormatter: describeValidationErrors,
       },
-      async (request) => {
+      async (request, reply) => {
         const user = requireIdentity(request);
         const found = await query(() => fastify.database.preferences().get(user.email, request.params.key));
         if (!found) throw notFound(request.params.key);
-        return found;
+        return reply.header('etag', toETag(found.version)).send(found.preference);
       },
     );
 
-    fastify.put<{ Params: { key: string }; Body: { value: unknown } }>(
+    fastify.put<{ Params: { key: string }; Body: { value: unknown }; Headers: { 'if-match'?: string } }>(
       '/api/preferences/:key',
       {
-        schema: { params: keyParams, body: putBody, response: { 200: preference, 201: preference, ...failures } },
+        schema: {
+          params: keyParams,
+          body: putBody,
+          headers: ifMatchHeaders,
+          response: { 200: preference, 201: preference, 412: errorBody, ...failures },
+        },
         schemaErrorFormatter: describeValidationErrors,
       },
       async (request, reply) => {
         const user = requireIdentity(request);
-        const { preference: saved, created } = await query(() =>
-          fastify.database.preferences().put(user.email, request.params.key, request.body.value),
-        );
-        return reply.code(created ? 201 : 200).send(saved);
+        const { key } = request.params;
+        const precondition = parseIfMatch(request.headers['if-match']);
+        const store = fastify.database.preferences();
+        if (precondition) {
+          const updated = await query(() => store.update(user.email, key, request.body.value, precondition));
+          if (!updated) throw preconditionFailed(key);
+          return reply.header('etag', toETag(updated.version)).send(updated.preference);
+        }
+        const saved = await query(() => store.put(user.email, key, request.body.value));
+        return reply
+          .code(saved.created ? 201 : 200)
+          .header('etag', toETag(saved.version))
+          .send(saved.preference);
       },
     );
 
-    fastify.delete<{ Params: { key: string } }>(
+    fastify.delete<{ Params: { key: string }; Headers: { 'if-match'?: string } }>(
       '/api/preferences/:key',
       {
-        schema: { params: keyParams, response: { 204: { type: 'null' }, 404: errorBody, ...failures } },
+        schema: {
+          params: keyParams,
+          headers: ifMatchHeaders,
+          response: { 204: { type: 'null' }, 404: errorBody, 412: errorBody, ...failures },
+        },
         schemaErrorFormatter: describeValidationErrors,
       },
       async (request, reply) => {
         const user = requireIdentity(request);
-        const deleted = await query(() => fastify.database.preferences().delete(user.email, request.params.key));
-        if (!deleted) throw notFound(request.params.key);
+        const { key } = request.params;
+        const precondition = parseIfMatch(request.headers['if-match']);
+        const deleted = await query(() => fastify.database.preferences().delete(user.email, key, precondition));
+        if (!deleted) throw precondition ? preconditionFailed(key) : notFound(key);
         return reply.code(204).send();
       },
     );

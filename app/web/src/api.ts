@@ -58,20 +58,26 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** A preference with its `ETag`, to send back as `If-Match` so a write cannot overwrite a change it has not seen. */
+export interface VersionedPreference {
+  preference: Preference;
+  etag: string | undefined;
+}
+
+async function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   let response: Response;
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'NETWORK_ERROR', 'The server cannot be reached.', 'Check that the app server is running.');
   }
-  if (response.status === 204) return undefined as T;
+  if (response.status === 204) return { response, payload: undefined };
   const payload: unknown = await response.json().catch(() => undefined);
-  if (response.ok) return payload as T;
+  if (response.ok) return { response, payload };
   const detail = (payload as ErrorBody | undefined)?.detail;
   throw new ApiError(
     response.status,
@@ -82,6 +88,17 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   );
 }
 
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await send(method, path, body)).payload as T;
+}
+
+async function versioned(method: string, path: string, body?: unknown, etag?: string): Promise<VersionedPreference> {
+  const { response, payload } = await send(method, path, body, etag ? { 'if-match': etag } : {});
+  return { preference: payload as Preference, etag: response.headers.get('etag') ?? undefined };
+}
+
+const preferencePath = (key: string) => `/api/preferences/${encodeURIComponent(key)}`;
+
 export const api = {
   me: () => request<Me>('GET', '/api/me'),
   /** Health answers 503 with a body when the database is down; that body is still the status to show. */
@@ -90,7 +107,9 @@ export const api = {
     return (await response.json()) as Health;
   },
   listPreferences: async () => (await request<{ preferences: Preference[] }>('GET', '/api/preferences')).preferences,
-  savePreference: (key: string, value: unknown) =>
-    request<Preference>('PUT', `/api/preferences/${encodeURIComponent(key)}`, { value }),
-  deletePreference: (key: string) => request<void>('DELETE', `/api/preferences/${encodeURIComponent(key)}`),
+  getPreference: (key: string) => versioned('GET', preferencePath(key)),
+  /** With `etag`: only if the preference still has that version, else ApiError 412 `PREFERENCE_CHANGED`. */
+  savePreference: (key: string, value: unknown, etag?: string) =>
+    versioned('PUT', preferencePath(key), { value }, etag),
+  deletePreference: (key: string) => request<void>('DELETE', preferencePath(key)),
 };

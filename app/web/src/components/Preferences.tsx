@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import { ApiError, api, type Preference } from '../api';
+import { ApiError, api, type Preference, type VersionedPreference } from '../api';
 
 /** The caller's preferences: list, add, edit, delete. Server validation errors show next to the field they concern. */
 export function Preferences({ preferences, onChanged }: { preferences: Preference[]; onChanged: () => void }) {
@@ -23,18 +23,24 @@ export function Preferences({ preferences, onChanged }: { preferences: Preferenc
   );
 }
 
-/** Adds a preference, or edits one when `existing` is given (the key is then fixed). */
+/**
+ * Adds a preference, or edits one when `existing` is given (the key is then fixed). An edit is saved with `If-Match`
+ * set to the ETag it was read with; if someone changed the preference since, the server answers 412 and
+ * `onConflict` runs instead of overwriting their change.
+ */
 function PreferenceForm({
   existing,
   onSaved,
   onCancel,
+  onConflict,
 }: {
-  existing?: Preference;
+  existing?: VersionedPreference;
   onSaved: () => void;
   onCancel?: () => void;
+  onConflict?: () => void;
 }) {
-  const [key, setKey] = useState(existing?.key ?? '');
-  const [text, setText] = useState(existing ? formatValue(existing.value) : '');
+  const [key, setKey] = useState(existing?.preference.key ?? '');
+  const [text, setText] = useState(existing ? formatValue(existing.preference.value) : '');
   const [error, setError] = useState<ApiError>();
   const [saving, setSaving] = useState(false);
 
@@ -42,7 +48,7 @@ function PreferenceForm({
     event.preventDefault();
     setSaving(true);
     try {
-      await api.savePreference(key.trim(), parseValue(text));
+      await api.savePreference(key.trim(), parseValue(text), existing?.etag);
       setError(undefined);
       if (!existing) {
         setKey('');
@@ -50,6 +56,7 @@ function PreferenceForm({
       }
       onSaved();
     } catch (caught) {
+      if (caught instanceof ApiError && caught.code === 'PREFERENCE_CHANGED' && onConflict) return onConflict();
       setError(caught instanceof ApiError ? caught : new ApiError(0, 'UNEXPECTED', String(caught)));
     } finally {
       setSaving(false);
@@ -62,13 +69,13 @@ function PreferenceForm({
         {error.message}
       </span>
     );
-  const id = existing ? `edit-${existing.key}` : 'new';
+  const id = existing ? `edit-${existing.preference.key}` : 'new';
 
   return (
     <form
       className={existing ? 'form form-inline' : 'form'}
       onSubmit={submit}
-      aria-label={existing ? `Edit ${existing.key}` : 'Add a preference'}
+      aria-label={existing ? `Edit ${existing.preference.key}` : 'Add a preference'}
     >
       {!existing && (
         <label htmlFor={`${id}-key`}>
@@ -115,8 +122,21 @@ function PreferenceForm({
 }
 
 function PreferenceRow({ preference, onChanged }: { preference: Preference; onChanged: () => void }) {
-  const [editing, setEditing] = useState(false);
+  // The preference as read when Edit was clicked, with its ETag: the version the edit applies to.
+  const [editing, setEditing] = useState<VersionedPreference>();
   const [error, setError] = useState<string>();
+
+  /** Reads the current version into the editor; `notice` says why (undefined when the user clicked Edit). */
+  const edit = async (notice?: string) => {
+    try {
+      setEditing(await api.getPreference(preference.key));
+      setError(notice);
+    } catch (caught) {
+      setEditing(undefined);
+      setError(caught instanceof ApiError && caught.status === 404 ? 'It was deleted elsewhere.' : String(caught));
+      onChanged();
+    }
+  };
 
   const remove = async () => {
     try {
@@ -136,7 +156,7 @@ function PreferenceRow({ preference, onChanged }: { preference: Preference; onCh
         </span>
         {!editing && (
           <span className="actions">
-            <button type="button" className="secondary" onClick={() => setEditing(true)}>
+            <button type="button" className="secondary" onClick={() => edit()}>
               Edit
             </button>
             <button type="button" className="danger" onClick={remove}>
@@ -147,19 +167,33 @@ function PreferenceRow({ preference, onChanged }: { preference: Preference; onCh
       </div>
       {editing ? (
         <PreferenceForm
-          existing={preference}
+          // A new version (after a conflict) starts a new form holding the value just read.
+          key={editing.etag}
+          existing={editing}
           onSaved={() => {
-            setEditing(false);
+            setEditing(undefined);
+            setError(undefined);
             onChanged();
           }}
-          onCancel={() => setEditing(false)}
+          onCancel={() => {
+            setEditing(undefined);
+            setError(undefined);
+          }}
+          onConflict={() => {
+            onChanged();
+            void edit('It was changed elsewhere since you opened it: this is the latest value. Make your edit again.');
+          }}
         />
       ) : (
         <pre className="preference-value" data-testid="preference-value">
           {formatValue(preference.value)}
         </pre>
       )}
-      {error && <p className="field-error">{error}</p>}
+      {error && (
+        <p className="field-error" role="alert" data-testid="preference-notice">
+          {error}
+        </p>
+      )}
     </li>
   );
 }

@@ -1,0 +1,45 @@
+import { AppError, validationError } from './errors.js';
+import type { Precondition } from './preferences-store.js';
+
+/**
+ * Optimistic concurrency for preferences (RFC 9110): a read returns the version as a strong `ETag`; a write sent with
+ * `If-Match` applies only if the preference still has that version, else 412. Without `If-Match` a write applies
+ * unconditionally, as before.
+ */
+
+export function toETag(version: string): string {
+  return `"${version}"`;
+}
+
+/** `If-Match` as a precondition: `*`, or a list of strong entity-tags (weak ones never match, per the RFC). */
+export function parseIfMatch(header: string | undefined): Precondition | undefined {
+  if (header === undefined) return undefined;
+  const text = header.trim();
+  if (text === '*') return { any: true };
+  const versions: string[] = [];
+  for (const part of text.split(',')) {
+    const tag = part.trim();
+    if (tag.startsWith('W/"') && tag.endsWith('"') && tag.length >= 4) continue;
+    const strong = /^"([^"]*)"$/.exec(tag);
+    if (!strong) {
+      throw validationError(
+        'If-Match',
+        'If-Match must be * or the ETag of a previous read, in double quotes (e.g. "1234")',
+        'INVALID_IF_MATCH',
+      );
+    }
+    versions.push(strong[1] as string);
+  }
+  return { versions };
+}
+
+export function preconditionFailed(key: string): AppError {
+  return new AppError(
+    412,
+    'PREFERENCE_CHANGED',
+    `The preference '${key}' was changed or deleted since you read it (If-Match does not match).`,
+    'ConflictError',
+    `Read it again (GET /api/preferences/${key}), apply your change to the value you get and send it with If-Match set to the new ETag.`,
+    'If-Match',
+  );
+}

@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../server/app.js';
+import { createTestDatabase, type TestDatabase } from './helpers.js';
+
+const ALICE = { 'x-forwarded-email': 'alice@example.com' };
+
+let database: TestDatabase;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  app = await buildApp({
+    database: { configured: true, pool: database.pool, info: { tier: 'static', database: 'test', user: 'postgres' } },
+    production: true,
+    logger: false,
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await database?.drop();
+});
+
+const put = (key: string, value: unknown, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'PUT', url: `/api/preferences/${key}`, headers: { ...ALICE, ...headers }, payload: { value } });
+const read = (key: string) => app.inject({ url: `/api/preferences/${key}`, headers: ALICE });
+
+describe('optimistic concurrency on preferences (ETag / If-Match)', () => {
+  it('50 concurrent read-modify-write increments with If-Match and retry end at 50', async () => {
+    expect((await put('counter', 0)).statusCode).toBe(201);
+    let conflicts = 0;
+    const increment = async () => {
+      for (let attempt = 0; attempt < 500; attempt++) {
+        const current = await read('counter');
+        const etag = current.headers.etag as string;
+        const written = await put('counter', current.json().value + 1, { 'if-match': etag });
+        if (written.statusCode === 200) return;
+        expect(written.statusCode).toBe(412);
+        conflicts++;
+      }
+      throw new Error('no increment after 500 attempts');
+    };
+    await Promise.all(Array.from({ length: 50 }, increment));
+    expect((await read('counter')).json().value).toBe(50);
+    // The pool (5 connections) serves the 50 workers concurrently: some of them must have lost a race.
+    expect(conflicts).toBeGreaterThan(0);
+  });
+
+  it('answers a stale If-Match with 412 in the error shape and leaves the value alone', async () => {
+    const created = await put('theme', 'dark');
+    const firstTag = created.headers.etag as string;
+    expect(firstTag).toMatch(/^"\d+"$/);
+    expect((await read('theme')).headers.etag).toBe(firstTag);
+
+    const second = await put('theme', 'light', { 'if-match': firstTag });
+    expect(second.statusCode).toBe(200);
+    const secondTag = second.headers.etag as string;
+    expect(secondTag).not.toBe(firstTag);
+
+    const stale = await put('theme', 'blue', { 'if-match': firstTag });
+    expect(stale.statusCode).toBe(412);
+    expect(stale.json()).toEqual({
+      detail: {
+        error_code: 'PREFERENCE_CHANGED',
+        message: "The preference 'theme' was changed or deleted since you read it (If-Match does not match).",
+        technical_details: {
+          error_type: 'ConflictError',
+          suggestion:
+            'Read it again (GET /api/preferences/theme), apply your change to the value you get and send it with If-Match set to the new ETag.',
+          field: 'If-Match',
+        },
+      },
+    });
+    expect((await read('theme')).json().value).toBe('light');
+
+    // A list of tags matches any of them; a weak tag never does (strong comparison).
+    expect((await put('theme', 'green', { 'if-match': `"0", ${secondTag}` })).statusCode).toBe(200);
+    expect((await put('theme', 'red', { 'if-match': `W/${(await read('theme')).headers.etag}` })).statusCode).toBe(412);
+  });
+
+  it('If-Match on a missing preference is 412; * needs it to exist; a malformed tag is 400', async () => {
+    expect((await put('absent', 1, { 'if-match': '"123"' })).statusCode).toBe(412);
+    expect((await put('absent', 1, { 'if-match': '*' })).statusCode).toBe(412);
+    expect((await read('absent')).statusCode).toBe(404);
+    await put('present', 1);
+    expect((await put('present', 2, { 'if-match': '*' })).statusCode).toBe(200);
+    const malformed = await put('present', 3, { 'if-match': '123' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().detail).toMatchObject({
+      error_code: 'INVALID_IF_MATCH',
+      technical_details: { field: 'If-Match' },
+    });
+  });
+
+  it('deletes only the version the caller read', async () => {
+    const tag = (await put('doomed', 'v1')).headers.etag as string;
+    await put('doomed', 'v2');
+    const stale = await app.inject({
+      method: 'DELETE',
+      url: '/api/preferences/doomed',
+      headers: { ...ALICE, 'if-match': tag },
+    });
+    expect(stale.statusCode).toBe(412);
+    expect(stale.json().detail.error_code).toBe('PREFERENCE_CHANGED');
+    const current = (await read('doomed')).headers.etag as string;
+    const deleted = await app.inject({
+      method: 'DELETE',
+      url: '/api/preferences/doomed',
+      headers: { ...ALICE, 'if-match': current },
+    });
+    expect(deleted.statusCode).toBe(204);
+  });
+});
