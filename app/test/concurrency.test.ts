@@ -1,30 +1,18 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../server/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { appForThisFile } from './helpers.js';
 
 const ALICE = { 'x-forwarded-email': 'alice@example.com' };
 
-let database: TestDatabase;
-let app: FastifyInstance;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  app = await buildApp({
-    database: { configured: true, pool: database.pool, info: { tier: 'static', database: 'test', user: 'postgres' } },
-    production: true,
-    logger: false,
-  });
-});
-
-afterAll(async () => {
-  await app?.close();
-  await database?.drop();
-});
+const app = appForThisFile();
 
 const put = (key: string, value: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'PUT', url: `/api/preferences/${key}`, headers: { ...ALICE, ...headers }, payload: { value } });
-const read = (key: string) => app.inject({ url: `/api/preferences/${key}`, headers: ALICE });
+  app().inject({
+    method: 'PUT',
+    url: `/api/preferences/${key}`,
+    headers: { ...ALICE, ...headers },
+    payload: { value },
+  });
+const read = (key: string) => app().inject({ url: `/api/preferences/${key}`, headers: ALICE });
 
 describe('optimistic concurrency on preferences (ETag / If-Match)', () => {
   it('50 concurrent read-modify-write increments with If-Match and retry end at 50', async () => {
@@ -96,7 +84,7 @@ describe('optimistic concurrency on preferences (ETag / If-Match)', () => {
   it('deletes only the version the caller read', async () => {
     const tag = (await put('doomed', 'v1')).headers.etag as string;
     await put('doomed', 'v2');
-    const stale = await app.inject({
+    const stale = await app().inject({
       method: 'DELETE',
       url: '/api/preferences/doomed',
       headers: { ...ALICE, 'if-match': tag },
@@ -104,7 +92,7 @@ describe('optimistic concurrency on preferences (ETag / If-Match)', () => {
     expect(stale.statusCode).toBe(412);
     expect(stale.json().detail.error_code).toBe('PREFERENCE_CHANGED');
     const current = (await read('doomed')).headers.etag as string;
-    const deleted = await app.inject({
+    const deleted = await app().inject({
       method: 'DELETE',
       url: '/api/preferences/doomed',
       headers: { ...ALICE, 'if-match': current },

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { applyMigrations } from '@lakebase-kit/client';
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { buildApp } from '../server/app.js';
 
 /** The real PostgreSQL the tests use (CI starts it); override with TEST_DATABASE_URL. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -37,5 +40,43 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await pool.end();
     },
+  };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  database: TestDatabase;
+  /** Closes the app, then drops its schema. */
+  close(): Promise<void>;
+}
+
+/** The app in production mode (identity from `X-Forwarded-Email` only), no logs, on a migrated schema of its own. */
+export async function createTestApp(): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const app = await buildApp({
+    database: { configured: true, pool: database.pool, info: { tier: 'static', database: 'test', user: 'postgres' } },
+    production: true,
+    logger: false,
+  });
+  return {
+    app,
+    database,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+/** In a test file: a {@link createTestApp} for all its tests (made before, closed after); call the result for the app. */
+export function appForThisFile(): () => FastifyInstance {
+  let testApp: TestApp | undefined;
+  beforeAll(async () => {
+    testApp = await createTestApp();
+  });
+  afterAll(() => testApp?.close());
+  return () => {
+    if (!testApp) throw new Error('the test app is made in beforeAll: use it inside a test');
+    return testApp.app;
   };
 }

@@ -1,31 +1,14 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../server/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { appForThisFile } from './helpers.js';
 
 const ALICE = { 'x-forwarded-email': 'alice@example.com' };
 const BOB = { 'x-forwarded-email': 'bob@example.com' };
 
-let database: TestDatabase;
-let app: FastifyInstance;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  app = await buildApp({
-    database: { configured: true, pool: database.pool, info: { tier: 'static', database: 'test', user: 'postgres' } },
-    production: true,
-    logger: false,
-  });
-});
-
-afterAll(async () => {
-  await app?.close();
-  await database?.drop();
-});
+const app = appForThisFile();
 
 describe('preferences CRUD (per user)', () => {
   it('creates, reads, lists, updates and deletes a preference', async () => {
-    const created = await app.inject({
+    const created = await app().inject({
       method: 'PUT',
       url: '/api/preferences/theme',
       headers: ALICE,
@@ -34,7 +17,7 @@ describe('preferences CRUD (per user)', () => {
     expect(created.statusCode).toBe(201);
     expect(created.json()).toMatchObject({ key: 'theme', value: 'dark' });
 
-    const updated = await app.inject({
+    const updated = await app().inject({
       method: 'PUT',
       url: '/api/preferences/theme',
       headers: ALICE,
@@ -43,34 +26,34 @@ describe('preferences CRUD (per user)', () => {
     expect(updated.statusCode).toBe(200);
     expect(updated.json().value).toEqual({ mode: 'dark', contrast: 'high' });
 
-    const read = await app.inject({ url: '/api/preferences/theme', headers: ALICE });
+    const read = await app().inject({ url: '/api/preferences/theme', headers: ALICE });
     expect(read.statusCode).toBe(200);
     expect(read.json().value).toEqual({ mode: 'dark', contrast: 'high' });
 
-    await app.inject({ method: 'PUT', url: '/api/preferences/a.first', headers: ALICE, payload: { value: 1 } });
-    const list = await app.inject({ url: '/api/preferences', headers: ALICE });
+    await app().inject({ method: 'PUT', url: '/api/preferences/a.first', headers: ALICE, payload: { value: 1 } });
+    const list = await app().inject({ url: '/api/preferences', headers: ALICE });
     expect(list.json().preferences.map((p: { key: string }) => p.key)).toEqual(['a.first', 'theme']);
 
-    const deleted = await app.inject({ method: 'DELETE', url: '/api/preferences/theme', headers: ALICE });
+    const deleted = await app().inject({ method: 'DELETE', url: '/api/preferences/theme', headers: ALICE });
     expect(deleted.statusCode).toBe(204);
-    const gone = await app.inject({ url: '/api/preferences/theme', headers: ALICE });
+    const gone = await app().inject({ url: '/api/preferences/theme', headers: ALICE });
     expect(gone.statusCode).toBe(404);
     expect(gone.json().detail.error_code).toBe('PREFERENCE_NOT_FOUND');
-    const deletedAgain = await app.inject({ method: 'DELETE', url: '/api/preferences/theme', headers: ALICE });
+    const deletedAgain = await app().inject({ method: 'DELETE', url: '/api/preferences/theme', headers: ALICE });
     expect(deletedAgain.statusCode).toBe(404);
   });
 
   it('keeps every JSON type as sent, including strings that look like numbers', async () => {
     const values = ['42', 42, true, null, [1, 'two', { three: 3 }], { nested: { deep: ['x'] } }, 'ünïcødé ✓'];
     for (const [index, value] of values.entries()) {
-      const put = await app.inject({
+      const put = await app().inject({
         method: 'PUT',
         url: `/api/preferences/type-${index}`,
         headers: BOB,
         payload: { value },
       });
       expect(put.statusCode).toBe(201);
-      const read = await app.inject({ url: `/api/preferences/type-${index}`, headers: BOB });
+      const read = await app().inject({ url: `/api/preferences/type-${index}`, headers: BOB });
       expect(read.json().value).toStrictEqual(value);
     }
   });
@@ -78,35 +61,35 @@ describe('preferences CRUD (per user)', () => {
 
 describe('isolation between users', () => {
   it("never shows or changes another user's preference", async () => {
-    await app.inject({
+    await app().inject({
       method: 'PUT',
       url: '/api/preferences/secret',
       headers: ALICE,
       payload: { value: 'alice-only' },
     });
 
-    const bobReads = await app.inject({ url: '/api/preferences/secret', headers: BOB });
+    const bobReads = await app().inject({ url: '/api/preferences/secret', headers: BOB });
     expect(bobReads.statusCode).toBe(404);
-    const bobList = await app.inject({ url: '/api/preferences', headers: BOB });
+    const bobList = await app().inject({ url: '/api/preferences', headers: BOB });
     expect(bobList.json().preferences.map((p: { key: string }) => p.key)).not.toContain('secret');
-    const bobDeletes = await app.inject({ method: 'DELETE', url: '/api/preferences/secret', headers: BOB });
+    const bobDeletes = await app().inject({ method: 'DELETE', url: '/api/preferences/secret', headers: BOB });
     expect(bobDeletes.statusCode).toBe(404);
 
     // Bob writing the same key creates his own row; Alice's is untouched.
-    const bobWrites = await app.inject({
+    const bobWrites = await app().inject({
       method: 'PUT',
       url: '/api/preferences/secret',
       headers: BOB,
       payload: { value: 'bob' },
     });
     expect(bobWrites.statusCode).toBe(201);
-    const aliceReads = await app.inject({ url: '/api/preferences/secret', headers: ALICE });
+    const aliceReads = await app().inject({ url: '/api/preferences/secret', headers: ALICE });
     expect(aliceReads.json().value).toBe('alice-only');
   });
 
   it('answers 401 in the error shape without an identity in production', async () => {
     for (const url of ['/api/preferences', '/api/preferences/theme', '/api/me']) {
-      const response = await app.inject({ url });
+      const response = await app().inject({ url });
       expect(response.statusCode).toBe(401);
       expect(response.json().detail).toMatchObject({ error_code: 'UNAUTHENTICATED' });
       expect(response.json().detail.technical_details.suggestion).toMatch(/Databricks Apps/);
@@ -114,7 +97,7 @@ describe('isolation between users', () => {
   });
 
   it('reports who the caller is', async () => {
-    const response = await app.inject({
+    const response = await app().inject({
       url: '/api/me',
       headers: { ...ALICE, 'x-forwarded-preferred-username': 'alice' },
     });
@@ -129,7 +112,12 @@ describe('isolation between users', () => {
 
 describe('validation', () => {
   const put = (url: string, payload: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'PUT', url, headers: { ...ALICE, 'content-type': 'application/json', ...headers }, payload });
+    app().inject({
+      method: 'PUT',
+      url,
+      headers: { ...ALICE, 'content-type': 'application/json', ...headers },
+      payload,
+    });
 
   it('rejects an oversized value with 400 saying the limit', async () => {
     const response = await put('/api/preferences/big', JSON.stringify({ value: 'x'.repeat(20_000) }));
@@ -188,7 +176,7 @@ describe('validation', () => {
   });
 
   it('answers unknown API routes with 404 in the error shape', async () => {
-    const response = await app.inject({ url: '/api/nope', headers: ALICE });
+    const response = await app().inject({ url: '/api/nope', headers: ALICE });
     expect(response.statusCode).toBe(404);
     expect(response.json().detail.error_code).toBe('NOT_FOUND');
   });

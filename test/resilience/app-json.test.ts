@@ -4,32 +4,15 @@
  * beyond it; never a 5xx (before the limit, ~4,500 levels overflowed the stack in the value checks: a 500 per request).
  */
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../app/server/app.js';
+import { describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../app/server/json-body.js';
-import { createTestDatabase, type TestDatabase } from '../../app/test/helpers.js';
+import { appForThisFile } from '../../app/test/helpers.js';
 import { FULL } from './helpers.js';
 
 const RUNS = FULL ? 1_000 : 100;
 const ALICE = { 'x-forwarded-email': 'alice@example.com', 'content-type': 'application/json' };
 
-let database: TestDatabase;
-let app: FastifyInstance;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  app = await buildApp({
-    database: { configured: true, pool: database.pool, info: { tier: 'static', database: 'test', user: 'postgres' } },
-    production: true,
-    logger: false,
-  });
-});
-
-afterAll(async () => {
-  await app?.close();
-  await database?.drop();
-});
+const app = appForThisFile();
 
 /** A JSON text nested `depth` levels deep; `kinds[i % kinds.length]` picks array or object at level i. */
 function nested(depth: number, kinds: Array<'array' | 'object'>, leaf: string): string {
@@ -53,7 +36,7 @@ describe('JSON nesting depth (fast-check)', () => {
         fc.constantFrom('1', '"x"', 'null', '[]', '{}'),
         async (depth, kinds, leaf) => {
           const value = nested(depth, kinds, leaf);
-          const response = await app.inject({
+          const response = await app().inject({
             method: 'PUT',
             url: '/api/preferences/deep',
             headers: ALICE,
