@@ -12,4 +12,17 @@ if (!existsSync(built)) {
   );
   process.exit(1);
 }
+
+// `npx lakebase` and `npm run` start a bin through `sh -c`, and npm forwards SIGTERM/SIGINT to that shell only, which
+// dies without passing it on (dash does not exec the command): we would run on, orphaned, holding the emulator's
+// data-dir lock. So when npm started us, the parent going away is our stop signal, delivered once.
+if (process.env.npm_command) {
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+  }, 200);
+  watch.unref();
+}
 await import(built.href);
