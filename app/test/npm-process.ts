@@ -14,7 +14,7 @@ export interface NpmProcess {
   output(): string;
   /** Resolves with the first match of `pattern` in the output; rejects on exit or after `timeoutMs`. */
   waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
-  /** Resolves with the exit code (or signal name) once npm exited; rejects after `timeoutMs`. */
+  /** Resolves with the exit code (or signal name) once it exited; rejects after `timeoutMs`. */
   exited(timeoutMs: number): Promise<number | string>;
 }
 
@@ -30,7 +30,16 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** `npm <args>` in `cwd` with exactly `env`. */
 export function startNpm(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): NpmProcess {
-  const child = spawn('npm', args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startCommand('npm', args, options);
+}
+
+/** `<command> <args>` (npm, npx) in `cwd` with exactly `env`. */
+export function startCommand(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): NpmProcess {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -63,7 +72,7 @@ export function startNpm(args: string[], options: { cwd: string; env: NodeJS.Pro
         exit.then((code) => {
           if (!listeners.has(check)) return;
           done();
-          reject(new Error(`npm exited (${code}) before ${pattern}:\n${output}`));
+          reject(new Error(`exited (${code}) before ${pattern}:\n${output}`));
         });
         listeners.add(check);
         check();
@@ -73,7 +82,7 @@ export function startNpm(args: string[], options: { cwd: string; env: NodeJS.Pro
       return Promise.race([
         exit,
         new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`npm still running after ${timeoutMs} ms:\n${output}`)), timeoutMs),
+          setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms:\n${output}`)), timeoutMs),
         ),
       ]);
     },
