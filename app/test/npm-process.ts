@@ -114,6 +114,19 @@ export function isRunning(pid: number): boolean {
   return stat !== undefined && stat.state !== 'Z';
 }
 
+/**
+ * Resolves with the processes of `tree` still running after `timeoutMs` (polled every 100 ms), or with none as soon
+ * as all have exited.
+ */
+export async function survivorsAfter(tree: { pid: number; command: string }[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = tree.filter((p) => isRunning(p.pid));
+    if (alive.length === 0 || Date.now() >= deadline) return alive;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function readProc(pid: number): { ppid: number; state: string } | undefined {
   try {
     // `pid (comm) state ppid ...`; comm may hold spaces and parentheses, so parse after the last ')'.
