@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { expect } from 'vitest';
 
 /**
  * Helpers for tests that start the app the way a person or the platform does (`npm start`, `npm run start`) and stop
@@ -194,4 +195,35 @@ export async function requestInFlight(
       }
     },
   };
+}
+
+/** The line the server logs once it listens, with its URL. */
+export const LISTENING = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"lakebase app listening"/;
+
+/**
+ * The clean stop expected of `npm start` / `npm run start`, checked on a running app: with a PUT in flight, SIGTERM to
+ * the npm process; the request still completes (201), npm exits 0 after the server logged a clean shutdown, and no
+ * process of its tree is left. The tree is pushed to `trees` first, so that a failing test can clean up after itself.
+ */
+export async function expectCleanStopWithRequestInFlight(
+  npm: NpmProcess,
+  options: { origin: string; headers: Record<string, string>; trees: { pid: number; command: string }[][] },
+): Promise<void> {
+  const tree = processTree(npm.child.pid as number);
+  options.trees.push(tree);
+  expect(tree.map((p) => p.command)).toContainEqual(expect.stringMatching(/node dist\/server\/main\.js$/));
+
+  const inFlight = await requestInFlight(`${options.origin}/api/preferences/theme`, {
+    method: 'PUT',
+    headers: options.headers,
+    body: { value: 'dark' },
+    warmUp: `${options.origin}/api/health`,
+  });
+  npm.child.kill('SIGTERM');
+  await npm.waitFor(/"signal":"SIGTERM"[^\n]*"msg":"shutting down/, 10_000);
+  const answer = await inFlight.finish();
+  expect(answer.status, answer.body).toBe(201);
+  expect(await npm.exited(20_000)).toBe(0);
+  expect(npm.output()).toMatch(/"msg":"shut down cleanly: requests finished, database pool closed"/);
+  expect(tree.filter((p) => isRunning(p.pid))).toEqual([]);
 }

@@ -8,7 +8,14 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL } from './helpers.js';
-import { cleanEnv, isRunning, type NpmProcess, processTree, requestInFlight, startNpm } from './npm-process.js';
+import {
+  cleanEnv,
+  expectCleanStopWithRequestInFlight,
+  isRunning,
+  LISTENING,
+  type NpmProcess,
+  startNpm,
+} from './npm-process.js';
 import { assertBuilt } from './spawn-server.js';
 
 const run = promisify(execFile);
@@ -26,7 +33,7 @@ describe('SIGTERM to `npm run start` of the staged release', () => {
   const database = `app_signals_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
   let npm: NpmProcess | undefined;
-  let tree: { pid: number; command: string }[] = [];
+  const trees: { pid: number; command: string }[][] = [];
 
   beforeAll(async () => {
     assertBuilt();
@@ -37,7 +44,7 @@ describe('SIGTERM to `npm run start` of the staged release', () => {
   afterAll(async () => {
     if (npm?.child.exitCode === null) npm.child.kill('SIGKILL');
     // After a failure, nothing of it may outlive the test.
-    for (const { pid } of tree) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    for (const tree of trees) for (const { pid } of tree) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     await rm(release, { recursive: true, force: true });
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
@@ -53,25 +60,12 @@ describe('SIGTERM to `npm run start` of the staged release', () => {
     url.pathname = `/${database}`;
     const env = cleanEnv({ NODE_ENV: 'production', LAKEBASE_PG_URL: url.toString(), MIGRATE_ON_START: 'true' });
     npm = startNpm(['run', 'start'], { cwd: release, env });
-    const [, origin] = await npm.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"lakebase app listening"/, 45_000);
-    tree = processTree(npm.child.pid as number);
-    expect(tree.map((p) => p.command)).toContainEqual(expect.stringMatching(/node dist\/server\/main\.js$/));
-
-    const headers = { 'x-forwarded-email': 'signals@example.com' };
-    const inFlight = await requestInFlight(`${origin}/api/preferences/theme`, {
-      method: 'PUT',
-      headers,
-      body: { value: 'dark' },
-      warmUp: `${origin}/api/health`,
+    const [, origin] = await npm.waitFor(LISTENING, 45_000);
+    await expectCleanStopWithRequestInFlight(npm, {
+      origin: origin as string,
+      headers: { 'x-forwarded-email': 'signals@example.com' },
+      trees,
     });
-    npm.child.kill('SIGTERM');
-    await npm.waitFor(/"signal":"SIGTERM"[^\n]*"msg":"shutting down/, 10_000);
-    const answer = await inFlight.finish();
-    expect(answer.status, answer.body).toBe(201);
-
-    expect(await npm.exited(20_000)).toBe(0);
-    expect(npm.output()).toMatch(/"msg":"shut down cleanly: requests finished, database pool closed"/);
-    expect(tree.filter((p) => isRunning(p.pid))).toEqual([]);
     // The request's write was committed before the pool closed.
     const client = new pg.Client({ connectionString: url.toString() });
     await client.connect();

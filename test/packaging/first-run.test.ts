@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanEnv,
+  expectCleanStopWithRequestInFlight,
   isRunning,
+  LISTENING,
   type NpmProcess,
   processTree,
-  requestInFlight,
   startCommand,
   startNpm,
   survivorsAfter,
@@ -43,7 +44,7 @@ describe('a fresh clone, and the packages installed elsewhere', () => {
   const project = path.join(work, 'project');
   const offline = cleanEnv({ npm_config_registry: NO_REGISTRY });
   const running: NpmProcess[] = [];
-  const trees: { pid: number }[][] = [];
+  const trees: { pid: number; command: string }[][] = [];
 
   beforeAll(async () => {
     await mkdir(work, { recursive: true });
@@ -74,24 +75,8 @@ describe('a fresh clone, and the packages installed elsewhere', () => {
   it('`npm start` builds and serves; SIGTERM to that npm drains a request and leaves nothing behind', async () => {
     const npm = startNpm(['start'], { cwd: clone, env: cleanEnv({}) });
     running.push(npm);
-    const [, origin] = await npm.waitFor(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"lakebase app listening"/, 240_000);
-    const tree = processTree(npm.child.pid as number);
-    trees.push(tree);
-    expect(tree.map((p) => p.command)).toContainEqual(expect.stringMatching(/node dist\/server\/main\.js$/));
-
-    const inFlight = await requestInFlight(`${origin}/api/preferences/theme`, {
-      method: 'PUT',
-      headers: {},
-      body: { value: 'dark' },
-      warmUp: `${origin}/api/health`,
-    });
-    npm.child.kill('SIGTERM');
-    await npm.waitFor(/"signal":"SIGTERM"[^\n]*"msg":"shutting down/, 10_000);
-    const answer = await inFlight.finish();
-    expect(answer.status, answer.body).toBe(201);
-    expect(await npm.exited(20_000)).toBe(0);
-    expect(npm.output()).toMatch(/"msg":"shut down cleanly: requests finished, database pool closed"/);
-    expect(tree.filter((p) => isRunning(p.pid))).toEqual([]);
+    const [, origin] = await npm.waitFor(LISTENING, 240_000);
+    await expectCleanStopWithRequestInFlight(npm, { origin: origin as string, headers: {}, trees });
   }, 300_000);
 
   it("after the build, `npx lakebase --version` runs the clone's CLI with the registry unreachable", async () => {
