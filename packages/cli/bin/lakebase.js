@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `lakebase` command as npm links it. This file is committed (with its executable bit) so that `npm ci` on a fresh
 // clone links `node_modules/.bin/lakebase` before anything is built: without it, `npx lakebase` would fall back to the
-// public registry and run whatever package is called `lakebase` there. It only loads the compiled CLI.
+// public registry and run whatever package is called `lakebase` there. It loads the compiled CLI.
 import { existsSync } from 'node:fs';
 
 const built = new URL('../dist/bin.js', import.meta.url);
@@ -13,10 +13,11 @@ if (!existsSync(built)) {
   process.exit(1);
 }
 
-// `npx lakebase` and `npm run` start a bin through `sh -c`, and npm forwards SIGTERM/SIGINT to that shell only, which
-// dies without passing it on (dash does not exec the command): we would run on, orphaned, holding the emulator's
-// data-dir lock. So when npm started us, the parent going away is our stop signal, delivered once.
-if (process.env.npm_command) {
+// `npx lakebase` starts the bin through `sh -c`, and npm forwards SIGTERM/SIGINT to that shell only, which dies without
+// passing it on (dash does not exec the command): we would run on, orphaned, holding the emulator's data-dir lock. So
+// under npx (npm_command=exec), the parent going away is our stop signal, delivered once. Not under `npm run`, where a
+// script may mean to leave `lakebase emulator &` running; a script that runs it in the foreground should `exec` it.
+if (process.env.npm_command === 'exec') {
   const parent = process.ppid;
   const watch = setInterval(() => {
     if (process.ppid === parent) return;
