@@ -4,6 +4,8 @@
 // tsconfig and the TypeScript/Vite toolchain are not there. So the release holds the built server and UI, the migrations, app.yaml, the client packed as a
 // tarball (`npm pack`), and a package.json whose dependencies are the server's runtime ones, pinned by a lockfile.
 // It has no `build` script: everything is built here, so the platform only installs and starts.
+// Its `start` script execs node (`exec node dist/server/main.js`): the platform stops the app with SIGTERM to npm, which
+// forwards it to the `sh -c` running the script; with exec, that shell has become the server, which shuts down cleanly.
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';

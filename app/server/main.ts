@@ -4,23 +4,71 @@
  */
 import { fileURLToPath } from 'node:url';
 import { applyMigrations } from '@lakebase-kit/client';
+import type { Logger } from 'pino';
 import { buildApp, createLogger } from './app.js';
 import { connectDatabase } from './lakebase.js';
 import { readServerSettings } from './settings.js';
+import { prettyLogStream, startLine, wantsPrettyLogs } from './terminal.js';
 
 // Relative to this file (app/dist/server/main.js), so the server starts from any working directory.
 const WEB_ROOT = fileURLToPath(new URL('../web', import.meta.url));
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+/** How long a shutdown may take (draining requests, closing the pool, flushing the emulator) before we exit anyway. */
+const SHUTDOWN_LIMIT_MS = 15_000;
+
+/**
+ * Stops on the first SIGINT/SIGTERM, also while starting: runs what `closeWith` last set, logs, and exits 0 (1 if
+ * closing failed or took over {@link SHUTDOWN_LIMIT_MS}). Repeats are ignored: Ctrl-C reaches both npm and us, and npm
+ * forwards it, so we see it twice; dying mid-shutdown would cut requests and leave the emulator's files half-written.
+ */
+class StopSignals {
+  private close: () => Promise<void> = async () => {};
+  private stopping = false;
+
+  constructor(private readonly logger: Logger) {
+    process.on('SIGINT', () => this.stop('SIGINT'));
+    process.on('SIGTERM', () => this.stop('SIGTERM'));
+  }
+
+  closeWith(close: () => Promise<void>): void {
+    this.close = close;
+  }
+
+  private stop(signal: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info({ signal }, 'shutting down: finishing requests in flight');
+    const force = setTimeout(() => {
+      this.logger.error(`shutdown took over ${SHUTDOWN_LIMIT_MS / 1000} s; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    force.unref();
+    this.close().then(
+      () => {
+        this.logger.info({ signal }, 'shut down cleanly: requests finished, database pool closed');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  }
+}
 
 async function main(): Promise<void> {
   const settings = readServerSettings(process.env);
-  const logger = createLogger({ level: settings.logLevel });
+  const pretty = wantsPrettyLogs({ isTTY: process.stdout.isTTY, production: settings.production });
+  const stream = pretty ? await prettyLogStream() : undefined;
+  const logger = createLogger({ level: settings.logLevel, ...(stream ? { stream } : {}) });
+  const signals = new StopSignals(logger);
 
   const connection = await connectDatabase(settings, process.env, {
     debug: (message, fields) => logger.debug(fields ?? {}, message),
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
   });
+  signals.closeWith(() => connection.close());
   if (connection.emulator) {
     logger.info(connection.emulator, 'no Lakebase configured: started the embedded Lakebase emulator');
   } else if (!connection.database.configured) {
@@ -42,35 +90,14 @@ async function main(): Promise<void> {
       logger,
     });
     app.addHook('onClose', () => connection.close());
+    // Fastify's close stops accepting connections, waits for the requests in flight, then runs onClose (the pool).
+    signals.closeWith(() => app.close());
     const address = await app.listen({ port: settings.port, host: settings.host });
 
     const port = new URL(address).port;
     const url = settings.host === '0.0.0.0' ? address : `http://localhost:${port}`;
     logger.info({ url, production: settings.production }, 'lakebase app listening');
-    if (process.stdout.isTTY) process.stdout.write(`\n  Lakebase app ready at ${url}\n\n`);
-
-    // npm forwards Ctrl-C/SIGTERM to this process, which then sees the signal twice: ignore repeats, because dying
-    // mid-shutdown would leave the emulator's PGlite files half-written.
-    let closing = false;
-    const shutdown = (signal: string) => {
-      if (closing) return;
-      closing = true;
-      logger.info({ signal }, 'shutting down');
-      const force = setTimeout(() => {
-        logger.error('shutdown took over 15 s; exiting anyway');
-        process.exit(1);
-      }, 15_000);
-      force.unref();
-      app.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    if (pretty) process.stdout.write(`\n  ${startLine(url, connection.database)}\n\n`);
   } catch (error) {
     await connection.close().catch(() => {});
     throw error;

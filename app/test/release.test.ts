@@ -38,7 +38,7 @@ describe('npm run app:release', () => {
   it('stages a self-contained app that installs and serves on its own', async () => {
     await run(process.execPath, [RELEASE_SCRIPT, outside]);
     const manifest = JSON.parse(await readFile(path.join(outside, 'package.json'), 'utf8'));
-    expect(manifest.scripts).toEqual({ start: 'node dist/server/main.js' });
+    expect(manifest.scripts).toEqual({ start: 'exec node dist/server/main.js' });
     expect(manifest.dependencies['@lakebase-kit/client']).toMatch(/^file:vendor\/lakebase-kit-client-.*\.tgz$/);
     expect(Object.keys(manifest.dependencies)).not.toContain('@lakebase-kit/emulator');
     expect(manifest.devDependencies).toBeUndefined();

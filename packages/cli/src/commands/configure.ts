@@ -56,14 +56,17 @@ export function registerConfigureCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Finds the resource from the flags; else from databricks.yml (database_instances / postgres resources of the target);
-else lists the workspace's instances and projects (asks on a terminal; fails naming the choices otherwise).
+Finds the resource from the flags; else from LAKEBASE_INSTANCE_NAME / LAKEBASE_ENDPOINT in the environment or
+.env.local (as \`lakebase emulator\` prints them; not with --target); else from databricks.yml (database_instances /
+postgres resources of the target); else lists the workspace's instances and projects (asks on a terminal; fails naming
+the choices otherwise). With --check-only, --instance / --endpoint check that resource instead of the configured one.
 
 Examples:
   $ lakebase configure                                  # from databricks.yml or the workspace
   $ lakebase configure --instance my-app-lakebase-dev --database app_database
   $ lakebase configure --endpoint projects/my-app/branches/production/endpoints/primary --yes
-  $ lakebase configure --check-only                     # exit 1 when nothing is configured or it does not work`,
+  $ lakebase configure --check-only                     # exit 1 when nothing is configured or it does not work
+  $ lakebase configure --check-only --instance my-app-lakebase-dev   # check that one, write nothing`,
     )
     .action(async (flags: ConfigureFlags) => {
       const env = await commandEnv();
@@ -72,7 +75,8 @@ Examples:
     });
 }
 
-async function checkOnly(env: Env, flags: ConfigureFlags): Promise<void> {
+async function checkOnly(configured: Env, flags: ConfigureFlags): Promise<void> {
+  const env = withValues(configured, chosenTarget(flags));
   const config = resolveConfig({}, env); // throws LAKEBASE_NOT_CONFIGURED when nothing is set
   const report = await diagnose({ config, env });
   const failed = report.steps.find((s) => !s.ok);
@@ -104,17 +108,40 @@ async function checkOnly(env: Env, flags: ConfigureFlags): Promise<void> {
   if (failed) throw stepFailure(failed);
 }
 
-async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
+/**
+ * What `--instance` / `--endpoint` (and `--database`, `--port`) put in place of the configured target for
+ * `--check-only`: the named resource, its host looked up rather than taken from an older setting. Nothing when
+ * neither flag is given. Bad names fail before any request, with the likely intended name.
+ */
+function chosenTarget(flags: ConfigureFlags): EnvValues {
+  checkTargetFlags(flags);
+  if (!flags.instance && !flags.endpoint) return {};
+  return {
+    LAKEBASE_INSTANCE_NAME: flags.instance,
+    LAKEBASE_ENDPOINT: flags.endpoint,
+    LAKEBASE_PG_URL: undefined,
+    LAKEBASE_HOST: undefined,
+    PGHOST: undefined,
+    ...(flags.database ? { LAKEBASE_DATABASE: flags.database } : {}),
+    ...(flags.port ? { LAKEBASE_PORT: String(flags.port) } : {}),
+  };
+}
+
+/** `--instance` and `--endpoint` exclude each other, and a malformed name fails before any request. */
+function checkTargetFlags(flags: ConfigureFlags): void {
   if (flags.instance && flags.endpoint) {
     throw new LakebaseError('LAKEBASE_CONFIG_INVALID', '--instance and --endpoint are both given.', {
       suggestion: 'Pass --instance for a Provisioned instance or --endpoint for an Autoscaling endpoint, not both.',
     });
   }
-  // Bad names fail before any request, with the likely intended name.
   if (flags.instance) validateInstanceName(flags.instance);
   if (flags.endpoint) validateEndpointPath(flags.endpoint);
+}
+
+async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
+  checkTargetFlags(flags);
   const api = workspaceApi(env);
-  const resource = await findResource(api, flags);
+  const resource = await findResource(api, flags, env);
 
   progress(`Using ${describeResource(resource)}; checking that it is running...`);
   const ready = await waitUntilReady(api, resource, {
@@ -162,14 +189,24 @@ async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Flags first, then databricks.yml, then the workspace's list. Several candidates: ask, or fail naming them. */
-async function findResource(api: ReturnType<typeof workspaceApi>, flags: ConfigureFlags): Promise<LakebaseResource> {
+/**
+ * Flags first; then LAKEBASE_INSTANCE_NAME / LAKEBASE_ENDPOINT from the environment or .env.local (as the emulator
+ * prints them, or a previous configure wrote them), unless `--target` asks for databricks.yml; then databricks.yml;
+ * then the workspace's list. Several candidates: ask, or fail naming them.
+ */
+async function findResource(
+  api: ReturnType<typeof workspaceApi>,
+  flags: ConfigureFlags,
+  env: Env,
+): Promise<LakebaseResource> {
   if (flags.instance) {
     return { tier: 'provisioned', instanceName: flags.instance, database: flags.database, source: '--instance' };
   }
   if (flags.endpoint) {
     return { tier: 'autoscaling', endpoint: flags.endpoint, database: flags.database, source: '--endpoint' };
   }
+  const known = flags.target ? undefined : resourceFromEnv(env, flags.database);
+  if (known) return known;
   const bundle = await readBundleResources(process.cwd(), flags.target);
   if (bundle && bundle.resources.length > 0) {
     for (const found of bundle.resources) {
@@ -188,6 +225,27 @@ async function findResource(api: ReturnType<typeof workspaceApi>, flags: Configu
     });
   }
   return choose(listed, 'the workspace');
+}
+
+/** The resource LAKEBASE_INSTANCE_NAME or LAKEBASE_ENDPOINT names, validated; undefined when neither is set. */
+function resourceFromEnv(env: Env, database: string | undefined): LakebaseResource | undefined {
+  const instanceName = env.LAKEBASE_INSTANCE_NAME?.trim();
+  const endpoint = env.LAKEBASE_ENDPOINT?.trim();
+  if (instanceName && endpoint) {
+    throw new LakebaseError('LAKEBASE_CONFIG_INVALID', 'LAKEBASE_INSTANCE_NAME and LAKEBASE_ENDPOINT are both set.', {
+      suggestion: 'Keep one of them (environment or .env.local), or choose with --instance / --endpoint.',
+    });
+  }
+  const configuredDatabase = database ?? (env.LAKEBASE_DATABASE?.trim() || undefined);
+  if (instanceName) {
+    validateInstanceName(instanceName, 'LAKEBASE_INSTANCE_NAME');
+    return { tier: 'provisioned', instanceName, database: configuredDatabase, source: 'LAKEBASE_INSTANCE_NAME' };
+  }
+  if (endpoint) {
+    validateEndpointPath(endpoint, 'LAKEBASE_ENDPOINT');
+    return { tier: 'autoscaling', endpoint, database: configuredDatabase, source: 'LAKEBASE_ENDPOINT' };
+  }
+  return undefined;
 }
 
 async function choose(choices: LakebaseResource[], where: string): Promise<LakebaseResource> {
