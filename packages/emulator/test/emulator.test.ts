@@ -201,13 +201,13 @@ describe('startEmulator storage checks', () => {
   it('fails at start, naming the data dir, when the PGlite data is damaged', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-damaged-'));
     try {
-      await (await startEmulator({ dataDir })).stop();
+      await (await startEmulator({ dataDir, storage: 'pglite' })).stop();
       // What a kill in the middle of a flush can leave behind: a control file that is not one.
       await writeFile(
         path.join(dataDir, 'pglite', 'databricks_postgres', 'global', 'pg_control'),
         'not a control file',
       );
-      const failure = startEmulator({ dataDir });
+      const failure = startEmulator({ dataDir, storage: 'pglite' });
       await expect(failure).rejects.toMatchObject({ code: 'EMULATOR_STORAGE_UNREADABLE' });
       await expect(failure).rejects.toHaveProperty('suggestion', expect.stringContaining(path.join(dataDir, 'pglite')));
     } finally {

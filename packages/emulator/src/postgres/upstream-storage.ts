@@ -181,13 +181,19 @@ export class UpstreamStorage implements SessionStorage {
     });
   }
 
+  /** Makes `role` exist with a Lakebase app role's grants on `database` (what a first login does). */
+  async provision(role: string, database: string): Promise<void> {
+    const upstream = this.upstreamDatabase(database);
+    await this.ensureDatabase(upstream);
+    await this.ensureRole(role);
+    await this.ensureGrants(role, upstream);
+  }
+
   async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
     if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
     const database = this.upstreamDatabase(request.database);
     try {
-      await this.ensureDatabase(database);
-      await this.ensureRole(request.role);
-      await this.ensureGrants(request.role, database);
+      await this.provision(request.role, request.database);
     } catch (err) {
       const code = (err as { code?: string }).code;
       this.logger.error('upstream provisioning failed', { role: request.role, database, error: String(err) });
