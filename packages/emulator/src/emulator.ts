@@ -9,7 +9,7 @@ import { EmbeddedPostgresStorage } from './postgres/embedded-storage.js';
 import { type FrontDoor, startFrontDoor } from './postgres/front-door.js';
 import { PgliteStorage } from './postgres/pglite-storage.js';
 import type { SessionStorage } from './postgres/storage.js';
-import { UpstreamStorage } from './postgres/upstream-storage.js';
+import { parseUpstreamUrl, UpstreamStorage } from './postgres/upstream-storage.js';
 import { buildApiServer, createWorkspace, type Workspace, type WorkspaceStats } from './workspace/index.js';
 
 /** Options for {@link startEmulator}. Every field has a default that suits tests. */
@@ -95,6 +95,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       'EMULATOR_NON_LOOPBACK_BIND',
       `Refusing to bind ${host}: the emulator accepts any minted token and serves test data.`,
       'Bind 127.0.0.1 (the default), or pass allowNonLoopback: true (CLI: an explicit --host) if you really mean it.',
+    );
+  }
+  if (options.upstream !== undefined) parseUpstreamUrl(options.upstream); // before anything is made on disk
+  if (options.storage !== undefined && options.storage !== 'postgres' && options.storage !== 'pglite') {
+    throw new EmulatorError(
+      'EMULATOR_STORAGE_INVALID',
+      `Unknown storage '${String(options.storage)}'.`,
+      "Use 'postgres' (the default: an embedded PostgreSQL) or 'pglite'.",
     );
   }
   const temporaryDataDir = options.dataDir === undefined;

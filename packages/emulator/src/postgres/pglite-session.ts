@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { guardAuthorization } from './pglite-guard.js';
 import {
   copyFail,
   errorResponse,
@@ -11,7 +12,6 @@ import {
   scanBackend,
   sync,
 } from './protocol.js';
-import { guardAuthorization } from './pglite-guard.js';
 import { type FifoLock, type Logger, StorageError, type StorageSession } from './storage.js';
 
 /** The one PGlite backend of a database, as a session sees it (implemented by the PGlite storage). */

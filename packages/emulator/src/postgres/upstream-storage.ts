@@ -55,10 +55,7 @@ export class UpstreamStorage implements SessionStorage {
   private closing = false;
 
   constructor(options: UpstreamStorageOptions) {
-    const url = new URL(options.url);
-    if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-      throw new Error(`upstream URL must start with postgresql://, got ${url.protocol}`);
-    }
+    const url = parseUpstreamUrl(options.url);
     const user = decodeURIComponent(url.username) || 'postgres';
     const sslmode = url.searchParams.get('sslmode') ?? 'disable';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
@@ -251,6 +248,27 @@ export class UpstreamStorage implements SessionStorage {
     await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();
   }
+}
+
+/**
+ * Parses an upstream admin URL, or fails with EMULATOR_UPSTREAM_INVALID. The value is not repeated in the message:
+ * it may hold a password.
+ */
+export function parseUpstreamUrl(value: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (!url || (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') || !url.hostname) {
+    throw new EmulatorError(
+      'EMULATOR_UPSTREAM_INVALID',
+      url
+        ? `The upstream URL must start with postgresql:// and name a host, got ${url.protocol}//...`
+        : 'The upstream is not a URL.',
+      'Pass the admin URL of a PostgreSQL server, e.g. --upstream postgresql://postgres@127.0.0.1:5432/test.',
+    );
+  }
+  return url;
 }
 
 /** Resolves true when `query` succeeded, false when it failed with one of the SQLSTATE `codes`; rethrows anything else. */
