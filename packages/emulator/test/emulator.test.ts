@@ -186,7 +186,9 @@ describe('startEmulator end to end', () => {
     expect(stats.credentialRequests).toMatchObject({ provisioned: 6, autoscaling: 1, total: 7, failedByInjection: 0 });
     expect(stats.logins).toMatchObject({ succeeded: 4, refused: 7, attempted: 11 });
     expect(stats.frontDoor.refusedNoTls).toBe(1);
-    const overHttp = (await fetch(`${emulator.databricksHost}/__emulator/stats`).then((r) => r.json())) as {
+    const overHttp = (await fetch(`${emulator.databricksHost}/__emulator/stats`, {
+      headers: { 'x-lakebase-emulator': '1' },
+    }).then((r) => r.json())) as {
       logins: { succeeded: number };
     };
     expect(overHttp.logins.succeeded).toBe(stats.logins.succeeded);
