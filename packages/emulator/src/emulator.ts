@@ -107,6 +107,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   const temporaryDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-')));
+  // Parents (e.g. `.lakebase`) get the usual mode: as root, the embedded server's account must pass through them.
+  await mkdir(path.dirname(dataDir), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlockDataDir = await lockDataDir(dataDir);
 
