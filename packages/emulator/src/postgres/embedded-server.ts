@@ -287,6 +287,9 @@ function spawnServer(
     // across a power loss, and much faster on slow disks.
     '-c',
     'fsync=off',
+    // Each front-door session is a backend: PostgreSQL's default of 100 is below what a pool with overflow can open.
+    '-c',
+    'max_connections=500',
   ];
   const ids = account ? { uid: account.uid, gid: account.gid } : {};
   if (process.platform === 'win32') {
