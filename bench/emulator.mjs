@@ -27,7 +27,8 @@ export async function spawnEmulator(extraArgs = []) {
   const admin = async (route, body) => {
     const response = await fetch(`${info.databricksHost}/__emulator/${route}`, {
       method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      // The admin API takes only calls a browser could not send cross-origin: this header, and JSON bodies.
+      headers: { 'x-lakebase-emulator': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) throw new Error(`emulator admin ${route}: ${response.status} ${await response.text()}`);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { EmulatorConnectionInfo } from '@lakebase-kit/emulator';
@@ -115,4 +115,90 @@ describe('lakebase emulator (built CLI, real sockets)', () => {
     await reader.end();
     expect(await stopChild(second.child, 'SIGINT')).toBe(0);
   });
+
+  it('rejects an --upstream that is not a URL with a coded error and a fix', async () => {
+    const { code, stderr } = await runCommand(process.execPath, [
+      BIN,
+      'emulator',
+      '--upstream',
+      'not a url',
+      '--data-dir',
+      path.join(dataDir, 'never-made'),
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^error: The upstream is not a URL\. \[EMULATOR_UPSTREAM_INVALID\]\nfix: Pass the admin URL/,
+    );
+    expect(stderr).not.toContain('ERR_INVALID_URL');
+    await expect(readdir(path.join(dataDir, 'never-made'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  describe.each([
+    { what: 'the emulator', alsoKillWatchdog: false },
+    { what: 'the emulator and the watchdog that stops its server', alsoKillWatchdog: true },
+  ])('after SIGKILL of $what', ({ alsoKillWatchdog }) => {
+    it('starts again on the same data dir with the data kept and no PostgreSQL left from the first run', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-cli-sigkill-'));
+      const args = ['emulator', '--data-dir', dir, '--api-port', '0', '--pg-port', '0', '--json'];
+      try {
+        const first = await spawnUntilFirstLine(args);
+        const info = JSON.parse(first.firstLine) as ConnectionInfo;
+        expect(info.storage).toBe('postgres');
+        const client = await clientFor(info, await mintProvisionedToken(info));
+        client.on('error', () => {}); // its server goes away below
+        await client.query('create table survived (v int)');
+        await client.query('insert into survived values (1)');
+        const oldServer = await postmasterPid(dir);
+        expect(alive(oldServer)).toBe(true);
+
+        if (alsoKillWatchdog) {
+          // A crash that takes the watchdog too: the server is orphaned and keeps running.
+          const watchdog = await parentOf(oldServer);
+          for (const pid of [...(await childrenOf(watchdog)).filter((p) => p !== oldServer), watchdog]) {
+            process.kill(pid, 'SIGKILL');
+          }
+        }
+        expect(await stopChild(first.child, 'SIGKILL')).toBeNull();
+        if (alsoKillWatchdog) expect(alive(oldServer)).toBe(true);
+
+        const second = await spawnUntilFirstLine(args);
+        expect(alive(oldServer)).toBe(false);
+        const again = JSON.parse(second.firstLine) as ConnectionInfo;
+        const reader = await clientFor(again, await mintProvisionedToken(again));
+        expect((await reader.query('select v from survived')).rows).toEqual([{ v: 1 }]);
+        await reader.end();
+        const newServer = await postmasterPid(dir);
+        expect(newServer).not.toBe(oldServer);
+        expect(await stopChild(second.child, 'SIGTERM')).toBe(0);
+        expect(alive(newServer)).toBe(false); // a clean stop stops the server too
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
 });
+
+async function postmasterPid(dataDir: string): Promise<number> {
+  return Number.parseInt(await readFile(path.join(dataDir, 'postgres', 'data', 'postmaster.pid'), 'utf8'), 10);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The parent pid, from /proc (Linux): field 4 of /proc/<pid>/stat, after the command name in parentheses. */
+async function parentOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+  const parents = await Promise.all(pids.map((p) => parentOf(p).catch(() => -1)));
+  return pids.filter((_, i) => parents[i] === pid);
+}

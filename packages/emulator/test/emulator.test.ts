@@ -186,7 +186,9 @@ describe('startEmulator end to end', () => {
     expect(stats.credentialRequests).toMatchObject({ provisioned: 6, autoscaling: 1, total: 7, failedByInjection: 0 });
     expect(stats.logins).toMatchObject({ succeeded: 4, refused: 7, attempted: 11 });
     expect(stats.frontDoor.refusedNoTls).toBe(1);
-    const overHttp = (await fetch(`${emulator.databricksHost}/__emulator/stats`).then((r) => r.json())) as {
+    const overHttp = (await fetch(`${emulator.databricksHost}/__emulator/stats`, {
+      headers: { 'x-lakebase-emulator': '1' },
+    }).then((r) => r.json())) as {
       logins: { succeeded: number };
     };
     expect(overHttp.logins.succeeded).toBe(stats.logins.succeeded);
@@ -201,13 +203,13 @@ describe('startEmulator storage checks', () => {
   it('fails at start, naming the data dir, when the PGlite data is damaged', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-damaged-'));
     try {
-      await (await startEmulator({ dataDir })).stop();
+      await (await startEmulator({ dataDir, storage: 'pglite' })).stop();
       // What a kill in the middle of a flush can leave behind: a control file that is not one.
       await writeFile(
         path.join(dataDir, 'pglite', 'databricks_postgres', 'global', 'pg_control'),
         'not a control file',
       );
-      const failure = startEmulator({ dataDir });
+      const failure = startEmulator({ dataDir, storage: 'pglite' });
       await expect(failure).rejects.toMatchObject({ code: 'EMULATOR_STORAGE_UNREADABLE' });
       await expect(failure).rejects.toHaveProperty('suggestion', expect.stringContaining(path.join(dataDir, 'pglite')));
     } finally {

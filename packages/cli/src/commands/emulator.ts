@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@lakebase-kit/emulator';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { integerIn } from '../options.js';
 import { printJson } from '../output.js';
 
@@ -10,6 +10,7 @@ interface EmulatorFlags {
   pgPort: number;
   tokenTtl: number;
   upstream?: string;
+  storage: 'postgres' | 'pglite';
   user?: string;
   host: string;
   json?: boolean;
@@ -23,7 +24,13 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--api-port <n>', 'workspace REST API port (0 picks a free port)', integerIn(0, 65535), 8765)
     .option('--pg-port <n>', 'PostgreSQL port (0 picks a free port)', integerIn(0, 65535), 55432)
     .option('--token-ttl <seconds>', 'lifetime of minted database tokens', integerIn(1, 86_400), 3600)
-    .option('--upstream <url>', 'store data in this PostgreSQL instead of embedded PGlite')
+    .option(
+      '--storage <kind>',
+      'postgres: a real PostgreSQL run from the data dir; pglite: embedded PGlite, one shared session',
+      storageKind,
+      'postgres',
+    )
+    .option('--upstream <url>', 'store data in this PostgreSQL server (admin URL) instead')
     .option('--user <email>', 'the workspace user (the PostgreSQL role of its tokens)')
     .option('--host <address>', 'address to bind; anything but loopback must be asked for explicitly', '127.0.0.1')
     .option('--json', 'print one JSON line with the connection details when ready')
@@ -33,6 +40,7 @@ export function registerEmulatorCommand(program: Command): void {
 Examples:
   $ lakebase emulator
   $ lakebase emulator --api-port 0 --pg-port 0 --json
+  $ lakebase emulator --storage pglite
   $ lakebase emulator --upstream postgresql://postgres@127.0.0.1:5432/test --token-ttl 60
 
 Then, in another shell:
@@ -47,7 +55,8 @@ Then, in another shell:
         tokenTtlSeconds: flags.tokenTtl,
         host: flags.host,
         allowNonLoopback: flags.host !== '127.0.0.1' && flags.host !== 'localhost' && flags.host !== '::1',
-        ...(flags.upstream ? { upstream: flags.upstream } : {}),
+        storage: flags.storage,
+        ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),
         ...(flags.user ? { user: flags.user } : {}),
       };
       const emulator = await startEmulator(options);
@@ -57,6 +66,11 @@ Then, in another shell:
       await emulator.stop();
       if (!flags.json) process.stderr.write('emulator stopped, data flushed\n');
     });
+}
+
+function storageKind(value: string): 'postgres' | 'pglite' {
+  if (value === 'postgres' || value === 'pglite') return value;
+  throw new InvalidArgumentError(`expected postgres or pglite, got '${value}'.`);
 }
 
 function printSummary(emulator: Emulator): void {

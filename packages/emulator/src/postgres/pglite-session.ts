@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { guardAuthorization } from './pglite-guard.js';
 import {
   copyFail,
   errorResponse,
@@ -21,7 +22,10 @@ export interface SharedBackend {
   /** How long a session waits for its turn before its query fails with 55P03. */
   readonly turnTimeoutMs: number;
   exec(bytes: Uint8Array): Promise<Uint8Array>;
-  /** Makes the backend run as the session's role (caller holds the lock). */
+  /**
+   * Makes the backend run as the session's role when the turn passes from another session, after resetting it to a
+   * clean session if this is the session's first turn and no other session is open (caller holds the lock).
+   */
   switchTo(session: PgliteSession): Promise<void>;
   /** The backend failed underneath a session and must be replaced. */
   markBroken(): void;
@@ -136,7 +140,7 @@ export class PgliteSession implements StorageSession {
           this.copyIn = [msg];
           this.client.write(copyInResponse(/\bbinary\b/i.test(msg.toString('utf8', 5))));
         } else {
-          pending.push(this.names.rewrite(type, msg));
+          pending.push(this.names.rewrite(type, guardAuthorization(type, msg)));
         }
       }
       if (!this.copyIn && !(await flush())) return this.cleanup();

@@ -141,9 +141,11 @@ export class PgliteStorage implements SessionStorage {
         readyForQuery('I'),
       ]),
     );
-    const session = new PgliteSession(processId, db, request.role, client, this.logger, () =>
-      this.sessions.delete(processId),
-    );
+    db.openSessions++;
+    const session = new PgliteSession(processId, db, request.role, client, this.logger, () => {
+      db.openSessions--;
+      this.sessions.delete(processId);
+    });
     this.sessions.set(processId, session);
     session.start(request.pending);
     return session;
@@ -166,8 +168,12 @@ export class PgliteStorage implements SessionStorage {
 /** One PGlite instance plus the bookkeeping that lets sessions take turns on it. */
 class PgliteDatabase implements SharedBackend {
   readonly lock = new FifoLock();
-  /** The role PGlite currently runs as (undefined: the bootstrap superuser). */
-  private currentRole: string | undefined;
+  /** The session whose role PGlite runs as (undefined: the bootstrap superuser, after provisioning). */
+  private current: PgliteSession | undefined;
+  /** Sessions that have had a turn: a session's first turn may reset the backend. */
+  private readonly started = new WeakSet<PgliteSession>();
+  /** Client sessions open on this database. */
+  openSessions = 0;
   private readonly provisioned = new Map<string, Promise<void>>();
   serverParams: [string, string][] = [];
   private databaseName = 'postgres';
@@ -235,7 +241,7 @@ class PgliteDatabase implements SharedBackend {
       done = this.withLock(async () => {
         // RESET SESSION AUTHORIZATION is a no-op in PGlite; name the bootstrap superuser instead.
         await this.simple(`SET SESSION AUTHORIZATION ${quoteIdent(this.superuser)}`);
-        this.currentRole = undefined;
+        this.current = undefined;
         try {
           await this.simple(`CREATE ROLE ${quoteIdent(role)} LOGIN`);
         } catch (err) {
@@ -250,13 +256,19 @@ class PgliteDatabase implements SharedBackend {
   }
 
   /**
-   * Makes PGlite run as `session`'s role, unless it already does (sessions of one role, e.g. a pool, take turns
-   * without an extra round trip). Caller holds the lock.
+   * Makes PGlite run as `session`'s role whenever the turn passes to another session: a session's role is set anew
+   * rather than trusted from the last one, so what one connection did to its user never carries to the next. A new
+   * connection with no other one open gets `DISCARD ALL` first (settings, temp tables, prepared statements, listens),
+   * so a pool's next connection starts clean as on PostgreSQL. Caller holds the lock.
    */
   async switchTo(session: PgliteSession): Promise<void> {
-    if (this.currentRole === session.role) return;
+    if (this.current === session) return;
+    if (!this.started.has(session)) {
+      this.started.add(session);
+      if (this.openSessions === 1) await this.simple('DISCARD ALL');
+    }
     await this.simple(`SET SESSION AUTHORIZATION ${quoteIdent(session.role)}`);
-    this.currentRole = session.role;
+    this.current = session;
   }
 
   private async withLock<T>(fn: () => Promise<T>): Promise<T> {

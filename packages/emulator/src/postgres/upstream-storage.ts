@@ -55,10 +55,7 @@ export class UpstreamStorage implements SessionStorage {
   private closing = false;
 
   constructor(options: UpstreamStorageOptions) {
-    const url = new URL(options.url);
-    if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-      throw new Error(`upstream URL must start with postgresql://, got ${url.protocol}`);
-    }
+    const url = parseUpstreamUrl(options.url);
     const user = decodeURIComponent(url.username) || 'postgres';
     const sslmode = url.searchParams.get('sslmode') ?? 'disable';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
@@ -181,13 +178,19 @@ export class UpstreamStorage implements SessionStorage {
     });
   }
 
+  /** Makes `role` exist with a Lakebase app role's grants on `database` (what a first login does). */
+  async provision(role: string, database: string): Promise<void> {
+    const upstream = this.upstreamDatabase(database);
+    await this.ensureDatabase(upstream);
+    await this.ensureRole(role);
+    await this.ensureGrants(role, upstream);
+  }
+
   async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
     if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
     const database = this.upstreamDatabase(request.database);
     try {
-      await this.ensureDatabase(database);
-      await this.ensureRole(request.role);
-      await this.ensureGrants(request.role, database);
+      await this.provision(request.role, request.database);
     } catch (err) {
       const code = (err as { code?: string }).code;
       this.logger.error('upstream provisioning failed', { role: request.role, database, error: String(err) });
@@ -245,6 +248,27 @@ export class UpstreamStorage implements SessionStorage {
     await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();
   }
+}
+
+/**
+ * Parses an upstream admin URL, or fails with EMULATOR_UPSTREAM_INVALID. The value is not repeated in the message:
+ * it may hold a password.
+ */
+export function parseUpstreamUrl(value: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (!url || (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') || !url.hostname) {
+    throw new EmulatorError(
+      'EMULATOR_UPSTREAM_INVALID',
+      url
+        ? `The upstream URL must start with postgresql:// and name a host, got ${url.protocol}//...`
+        : 'The upstream is not a URL.',
+      'Pass the admin URL of a PostgreSQL server, e.g. --upstream postgresql://postgres@127.0.0.1:5432/test.',
+    );
+  }
+  return url;
 }
 
 /** Resolves true when `query` succeeded, false when it failed with one of the SQLSTATE `codes`; rethrows anything else. */

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { FaultInjector } from '../../src/workspace/faults.js';
-import { startWorkspace } from './helpers.js';
+import { type CallInit, startWorkspace } from './helpers.js';
 
 const PROVISIONED = '/api/2.0/database/credentials';
 const AUTOSCALING = '/api/2.0/postgres/credentials';
 
 async function setup(listen = false) {
-  const f = await startWorkspace({}, { listen });
+  const raw = await startWorkspace({}, { listen });
+  // Admin calls carry the header a browser cannot send cross-origin; the refusal tests below call without it.
+  const f = {
+    ...raw,
+    call: (method: string, url: string, init: CallInit = {}) =>
+      raw.call(method, url, { ...init, headers: { 'x-lakebase-emulator': '1', ...init.headers } }),
+  };
   const api = f.as(f.ws.user.pat);
   const provisioned = () => api('POST', PROVISIONED, { instance_names: [f.ws.instanceName] });
   const autoscaling = () => api('POST', AUTOSCALING, { endpoint: f.ws.endpointName });
@@ -173,9 +179,58 @@ describe('/__emulator admin routes', () => {
     expect((await f.call('POST', '/__emulator/token-ttl', { body: { seconds: 0 } })).status).toBe(400);
   });
 
+  it('refuses what a web page in the browser can send: forms, text bodies, calls without the header', async () => {
+    const { f, api, provisioned } = await setup(true);
+    const name = f.ws.instanceName;
+    const url = `/__emulator/instances/${name}/state`;
+    // A cross-site form POST (no custom header possible) and a "simple" fetch with a text body.
+    const form = await f.call('POST', url, {
+      body: 'state=STOPPED',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-lakebase-emulator': '' },
+    });
+    expect(form.status).toBe(403);
+    const text = await f.call('POST', '/__emulator/token-ttl', {
+      body: '{"seconds":1}',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text.status).toBe(415);
+    const formWithHeader = await f.call('POST', url, {
+      body: 'state=STOPPED',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(formWithHeader.status).toBe(415);
+    const jsonWithoutHeader = await f.call('POST', '/__emulator/token-ttl', {
+      body: { seconds: 1 },
+      headers: { 'x-lakebase-emulator': '' },
+    });
+    expect(jsonWithoutHeader.status).toBe(403);
+    expect(jsonWithoutHeader.json.message).toContain('x-lakebase-emulator');
+    // Nothing changed.
+    expect((await api('GET', `/api/2.0/database/instances/${name}`)).json.state).toBe('AVAILABLE');
+    expect((await provisioned()).json.expiration_time).toBe('2026-01-01T01:00:00.000Z'); // TTL still 3600 s
+
+    // No CORS preflight is answered, so a browser never sends the real request.
+    const preflight = await fetch(`${f.base}/__emulator/token-ttl`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, x-lakebase-emulator',
+      },
+    });
+    expect(preflight.ok).toBe(false);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-headers')).toBeNull();
+  });
+
   it('refuses non-loopback clients', async () => {
     const { f } = await setup();
-    const response = await f.app.inject({ method: 'GET', url: '/__emulator/stats', remoteAddress: '10.1.2.3' });
+    const response = await f.app.inject({
+      method: 'GET',
+      url: '/__emulator/stats',
+      remoteAddress: '10.1.2.3',
+      headers: { 'x-lakebase-emulator': '1' },
+    });
     expect(response.statusCode).toBe(403);
     expect(response.json().error_code).toBe('PERMISSION_DENIED');
   });

@@ -5,6 +5,12 @@ import type { ForcedInstanceState } from '../types.js';
 import type { WorkspaceImpl } from '../workspace.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/**
+ * Every admin call must carry this header (any non-empty value; `1` by convention). A web page cannot send a custom
+ * header cross-origin without a CORS preflight, and the emulator answers no preflight, so a page open in the
+ * developer's browser cannot drive the emulator; POSTs must also be JSON, which a plain HTML form cannot send.
+ */
+export const ADMIN_HEADER = 'x-lakebase-emulator';
 type Status = 500 | 429 | 503;
 
 interface FaultsBody {
@@ -25,6 +31,17 @@ export function adminRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
     app.addHook('onRequest', async (request) => {
       if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
         throw new ApiError(403, 'PERMISSION_DENIED', 'The emulator admin API is only served to loopback clients.');
+      }
+      if (!request.headers[ADMIN_HEADER]) {
+        throw new ApiError(
+          403,
+          'PERMISSION_DENIED',
+          `Emulator admin calls need the header ${ADMIN_HEADER}: 1 (browsers cannot send it cross-origin).`,
+        );
+      }
+      const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (request.method !== 'GET' && request.method !== 'HEAD' && type !== 'application/json') {
+        throw new ApiError(415, 'INVALID_PARAMETER_VALUE', 'Emulator admin calls take a JSON body (application/json).');
       }
     });
 
