@@ -151,7 +151,7 @@ export class LakebasePool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    if (callback && this.prepared) {
+    if (callback && this.prepared && (this.lakebase.credentials?.hasUsableToken() ?? true)) {
       // The checkout behind every pool.query(): once host and user are known, pg-pool's own callback connect, with no
       // promise in between (a few microseconds a query under load, benchmark 1). Only a failure goes to the retry.
       // On the retry's clock, so this first attempt counts against the same connect-timeout deadline.
@@ -189,9 +189,16 @@ export class LakebasePool extends pg.Pool {
 
   /** A checkout with the login retries; `failedFirst` is a first attempt the fast path already made. */
   private async connectWithRetry(failedFirst?: FailedAttempt): Promise<pg.PoolClient> {
-    await this.prepare();
+    const timeoutMs = this.options.connectionTimeoutMillis ?? this.lakebase.config.pool.connectionTimeoutMillis;
+    const now = retryClock(this.connectRetry);
+    const startedAt = failedFirst?.startedAt ?? now();
+    await this.lakebase.beforeLogin(
+      timeoutMs,
+      () => now() - startedAt,
+      () => this.prepare(),
+    );
     return withLoginRetry(() => super.connect(), {
-      timeoutMs: this.options.connectionTimeoutMillis ?? this.lakebase.config.pool.connectionTimeoutMillis,
+      timeoutMs,
       options: this.connectRetry,
       failedFirst,
       stopped: () => this.ending,
@@ -202,7 +209,7 @@ export class LakebasePool extends pg.Pool {
         this.lakebase.log('warn', 'login refused (28P01); retrying once with a fresh token', {
           message: (error as Error).message,
         });
-        await credentials.forceRefresh(refusedPasswords.get(error as object));
+        await credentials.forceRefresh(refusedPasswords.get(error as object), { timeoutMs });
         return true;
       },
       onTransient: (error, attempt, delayMs) => {
@@ -316,7 +323,13 @@ export async function connect(
   options: ConnectorOptions & { connectRetry?: ConnectRetryOptions } = {},
 ): Promise<pg.Client> {
   const connector = new LakebaseConnector(options, { backgroundRefresh: false });
-  const config = await connector.clientConfig();
+  const timeoutMs = connector.config.pool.connectionTimeoutMillis;
+  const startedAt = performance.now();
+  const config = await connector.beforeLogin(
+    timeoutMs,
+    () => performance.now() - startedAt,
+    () => connector.clientConfig(),
+  );
   return withLoginRetry(
     async () => {
       const client = new TokenTrackingClient(config);
@@ -324,12 +337,12 @@ export async function connect(
       return client;
     },
     {
-      timeoutMs: connector.config.pool.connectionTimeoutMillis,
+      timeoutMs,
       options: options.connectRetry ?? {},
       stopped: () => false,
       onTokenRefused: async (error) => {
         if (!connector.credentials) return false;
-        await connector.credentials.forceRefresh(refusedPasswords.get(error as object));
+        await connector.credentials.forceRefresh(refusedPasswords.get(error as object), { timeoutMs });
         return true;
       },
       onTransient: (error, attempt, delayMs) =>
