@@ -62,7 +62,7 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   const exp = Math.min(maxMs, baseMs * 2 ** attempt);
-  return Math.round(exp / 2 + random() * (exp / 2));
+  return clampTimerDelay(Math.round(exp / 2 + random() * (exp / 2)));
 }
 
 /**

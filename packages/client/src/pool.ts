@@ -8,6 +8,7 @@
  */
 import pg from 'pg';
 import { jwtClaims } from './api.js';
+import { clampTimerDelay, MAX_TIMER_DELAY_MS } from './clock.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 import {
   type ConnectRetryOptions,
@@ -92,6 +93,11 @@ export class LakebasePool extends pg.Pool {
       idleTimeoutMillis: c.pool.idleTimeoutMillis,
       ...options.pg,
     };
+    // pg arms these as plain timers: beyond 2^31-1 ms Node would fire them after 1 ms instead.
+    for (const key of ['idleTimeoutMillis', 'connectionTimeoutMillis'] as const) {
+      const value = config[key];
+      if (typeof value === 'number') config[key] = clampTimerDelay(value);
+    }
     Object.defineProperty(config, 'password', { value: base.password, enumerable: false, writable: true });
     super(config);
     Object.defineProperty(this, 'lakebase', { value: connector, enumerable: false });
@@ -293,9 +299,12 @@ export class LakebasePool extends pg.Pool {
   }
 }
 
-/** A lifetime in `[interval * (1 - jitter), interval]` seconds, never below one second. */
+/**
+ * A lifetime in `[interval * (1 - jitter), interval]` seconds, never below one second nor above what a timer can
+ * honour (pg-pool arms `maxLifetimeSeconds * 1000` as a timer).
+ */
 export function jitteredLifetime(intervalSeconds: number, jitter: number, random: number): number {
-  return Math.max(1, intervalSeconds * (1 - jitter * random));
+  return Math.min(Math.floor(MAX_TIMER_DELAY_MS / 1000), Math.max(1, intervalSeconds * (1 - jitter * random)));
 }
 
 /**
