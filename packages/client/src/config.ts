@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { MAX_TIMER_DELAY_MS } from './clock.js';
 import {
   AUTH_TYPES,
   type AuthType,
@@ -37,6 +38,18 @@ export const NOT_CONFIGURED_SUGGESTION =
   'LAKEBASE_ENDPOINT, or LAKEBASE_PG_URL';
 
 export const DEFAULT_DATABASE = 'databricks_postgres';
+
+/*
+ * Ranges of the numeric settings. Durations stop where a timer can still honour them (Node fires a longer one after
+ * 1 ms) or where the platform makes a longer one meaningless.
+ */
+/** A database token lives an hour: a larger refresh margin would refresh on every use. */
+export const MAX_REFRESH_MARGIN_SECONDS = 3600;
+/** Lakebase closes any connection after 3 days. */
+export const MAX_RECYCLE_INTERVAL_SECONDS = 3 * 24 * 3600;
+/** Per pool setting (DB_POOL_SIZE, DB_MAX_OVERFLOW): far above any instance's connection limit. */
+export const MAX_POOL_CONNECTIONS = 10_000;
+const MAX_TIMER_DELAY_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
 const ENDPOINT_PATH =
   /^projects\/([a-z0-9][a-z0-9-]{0,62})\/branches\/([a-z0-9][a-z0-9-]{0,62})\/endpoints\/([a-z0-9][a-z0-9-]{0,62})$/;
 
@@ -62,7 +75,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     return found?.value;
   };
 
-  const port = note('port', pick.number('port', ['LAKEBASE_PORT', 'PGPORT'], { min: 1, max: 65535 }));
+  const port = note('port', pick.number('port', ['LAKEBASE_PORT', 'PGPORT'], { min: 1, max: 65535, integer: true }));
   const sslMode = note('sslMode', pick.sslMode());
   const sslRootCert = note('sslRootCert', pick.string('sslRootCert', ['PGSSLROOTCERT']));
   const applicationName = note('applicationName', pick.string('applicationName', ['PGAPPNAME']));
@@ -70,7 +83,10 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
   const pool = resolvePool(pick, env);
   const dnsFallback = pick.boolean('dnsFallback', 'LAKEBASE_DNS_FALLBACK')?.value ?? true;
   const marginSeconds =
-    pick.number('tokenRefreshMarginSeconds', ['LAKEBASE_TOKEN_REFRESH_MARGIN_SECONDS'], { min: 0 })?.value ?? 300;
+    pick.number('tokenRefreshMarginSeconds', ['LAKEBASE_TOKEN_REFRESH_MARGIN_SECONDS'], {
+      min: 0,
+      max: MAX_REFRESH_MARGIN_SECONDS,
+    })?.value ?? 300;
 
   const base = {
     sslRootCert,
@@ -248,20 +264,32 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
 }
 
 function resolvePool(pick: Picker, env: Env): PoolSettings {
-  const size = pick.number('poolSize', ['DB_POOL_SIZE'], { min: 0, integer: true })?.value ?? 5;
-  const maxOverflow = pick.number('maxOverflow', ['DB_MAX_OVERFLOW'], { min: 0, integer: true })?.value ?? 10;
+  const size =
+    pick.number('poolSize', ['DB_POOL_SIZE'], { min: 0, max: MAX_POOL_CONNECTIONS, integer: true })?.value ?? 5;
+  const maxOverflow =
+    pick.number('maxOverflow', ['DB_MAX_OVERFLOW'], {
+      min: 0,
+      max: MAX_POOL_CONNECTIONS,
+      integer: true,
+    })?.value ?? 10;
   if (size + maxOverflow < 1) {
     throw invalid(
       'DB_POOL_SIZE + DB_MAX_OVERFLOW must allow at least one connection.',
       'Set DB_POOL_SIZE to 1 or more.',
     );
   }
-  const recycle = pick.number('recycleIntervalSeconds', ['DB_POOL_RECYCLE_INTERVAL'], { min: -1 })?.value ?? 3600;
-  const idle = pick.number('idleTimeoutMillis', [], { min: 0 })?.value ?? 10_000;
-  const timeoutOption = pick.number('connectionTimeoutMillis', [], { min: 0 })?.value;
+  const recycle =
+    pick.number('recycleIntervalSeconds', ['DB_POOL_RECYCLE_INTERVAL'], {
+      min: -1,
+      max: MAX_RECYCLE_INTERVAL_SECONDS,
+    })?.value ?? 3600;
+  const idle = pick.number('idleTimeoutMillis', [], { min: 0, max: MAX_TIMER_DELAY_MS })?.value ?? 10_000;
+  const timeoutOption = pick.number('connectionTimeoutMillis', [], { min: 0, max: MAX_TIMER_DELAY_MS })?.value;
   const timeoutEnv = clean(env.PGCONNECT_TIMEOUT);
   const timeoutSeconds =
-    timeoutEnv === undefined ? undefined : parseNumber(timeoutEnv, 'PGCONNECT_TIMEOUT', { min: 0 });
+    timeoutEnv === undefined
+      ? undefined
+      : parseNumber(timeoutEnv, 'PGCONNECT_TIMEOUT', { min: 0, max: MAX_TIMER_DELAY_SECONDS });
   return {
     size,
     maxOverflow,

@@ -7,8 +7,8 @@ import { userInfo } from 'node:os';
 import type pg from 'pg';
 import { type DatabaseCredential, jwtClaims, LakebaseApi } from './api.js';
 import { WorkspaceAuth } from './auth.js';
-import { type Clock, systemClock, systemTimers, type Timers, withDeadline } from './clock.js';
-import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from './config.js';
+import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from './clock.js';
+import { type LakebaseConfig, type LakebaseOptions, parseNumber, resolveConfig } from './config.js';
 import { CredentialManager, type CredentialManagerOptions } from './credentials.js';
 import { createStreamFactory, type DnsOptions } from './dns.js';
 import { LakebaseError, redact } from './errors.js';
@@ -74,6 +74,10 @@ export class LakebaseConnector {
   constructor(options: ConnectorOptions = {}, managerDefaults: Partial<CredentialManagerOptions> = {}) {
     this.options = options;
     this.config = options.config ?? resolveConfig(options, options.env);
+    const apiTimeoutMs =
+      options.apiTimeoutMs === undefined
+        ? undefined
+        : parseNumber(options.apiTimeoutMs, 'option apiTimeoutMs', { min: 1, max: MAX_TIMER_DELAY_MS });
     this.logger = options.logger ?? defaultLogger;
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
@@ -88,7 +92,7 @@ export class LakebaseConnector {
       fetch: options.fetch,
       clock: options.clock,
       timers: options.timers,
-      timeoutMs: options.apiTimeoutMs,
+      timeoutMs: apiTimeoutMs,
       retry: options.apiRetry,
     };
     // With an injected credential source and no workspace host, auth is not needed unless the target must be looked up.
