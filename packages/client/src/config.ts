@@ -234,7 +234,7 @@ export function resolveWorkspaceConfig(options: LakebaseOptions = {}, env: Env =
 }
 
 function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
-  const hostRaw = pick.string('databricksHost', ['DATABRICKS_HOST'])?.value;
+  const hostRaw = pick.string('databricksHost', ['DATABRICKS_HOST']);
   const authType = pick.string('authType', ['DATABRICKS_AUTH_TYPE']);
   if (authType && !AUTH_TYPES.includes(authType.value as AuthType)) {
     throw invalid(
@@ -245,7 +245,7 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
   const home = clean(env.HOME) ?? clean(env.USERPROFILE) ?? homedir();
   const configFile = pick.string('configFile', ['DATABRICKS_CONFIG_FILE']);
   const workspace: WorkspaceConfig = {
-    host: hostRaw === undefined ? undefined : normalizeDatabricksHost(hostRaw),
+    host: hostRaw === undefined ? undefined : normalizeDatabricksHost(hostRaw.value, hostRaw.source),
     clientId: pick.string('clientId', ['DATABRICKS_CLIENT_ID'])?.value,
     profile: pick.string('profile', ['DATABRICKS_CONFIG_PROFILE'])?.value,
     configFile: expandHome(configFile?.value ?? path.join(home, '.databrickscfg'), home),
@@ -389,9 +389,9 @@ export function parseNumber(
 
 /**
  * Normalise a workspace host the way the Databricks SDKs do: add `https://` when there is no scheme, keep only
- * `scheme://host[:port]`, and drop the default `:443`.
+ * `scheme://host[:port]`, and drop the default `:443`. Refuses `http://` unless the host is loopback.
  */
-export function normalizeDatabricksHost(raw: string): string {
+export function normalizeDatabricksHost(raw: string, source = 'DATABRICKS_HOST'): string {
   const text = raw.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
   let url: URL;
@@ -405,8 +405,24 @@ export function normalizeDatabricksHost(raw: string): string {
     );
   }
   if (!url.hostname) throw invalid(`Malformed Databricks host '${raw}'.`, 'Set DATABRICKS_HOST to the workspace URL.');
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw invalid(
+      `Refusing http://${url.hostname} (${source}): workspace credentials (a PAT, an OAuth secret) would be sent in ` +
+        'cleartext.',
+      `Use https://${url.hostname}${url.port ? `:${url.port}` : ''} in ${source}; plain http:// is accepted only for ` +
+        'a loopback host (localhost, 127.0.0.1, ::1), such as the local emulator.',
+    );
+  }
   const port = url.port && !(url.protocol === 'https:' && url.port === '443') ? `:${url.port}` : '';
   return `${url.protocol}//${url.hostname}${port}`;
+}
+
+/** localhost (and *.localhost), 127.0.0.0/8 and ::1: traffic that never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === '::1') return true;
+  return /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** Store a secret as a non-enumerable property (so it never appears in JSON or `console.log`) and register it. */

@@ -324,17 +324,22 @@ export class CredentialManager extends EventEmitter {
     // Back off, but try again before the token becomes unusable (at least baseDelayMs apart, so no tight loop).
     const backoff = backoffDelay(this.failedRounds - 1, this.baseDelayMs * 2, this.maxDelayMs, this.random);
     const delay = Math.min(backoff, Math.max(remaining / 2, Math.min(this.baseDelayMs, remaining)));
-    this.retryNotBefore = this.clock.now() + delay;
-    this.schedule(delay, 'retry');
+    // The 1 s floor gives way only to the last chance of a short-lived token that is still usable.
+    const floor = Math.min(MIN_REFRESH_INTERVAL_MS, remaining / 2);
+    this.retryNotBefore = this.clock.now() + Math.max(floor, delay);
+    this.schedule(delay, 'retry', floor);
   }
 
-  private schedule(delayMs: number, reason: RefreshReason): void {
+  private schedule(delayMs: number, reason: RefreshReason, floorMs = MIN_REFRESH_INTERVAL_MS): void {
     this.clearTimer();
     if (!this.backgroundRefresh || this.closed) return;
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      if (!this.closed) this.refresh(reason).catch(() => {});
-    }, boundedRefreshDelay(delayMs));
+    this.timer = this.timers.setTimeout(
+      () => {
+        this.timer = undefined;
+        if (!this.closed) this.refresh(reason).catch(() => {});
+      },
+      boundedRefreshDelay(delayMs, floorMs),
+    );
   }
 
   private clearTimer(): void {
@@ -366,9 +371,9 @@ export class CredentialManager extends EventEmitter {
   }
 }
 
-/** A background refresh delay: at least {@link MIN_REFRESH_INTERVAL_MS}, at most what a timer can honour. */
-export function boundedRefreshDelay(delayMs: number): number {
-  return clampTimerDelay(Math.max(MIN_REFRESH_INTERVAL_MS, delayMs));
+/** A background refresh delay: at least `floorMs` (default 1 s), at most what a timer can honour. */
+export function boundedRefreshDelay(delayMs: number, floorMs = MIN_REFRESH_INTERVAL_MS): number {
+  return clampTimerDelay(Math.max(floorMs, delayMs));
 }
 
 /** A token whose expiry has passed when it arrives: clock skew, a broken proxy or endpoint. */
