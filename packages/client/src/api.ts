@@ -162,7 +162,10 @@ export class LakebaseApi {
       this.auth.invalidate();
       response = await this.send(method, path, body);
     }
-    if (response.status >= 200 && response.status < 300) return (response.json ?? {}) as T;
+    if (response.status >= 200 && response.status < 300) {
+      if (response.json === undefined && response.text.trim() !== '') throw notJson(method, path, what);
+      return (response.json ?? {}) as T;
+    }
     throw apiError(response, method, path, what, this.host);
   }
 
@@ -226,6 +229,18 @@ export function apiError(
     suggestion: 'Check the request parameters (instance name, endpoint path).',
     details,
   });
+}
+
+/** A success status with a body that is not JSON: a broken endpoint or a proxy's page, never retried. */
+function notJson(method: string, path: string, what: string): LakebaseError {
+  return new LakebaseError(
+    'LAKEBASE_API_ERROR',
+    `Request for ${what} failed: ${method} ${path.split('?')[0]} answered with a body that is not JSON.`,
+    {
+      suggestion: 'Check that DATABRICKS_HOST is the workspace URL and that no proxy rewrites the response.',
+      details: { reason: 'invalid-json', path: path.split('?')[0] },
+    },
+  );
 }
 
 /** Build a {@link DatabaseCredential} from a response, falling back to the JWT `exp` when the expiry is unusable. */

@@ -21,9 +21,21 @@ export interface Timers {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * The longest delay Node's `setTimeout` honours (2^31-1 ms, about 24.8 days). A longer one is silently turned into
+ * 1 ms (with a `TimeoutOverflowWarning`), which turns a "refresh in six months" into a tight loop.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** A delay that every timer can honour: non-negative, finite, at most {@link MAX_TIMER_DELAY_MS}. */
+export function clampTimerDelay(ms: number): number {
+  if (Number.isNaN(ms) || ms <= 0) return 0;
+  return Math.min(ms, MAX_TIMER_DELAY_MS);
+}
+
 export const systemTimers: Timers = {
   setTimeout(fn, ms, keepAlive = false) {
-    const handle = setTimeout(fn, Math.max(0, ms));
+    const handle = setTimeout(fn, clampTimerDelay(ms));
     if (!keepAlive) handle.unref();
     return handle;
   },
@@ -50,5 +62,31 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   const exp = Math.min(maxMs, baseMs * 2 ** attempt);
-  return Math.round(exp / 2 + random() * (exp / 2));
+  return clampTimerDelay(Math.round(exp / 2 + random() * (exp / 2)));
+}
+
+/**
+ * `promise`, or the error `onTimeout()` builds if it has not settled within `ms` (the promise itself runs on; only the
+ * wait is bounded). `ms` <= 0 or infinite means no deadline.
+ */
+export function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  timers: Timers = systemTimers,
+): Promise<T> {
+  if (!(ms > 0) || ms === Number.POSITIVE_INFINITY) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const handle = timers.setTimeout(() => reject(onTimeout()), ms, true);
+    promise.then(
+      (value) => {
+        timers.clearTimeout(handle);
+        resolve(value);
+      },
+      (error: unknown) => {
+        timers.clearTimeout(handle);
+        reject(error);
+      },
+    );
+  });
 }

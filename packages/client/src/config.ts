@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { MAX_TIMER_DELAY_MS } from './clock.js';
 import {
   AUTH_TYPES,
   type AuthType,
@@ -37,6 +38,18 @@ export const NOT_CONFIGURED_SUGGESTION =
   'LAKEBASE_ENDPOINT, or LAKEBASE_PG_URL';
 
 export const DEFAULT_DATABASE = 'databricks_postgres';
+
+/*
+ * Ranges of the numeric settings. Durations stop where a timer can still honour them (Node fires a longer one after
+ * 1 ms) or where the platform makes a longer one meaningless.
+ */
+/** A database token lives an hour: a larger refresh margin would refresh on every use. */
+export const MAX_REFRESH_MARGIN_SECONDS = 3600;
+/** Lakebase closes any connection after 3 days. */
+export const MAX_RECYCLE_INTERVAL_SECONDS = 3 * 24 * 3600;
+/** Per pool setting (DB_POOL_SIZE, DB_MAX_OVERFLOW): far above any instance's connection limit. */
+export const MAX_POOL_CONNECTIONS = 10_000;
+const MAX_TIMER_DELAY_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
 const ENDPOINT_PATH =
   /^projects\/([a-z0-9][a-z0-9-]{0,62})\/branches\/([a-z0-9][a-z0-9-]{0,62})\/endpoints\/([a-z0-9][a-z0-9-]{0,62})$/;
 
@@ -62,7 +75,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     return found?.value;
   };
 
-  const port = note('port', pick.number('port', ['LAKEBASE_PORT', 'PGPORT'], { min: 1, max: 65535 }));
+  const port = note('port', pick.number('port', ['LAKEBASE_PORT', 'PGPORT'], { min: 1, max: 65535, integer: true }));
   const sslMode = note('sslMode', pick.sslMode());
   const sslRootCert = note('sslRootCert', pick.string('sslRootCert', ['PGSSLROOTCERT']));
   const applicationName = note('applicationName', pick.string('applicationName', ['PGAPPNAME']));
@@ -70,7 +83,10 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
   const pool = resolvePool(pick, env);
   const dnsFallback = pick.boolean('dnsFallback', 'LAKEBASE_DNS_FALLBACK')?.value ?? true;
   const marginSeconds =
-    pick.number('tokenRefreshMarginSeconds', ['LAKEBASE_TOKEN_REFRESH_MARGIN_SECONDS'], { min: 0 })?.value ?? 300;
+    pick.number('tokenRefreshMarginSeconds', ['LAKEBASE_TOKEN_REFRESH_MARGIN_SECONDS'], {
+      min: 0,
+      max: MAX_REFRESH_MARGIN_SECONDS,
+    })?.value ?? 300;
 
   const base = {
     sslRootCert,
@@ -218,7 +234,7 @@ export function resolveWorkspaceConfig(options: LakebaseOptions = {}, env: Env =
 }
 
 function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
-  const hostRaw = pick.string('databricksHost', ['DATABRICKS_HOST'])?.value;
+  const hostRaw = pick.string('databricksHost', ['DATABRICKS_HOST']);
   const authType = pick.string('authType', ['DATABRICKS_AUTH_TYPE']);
   if (authType && !AUTH_TYPES.includes(authType.value as AuthType)) {
     throw invalid(
@@ -229,7 +245,7 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
   const home = clean(env.HOME) ?? clean(env.USERPROFILE) ?? homedir();
   const configFile = pick.string('configFile', ['DATABRICKS_CONFIG_FILE']);
   const workspace: WorkspaceConfig = {
-    host: hostRaw === undefined ? undefined : normalizeDatabricksHost(hostRaw),
+    host: hostRaw === undefined ? undefined : normalizeDatabricksHost(hostRaw.value, hostRaw.source),
     clientId: pick.string('clientId', ['DATABRICKS_CLIENT_ID'])?.value,
     profile: pick.string('profile', ['DATABRICKS_CONFIG_PROFILE'])?.value,
     configFile: expandHome(configFile?.value ?? path.join(home, '.databrickscfg'), home),
@@ -248,20 +264,32 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
 }
 
 function resolvePool(pick: Picker, env: Env): PoolSettings {
-  const size = pick.number('poolSize', ['DB_POOL_SIZE'], { min: 0, integer: true })?.value ?? 5;
-  const maxOverflow = pick.number('maxOverflow', ['DB_MAX_OVERFLOW'], { min: 0, integer: true })?.value ?? 10;
+  const size =
+    pick.number('poolSize', ['DB_POOL_SIZE'], { min: 0, max: MAX_POOL_CONNECTIONS, integer: true })?.value ?? 5;
+  const maxOverflow =
+    pick.number('maxOverflow', ['DB_MAX_OVERFLOW'], {
+      min: 0,
+      max: MAX_POOL_CONNECTIONS,
+      integer: true,
+    })?.value ?? 10;
   if (size + maxOverflow < 1) {
     throw invalid(
       'DB_POOL_SIZE + DB_MAX_OVERFLOW must allow at least one connection.',
       'Set DB_POOL_SIZE to 1 or more.',
     );
   }
-  const recycle = pick.number('recycleIntervalSeconds', ['DB_POOL_RECYCLE_INTERVAL'], { min: -1 })?.value ?? 3600;
-  const idle = pick.number('idleTimeoutMillis', [], { min: 0 })?.value ?? 10_000;
-  const timeoutOption = pick.number('connectionTimeoutMillis', [], { min: 0 })?.value;
+  const recycle =
+    pick.number('recycleIntervalSeconds', ['DB_POOL_RECYCLE_INTERVAL'], {
+      min: -1,
+      max: MAX_RECYCLE_INTERVAL_SECONDS,
+    })?.value ?? 3600;
+  const idle = pick.number('idleTimeoutMillis', [], { min: 0, max: MAX_TIMER_DELAY_MS })?.value ?? 10_000;
+  const timeoutOption = pick.number('connectionTimeoutMillis', [], { min: 0, max: MAX_TIMER_DELAY_MS })?.value;
   const timeoutEnv = clean(env.PGCONNECT_TIMEOUT);
   const timeoutSeconds =
-    timeoutEnv === undefined ? undefined : parseNumber(timeoutEnv, 'PGCONNECT_TIMEOUT', { min: 0 });
+    timeoutEnv === undefined
+      ? undefined
+      : parseNumber(timeoutEnv, 'PGCONNECT_TIMEOUT', { min: 0, max: MAX_TIMER_DELAY_SECONDS });
   return {
     size,
     maxOverflow,
@@ -361,9 +389,9 @@ export function parseNumber(
 
 /**
  * Normalise a workspace host the way the Databricks SDKs do: add `https://` when there is no scheme, keep only
- * `scheme://host[:port]`, and drop the default `:443`.
+ * `scheme://host[:port]`, and drop the default `:443`. Refuses `http://` unless the host is loopback.
  */
-export function normalizeDatabricksHost(raw: string): string {
+export function normalizeDatabricksHost(raw: string, source = 'DATABRICKS_HOST'): string {
   const text = raw.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
   let url: URL;
@@ -377,8 +405,24 @@ export function normalizeDatabricksHost(raw: string): string {
     );
   }
   if (!url.hostname) throw invalid(`Malformed Databricks host '${raw}'.`, 'Set DATABRICKS_HOST to the workspace URL.');
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw invalid(
+      `Refusing http://${url.hostname} (${source}): workspace credentials (a PAT, an OAuth secret) would be sent in ` +
+        'cleartext.',
+      `Use https://${url.hostname}${url.port ? `:${url.port}` : ''} in ${source}; plain http:// is accepted only for ` +
+        'a loopback host (localhost, 127.0.0.1, ::1), such as the local emulator.',
+    );
+  }
   const port = url.port && !(url.protocol === 'https:' && url.port === '443') ? `:${url.port}` : '';
   return `${url.protocol}//${url.hostname}${port}`;
+}
+
+/** localhost (and *.localhost), 127.0.0.0/8 and ::1: traffic that never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === '::1') return true;
+  return /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** Store a secret as a non-enumerable property (so it never appears in JSON or `console.log`) and register it. */

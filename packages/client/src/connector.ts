@@ -7,8 +7,8 @@ import { userInfo } from 'node:os';
 import type pg from 'pg';
 import { type DatabaseCredential, jwtClaims, LakebaseApi } from './api.js';
 import { WorkspaceAuth } from './auth.js';
-import { type Clock, systemClock, type Timers } from './clock.js';
-import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from './config.js';
+import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from './clock.js';
+import { type LakebaseConfig, type LakebaseOptions, parseNumber, resolveConfig } from './config.js';
 import { CredentialManager, type CredentialManagerOptions } from './credentials.js';
 import { createStreamFactory, type DnsOptions } from './dns.js';
 import { LakebaseError, redact } from './errors.js';
@@ -62,6 +62,7 @@ export class LakebaseConnector {
   readonly config: LakebaseConfig;
   readonly logger: LakebaseLogger;
   readonly clock: Clock;
+  readonly timers: Timers;
   /** Undefined in static mode. */
   readonly auth: WorkspaceAuth | undefined;
   readonly api: LakebaseApi | undefined;
@@ -73,8 +74,13 @@ export class LakebaseConnector {
   constructor(options: ConnectorOptions = {}, managerDefaults: Partial<CredentialManagerOptions> = {}) {
     this.options = options;
     this.config = options.config ?? resolveConfig(options, options.env);
+    const apiTimeoutMs =
+      options.apiTimeoutMs === undefined
+        ? undefined
+        : parseNumber(options.apiTimeoutMs, 'option apiTimeoutMs', { min: 1, max: MAX_TIMER_DELAY_MS });
     this.logger = options.logger ?? defaultLogger;
     this.clock = options.clock ?? systemClock;
+    this.timers = options.timers ?? systemTimers;
     this.instanceName = this.config.instanceName;
     if (this.config.mode === 'static') {
       this.auth = undefined;
@@ -86,7 +92,7 @@ export class LakebaseConnector {
       fetch: options.fetch,
       clock: options.clock,
       timers: options.timers,
-      timeoutMs: options.apiTimeoutMs,
+      timeoutMs: apiTimeoutMs,
       retry: options.apiRetry,
     };
     // With an injected credential source and no workspace host, auth is not needed unless the target must be looked up.
@@ -104,12 +110,22 @@ export class LakebaseConnector {
       clock: options.clock,
       timers: options.timers,
     });
+    // One warning per kind of failure until a refresh succeeds: a workspace that keeps failing the same way (an
+    // expired token every time, a hanging endpoint) is reported once, not once a request.
+    let reported = new Set<string>();
     this.credentials.on('token-refresh-failed', (event: { error: LakebaseError; willRetry: boolean }) => {
+      const kind = `${event.error.code}/${event.error.details.reason ?? ''}`;
+      if (reported.has(kind)) return;
+      reported.add(kind);
       this.log('warn', 'database token refresh failed', {
         code: event.error.code,
+        reason: event.error.details.reason,
         error: event.error.message,
         willRetry: event.willRetry,
       });
+    });
+    this.credentials.on('token-refreshed', () => {
+      reported = new Set();
     });
   }
 
@@ -117,11 +133,45 @@ export class LakebaseConnector {
     return this.config.mode;
   }
 
-  /** The pg `password` option: the static password, or a function returning the current token. */
+  /**
+   * The pg `password` option: the static password, or a function returning the current token, waiting for a new one
+   * at most the connect timeout.
+   */
   password(): string | (() => Promise<string>) | undefined {
     const credentials = this.credentials;
     if (!credentials) return this.config.password;
-    return () => credentials.getToken();
+    const timeoutMs = this.config.pool.connectionTimeoutMillis;
+    return () => credentials.getToken({ timeoutMs });
+  }
+
+  /**
+   * What a login needs before pg opens a socket, within `timeoutMs` (the connect timeout; 0 = none): a usable token
+   * (a wait on it fails with `LAKEBASE_CREDENTIAL_FAILED`, reason timeout) and then `lookup` (the target). Fetching the
+   * token first keeps a hanging workspace from surfacing as pg's uncoded "Connection terminated due to connection
+   * timeout" while it waits on the password inside the connect.
+   * @param elapsed how much of the budget is used up already (ms), re-read before each wait.
+   */
+  async beforeLogin<T>(timeoutMs: number, elapsed: () => number, lookup: () => Promise<T>): Promise<T> {
+    const remaining = () => (timeoutMs > 0 ? Math.max(1, timeoutMs - elapsed()) : 0);
+    if (this.credentials && !this.credentials.hasUsableToken())
+      await this.credentials.getToken({ timeoutMs: remaining() });
+    const budget = remaining();
+    return withDeadline(
+      lookup(),
+      budget,
+      () =>
+        new LakebaseError(
+          'LAKEBASE_API_UNREACHABLE',
+          `Looking up the database host and user took longer than the connect timeout (${timeoutMs} ms).`,
+          {
+            suggestion:
+              'Check that DATABRICKS_HOST is reachable and answering, or set PGHOST and PGUSER so no lookup is needed.',
+            retryable: true,
+            details: { reason: 'timeout', timeoutMs },
+          },
+        ),
+      this.timers,
+    );
   }
 
   /**

@@ -11,9 +11,28 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DatabaseCredential } from './api.js';
-import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
+import {
+  backoffDelay,
+  type Clock,
+  clampTimerDelay,
+  sleep,
+  systemClock,
+  systemTimers,
+  type TimerHandle,
+  type Timers,
+  withDeadline,
+} from './clock.js';
 import { isLakebaseError, LakebaseError, registerSecret } from './errors.js';
 import { errorText } from './http.js';
+
+/**
+ * The shortest gap between two background refreshes, whatever the server says about expiry: a token that arrives
+ * (nearly) expired must not turn an idle pool into a loop that gets the workspace rate-limited.
+ */
+export const MIN_REFRESH_INTERVAL_MS = 1000;
+
+/** How long `close()` waits for an in-flight credential request. */
+export const CLOSE_WAIT_MS = 1000;
 
 export type RefreshReason = 'initial' | 'scheduled' | 'lazy' | 'expired' | 'forced' | 'retry';
 
@@ -67,6 +86,15 @@ interface CachedCredential {
   usableUntil: number;
 }
 
+/** How long a caller is willing to wait for a token. */
+export interface CredentialWaitOptions {
+  /**
+   * Give up waiting after this many ms (the connect timeout) with `LAKEBASE_CREDENTIAL_FAILED` whose cause has
+   * `details.reason = 'timeout'`. The request itself runs on, bounded by its own deadlines. 0 or absent: no limit.
+   */
+  timeoutMs?: number;
+}
+
 export interface CredentialStatus {
   expiresAt: Date | undefined;
   refreshAt: Date | undefined;
@@ -110,8 +138,13 @@ export class CredentialManager extends EventEmitter {
   }
 
   /** A valid token: the cached one when fresh, else the result of the (shared) refresh. */
-  async getToken(): Promise<string> {
-    return (await this.getCredential()).token;
+  async getToken(options: CredentialWaitOptions = {}): Promise<string> {
+    return (await this.getCredential(options)).token;
+  }
+
+  /** True when a cached token can be handed out for a new login without waiting on the network. */
+  hasUsableToken(): boolean {
+    return this.current !== undefined && this.clock.now() < this.current.usableUntil;
   }
 
   /**
@@ -120,7 +153,7 @@ export class CredentialManager extends EventEmitter {
    * @throws LakebaseError `LAKEBASE_CREDENTIAL_FAILED` when no usable token exists and refreshing failed;
    *   `LAKEBASE_CLOSED` after {@link close}.
    */
-  async getCredential(): Promise<DatabaseCredential> {
+  async getCredential(options: CredentialWaitOptions = {}): Promise<DatabaseCredential> {
     this.assertOpen();
     const now = this.clock.now();
     const current = this.current;
@@ -130,7 +163,7 @@ export class CredentialManager extends EventEmitter {
       return publicCredential(current);
     }
     try {
-      return publicCredential(await this.refresh(current ? 'expired' : 'initial'));
+      return publicCredential(await this.waitFor(this.refresh(current ? 'expired' : 'initial'), options.timeoutMs));
     } catch (error) {
       throw this.credentialFailed(error);
     }
@@ -141,7 +174,7 @@ export class CredentialManager extends EventEmitter {
    * different, usable one, it is returned without a request; concurrent calls share one request. So a storm of refused
    * logins costs one request.
    */
-  async forceRefresh(rejectedToken?: string): Promise<string> {
+  async forceRefresh(rejectedToken?: string, options: CredentialWaitOptions = {}): Promise<string> {
     this.assertOpen();
     const current = this.current;
     if (
@@ -153,7 +186,7 @@ export class CredentialManager extends EventEmitter {
       return current.token;
     }
     try {
-      return (await this.refresh('forced')).token;
+      return (await this.waitFor(this.refresh('forced'), options.timeoutMs)).token;
     } catch (error) {
       throw this.credentialFailed(error);
     }
@@ -171,15 +204,42 @@ export class CredentialManager extends EventEmitter {
     };
   }
 
-  /** Stop background refresh and wait for an in-flight request to settle. Idempotent. */
+  /**
+   * Stop background refresh and wait for an in-flight request to settle, at most {@link CLOSE_WAIT_MS} (a hanging
+   * workspace must not hold `pool.end()`; the request ends at its own deadline and makes no further attempt).
+   * Idempotent.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.clearTimer();
-    await this.inflight?.catch(() => {});
+    const inflight = this.inflight;
+    if (inflight)
+      await withDeadline(inflight, CLOSE_WAIT_MS, () => new Error('close wait'), this.timers).catch(() => {});
   }
 
   toJSON(): CredentialStatus {
     return this.status();
+  }
+
+  /** A caller's wait on a refresh, bounded by its timeout (the refresh itself is not cancelled). */
+  private waitFor<T>(refresh: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+    return withDeadline(
+      refresh,
+      timeoutMs ?? 0,
+      () =>
+        new LakebaseError(
+          'LAKEBASE_API_UNREACHABLE',
+          `No database credential within ${timeoutMs} ms (the connect timeout): the workspace API did not answer in time.`,
+          {
+            suggestion:
+              'Check that DATABRICKS_HOST is reachable from this machine (proxy, VPN) and answering; raise ' +
+              'PGCONNECT_TIMEOUT only if the workspace is known to be slow.',
+            retryable: true,
+            details: { reason: 'timeout', timeoutMs },
+          },
+        ),
+      this.timers,
+    );
   }
 
   private refresh(reason: RefreshReason): Promise<CachedCredential> {
@@ -197,6 +257,7 @@ export class CredentialManager extends EventEmitter {
       try {
         this.requests++;
         const credential = await this.fetchCredential();
+        if (credential.expiresAt.getTime() <= this.clock.now()) throw expiredOnArrival(credential.expiresAt);
         return this.store(credential, reason, started, attempt);
       } catch (error) {
         lastError = toLakebaseError(error);
@@ -211,11 +272,14 @@ export class CredentialManager extends EventEmitter {
         if (!willRetry) break;
         // Callers wait on this delay only when no usable token exists; otherwise it must not hold the process.
         const someoneWaits = !this.current || this.clock.now() >= this.current.usableUntil;
+        // The workspace answered, uselessly: asking again at once would get the same answer. Wait the floor at least.
+        const floor = lastError.details.reason === 'token-expired' ? MIN_REFRESH_INTERVAL_MS : 0;
         await sleep(
-          backoffDelay(attempt - 1, this.baseDelayMs, this.maxDelayMs, this.random),
+          Math.max(floor, backoffDelay(attempt - 1, this.baseDelayMs, this.maxDelayMs, this.random)),
           this.timers,
           someoneWaits,
         );
+        if (this.closed) break;
       }
     }
     this.failedRounds++;
@@ -260,11 +324,13 @@ export class CredentialManager extends EventEmitter {
     // Back off, but try again before the token becomes unusable (at least baseDelayMs apart, so no tight loop).
     const backoff = backoffDelay(this.failedRounds - 1, this.baseDelayMs * 2, this.maxDelayMs, this.random);
     const delay = Math.min(backoff, Math.max(remaining / 2, Math.min(this.baseDelayMs, remaining)));
-    this.retryNotBefore = this.clock.now() + delay;
-    this.schedule(delay, 'retry');
+    // The 1 s floor gives way only to the last chance of a short-lived token that is still usable.
+    const floor = Math.min(MIN_REFRESH_INTERVAL_MS, remaining / 2);
+    this.retryNotBefore = this.clock.now() + Math.max(floor, delay);
+    this.schedule(delay, 'retry', floor);
   }
 
-  private schedule(delayMs: number, reason: RefreshReason): void {
+  private schedule(delayMs: number, reason: RefreshReason, floorMs = MIN_REFRESH_INTERVAL_MS): void {
     this.clearTimer();
     if (!this.backgroundRefresh || this.closed) return;
     this.timer = this.timers.setTimeout(
@@ -272,7 +338,7 @@ export class CredentialManager extends EventEmitter {
         this.timer = undefined;
         if (!this.closed) this.refresh(reason).catch(() => {});
       },
-      Math.max(0, delayMs),
+      boundedRefreshDelay(delayMs, floorMs),
     );
   }
 
@@ -299,10 +365,29 @@ export class CredentialManager extends EventEmitter {
       {
         suggestion: cause.suggestion ?? 'Check workspace authentication and that the instance/endpoint exists.',
         cause,
-        details: { causeCode: cause.code },
+        details: { causeCode: cause.code, reason: cause.details.reason },
       },
     );
   }
+}
+
+/** A background refresh delay: at least `floorMs` (default 1 s), at most what a timer can honour. */
+export function boundedRefreshDelay(delayMs: number, floorMs = MIN_REFRESH_INTERVAL_MS): number {
+  return clampTimerDelay(Math.max(floorMs, delayMs));
+}
+
+/** A token whose expiry has passed when it arrives: clock skew, a broken proxy or endpoint. */
+function expiredOnArrival(expiresAt: Date): LakebaseError {
+  return new LakebaseError(
+    'LAKEBASE_API_ERROR',
+    `The workspace returned a database token that had already expired (at ${expiresAt.toISOString()}).`,
+    {
+      suggestion:
+        "Check this machine's clock (the token expiry is compared with it) and any proxy between it and DATABRICKS_HOST.",
+      retryable: true,
+      details: { reason: 'token-expired', expiresAt: expiresAt.toISOString() },
+    },
+  );
 }
 
 function publicCredential(cached: CachedCredential): DatabaseCredential {

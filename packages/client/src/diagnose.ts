@@ -208,6 +208,16 @@ function describeRoles(id: Identity): Omit<StepOutcome<undefined>, 'value'> {
 async function checkPrivileges(client: pg.Client, schema: string | undefined): Promise<string> {
   const report = await checkTableAccess(client, schema === undefined ? {} : { schema });
   const fix = grantCommand(report.role, report.schema);
+  if (!report.schemaExists) {
+    throw new LakebaseError(
+      'LAKEBASE_RESOURCE_NOT_FOUND',
+      `Schema '${report.schema}' does not exist in this database.`,
+      {
+        suggestion: 'Check the schema name (--schema); `lakebase psql -- -c "\\dn"` lists the schemas.',
+        details: { schema: report.schema },
+      },
+    );
+  }
   if (!report.schemaUsage) {
     throw new LakebaseError('LAKEBASE_TABLE_ACCESS_DENIED', `${report.role} has no USAGE on schema ${report.schema}.`, {
       suggestion: `As the schema's owner, run \`${fix}\`.`,

@@ -33,9 +33,12 @@ export async function readEnvText(file: string): Promise<string | undefined> {
   }
 }
 
-/** Parse dotenv text with Node's own parser (`util.parseEnv`: quotes, `export`, comments, multi-line values). */
+/**
+ * Parse dotenv text with Node's own parser (`util.parseEnv`: quotes, `export`, comments, multi-line values). A UTF-8
+ * byte order mark (Windows editors write one) is dropped first: parseEnv would make it part of the first name.
+ */
 export function parseEnvText(text: string): Record<string, string> {
-  return parseEnv(text) as Record<string, string>;
+  return parseEnv(text.startsWith('\uFEFF') ? text.slice(1) : text) as Record<string, string>;
 }
 
 /**
@@ -57,7 +60,7 @@ export async function loadEnvFiles(dir: string, base: Env = process.env): Promis
 }
 
 /** Matches `KEY=…` and `export KEY=…` assignment lines and captures the key. */
-const ASSIGNMENT = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
+const ASSIGNMENT = /^\uFEFF?\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
 
 /**
  * Set (string) or remove (`undefined`) the given keys in dotenv `text`. A key already present is rewritten in place

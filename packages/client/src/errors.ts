@@ -101,6 +101,9 @@ function redactDetails(details: LakebaseErrorDetails): LakebaseErrorDetails {
 const REDACTED = '[REDACTED]';
 const MAX_KNOWN_SECRETS = 256;
 const knownSecrets: string[] = [];
+/** Below this length a secret is matched as a whole word only. */
+const SHORT_SECRET_LENGTH = 8;
+const shortSecrets: { value: string; pattern: RegExp }[] = [];
 
 /** JWTs (three base64url parts, the first starting `eyJ`), Databricks PATs (`dapi…`) and OAuth secrets (`dose…`). */
 const SECRET_PATTERNS: RegExp[] = [
@@ -114,13 +117,21 @@ const SECRET_ASSIGNMENT = /\b(password|token|secret|client_secret)=([^\s&;]+)/gi
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@/?#\s]+)@/gi;
 
 /**
- * Remember a secret value (a token, a client secret, a password) so {@link redact} removes it from any text later.
- * Values shorter than 8 characters are ignored (they would redact ordinary words).
+ * Remember a secret value (a token, a client secret, a password) so {@link redact} removes it from any text later,
+ * whatever its length: a server that echoes `Bearer abc1234` back must not get a short secret printed. A secret
+ * shorter than {@link SHORT_SECRET_LENGTH} is removed only where it stands alone (not inside a longer word or
+ * token), so a short password does not redact ordinary words that contain it.
  */
 export function registerSecret(value: string | undefined): void {
-  if (!value || value.length < 8 || knownSecrets.includes(value)) return;
-  knownSecrets.push(value);
-  if (knownSecrets.length > MAX_KNOWN_SECRETS) knownSecrets.shift();
+  if (!value || knownSecrets.includes(value) || shortSecrets.some((s) => s.value === value)) return;
+  if (value.length >= SHORT_SECRET_LENGTH) {
+    knownSecrets.push(value);
+    if (knownSecrets.length > MAX_KNOWN_SECRETS) knownSecrets.shift();
+    return;
+  }
+  const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  shortSecrets.push({ value, pattern: new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`, 'g') });
+  if (shortSecrets.length > MAX_KNOWN_SECRETS) shortSecrets.shift();
 }
 
 /** Replace every known secret and anything that looks like a token in `text` with `[REDACTED]`. */
@@ -128,6 +139,9 @@ export function redact(text: string): string {
   let out = text;
   for (const secret of knownSecrets) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  for (const secret of shortSecrets) {
+    if (out.includes(secret.value)) out = out.replace(secret.pattern, REDACTED);
   }
   for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, REDACTED);
   out = out.replace(SECRET_ASSIGNMENT, (_match, key: string) => `${key}=${REDACTED}`);

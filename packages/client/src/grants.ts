@@ -105,6 +105,8 @@ export interface TableAccessReport {
   tables: number;
   /** False when the role has no USAGE on the schema (then every table is unusable). */
   schemaUsage: boolean;
+  /** False when no schema of that name exists (a typo in `--schema`). */
+  schemaExists: boolean;
   missing: MissingTableAccess[];
 }
 
@@ -141,7 +143,14 @@ export async function checkTableAccess(db: Queryable, options: { schema?: string
   );
   const row = rows[0] as { role: string; usage: boolean | null; tables: number };
   const missing = await missingTableAccess(db, row.role, schema, false);
-  return { role: row.role, schema, tables: row.tables, schemaUsage: row.usage !== false, missing };
+  return {
+    role: row.role,
+    schema,
+    tables: row.tables,
+    schemaUsage: row.usage !== false,
+    schemaExists: row.usage !== null,
+    missing,
+  };
 }
 
 /** The shell command that fixes a report, e.g. `lakebase grant --to 6f0c1a2b-... --schema app` (quoted when needed). */

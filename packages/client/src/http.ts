@@ -2,7 +2,7 @@
  * The HTTP plumbing shared by the REST client and the auth providers: one request with a timeout, bounded retry of
  * 429/503 and network failures honouring `Retry-After`, and parsing of the Databricks error body shapes.
  */
-import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type Timers } from './clock.js';
+import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type Timers, withDeadline } from './clock.js';
 import { LakebaseError } from './errors.js';
 
 export type FetchFn = typeof fetch;
@@ -35,28 +35,50 @@ export interface HttpDeps {
   retry?: Partial<RetryPolicy>;
 }
 
-/** Send one request. Network failures and timeouts become `LAKEBASE_API_UNREACHABLE` (retryable). */
+/**
+ * The largest REST response body we read (1 MiB). A credential or an instance is a few KB and a page of a list well
+ * under 100 KB: anything bigger is a broken proxy or endpoint, and reading it whole would cost memory for nothing.
+ */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * Send one request. The timeout bounds the whole response, headers and body (a server that drips bytes cannot hold
+ * a caller beyond it). Network failures and timeouts become `LAKEBASE_API_UNREACHABLE` (retryable); a body over
+ * {@link MAX_RESPONSE_BYTES} becomes `LAKEBASE_API_ERROR` (reason `response-too-large`, not retryable).
+ */
 export async function sendOnce(url: string, init: RequestInit, deps: HttpDeps): Promise<HttpResponse> {
   const fetchFn = deps.fetch ?? fetch;
   const timeoutMs = deps.timeoutMs ?? 10_000;
+  const target = new URL(url);
+  const what = `${init.method ?? 'GET'} ${target.pathname}`;
+  const controller = new AbortController();
   let response: Response;
   let text: string;
   try {
-    response = await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    text = await response.text();
+    const exchange = fetchFn(url, { ...init, signal: controller.signal }).then(async (res) => ({
+      res,
+      body: await readBodyCapped(res, MAX_RESPONSE_BYTES, what),
+    }));
+    // Real time, like the socket it guards. The deadline also covers a fetch that ignores its signal.
+    ({ res: response, body: text } = await withDeadline(exchange, timeoutMs, () => {
+      controller.abort();
+      return new DeadlineExceeded();
+    }));
   } catch (cause) {
-    const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-    const target = new URL(url);
+    if (cause instanceof LakebaseError) throw cause;
+    const timedOut =
+      cause instanceof DeadlineExceeded ||
+      (cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError'));
     throw new LakebaseError(
       'LAKEBASE_API_UNREACHABLE',
       timedOut
-        ? `${init.method ?? 'GET'} ${target.pathname} timed out after ${timeoutMs} ms`
+        ? `${what} timed out after ${timeoutMs} ms`
         : `${init.method ?? 'GET'} ${target.origin}${target.pathname} failed: ${errorText(cause)}`,
       {
         suggestion: `Check that ${target.origin} is reachable from this machine (proxy, VPN, DATABRICKS_HOST).`,
         cause,
         retryable: true,
-        details: { url: `${target.origin}${target.pathname}` },
+        details: { url: `${target.origin}${target.pathname}`, reason: timedOut ? 'timeout' : undefined },
       },
     );
   }
@@ -69,6 +91,40 @@ export async function sendOnce(url: string, init: RequestInit, deps: HttpDeps): 
     }
   }
   return { status: response.status, headers: response.headers, json, text };
+}
+
+class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+}
+
+/** The body as text, refusing (and cancelling) one longer than `maxBytes`, whether declared or streamed. */
+export async function readBodyCapped(response: Response, maxBytes: number, what: string): Promise<string> {
+  const tooLarge = () =>
+    new LakebaseError('LAKEBASE_API_ERROR', `${what} answered with a body larger than ${maxBytes} bytes.`, {
+      suggestion:
+        'A Databricks API response is a few KB: check DATABRICKS_HOST and any proxy in between (HTTPS_PROXY).',
+      details: { reason: 'response-too-large', maxBytes },
+    });
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -85,7 +141,7 @@ export async function sendWithRetry(url: string, init: RequestInit, deps: HttpDe
     try {
       response = await sendOnce(url, init, deps);
     } catch (error) {
-      if (last) throw error;
+      if (last || (error instanceof LakebaseError && !error.retryable)) throw error;
       await sleep(backoffDelay(attempt, policy.baseDelayMs, policy.maxDelayMs), timers);
       continue;
     }

@@ -5,6 +5,8 @@
  * wrong role, database or (after one fresh-token retry) password will not heal, so those fail at once.
  */
 
+import { clampTimerDelay } from './clock.js';
+
 /** SQLSTATEs a login can get from a compute that is waking up or briefly overloaded. */
 const TRANSIENT_SQLSTATES = new Set([
   'XX000', // External authorization failed (the authorization service is not reachable yet)
@@ -85,7 +87,7 @@ export function backoffDelay(attempt: number, options: ConnectRetryOptions = {})
   const max = options.maxDelayMs ?? 2000;
   const random = options.random ?? Math.random;
   const exp = Math.min(max, base * 2 ** attempt);
-  return Math.round(exp * (0.5 + random() / 2));
+  return clampTimerDelay(Math.round(exp * (0.5 + random() / 2)));
 }
 
 interface LoginRetryContext {

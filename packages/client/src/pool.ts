@@ -8,6 +8,7 @@
  */
 import pg from 'pg';
 import { jwtClaims } from './api.js';
+import { clampTimerDelay, MAX_TIMER_DELAY_MS } from './clock.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 import {
   type ConnectRetryOptions,
@@ -92,6 +93,11 @@ export class LakebasePool extends pg.Pool {
       idleTimeoutMillis: c.pool.idleTimeoutMillis,
       ...options.pg,
     };
+    // pg arms these as plain timers: beyond 2^31-1 ms Node would fire them after 1 ms instead.
+    for (const key of ['idleTimeoutMillis', 'connectionTimeoutMillis'] as const) {
+      const value = config[key];
+      if (typeof value === 'number') config[key] = clampTimerDelay(value);
+    }
     Object.defineProperty(config, 'password', { value: base.password, enumerable: false, writable: true });
     super(config);
     Object.defineProperty(this, 'lakebase', { value: connector, enumerable: false });
@@ -151,7 +157,7 @@ export class LakebasePool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
-    if (callback && this.prepared) {
+    if (callback && this.prepared && (this.lakebase.credentials?.hasUsableToken() ?? true)) {
       // The checkout behind every pool.query(): once host and user are known, pg-pool's own callback connect, with no
       // promise in between (a few microseconds a query under load, benchmark 1). Only a failure goes to the retry.
       // On the retry's clock, so this first attempt counts against the same connect-timeout deadline.
@@ -189,9 +195,16 @@ export class LakebasePool extends pg.Pool {
 
   /** A checkout with the login retries; `failedFirst` is a first attempt the fast path already made. */
   private async connectWithRetry(failedFirst?: FailedAttempt): Promise<pg.PoolClient> {
-    await this.prepare();
+    const timeoutMs = this.options.connectionTimeoutMillis ?? this.lakebase.config.pool.connectionTimeoutMillis;
+    const now = retryClock(this.connectRetry);
+    const startedAt = failedFirst?.startedAt ?? now();
+    await this.lakebase.beforeLogin(
+      timeoutMs,
+      () => now() - startedAt,
+      () => this.prepare(),
+    );
     return withLoginRetry(() => super.connect(), {
-      timeoutMs: this.options.connectionTimeoutMillis ?? this.lakebase.config.pool.connectionTimeoutMillis,
+      timeoutMs,
       options: this.connectRetry,
       failedFirst,
       stopped: () => this.ending,
@@ -202,7 +215,7 @@ export class LakebasePool extends pg.Pool {
         this.lakebase.log('warn', 'login refused (28P01); retrying once with a fresh token', {
           message: (error as Error).message,
         });
-        await credentials.forceRefresh(refusedPasswords.get(error as object));
+        await credentials.forceRefresh(refusedPasswords.get(error as object), { timeoutMs });
         return true;
       },
       onTransient: (error, attempt, delayMs) => {
@@ -286,9 +299,12 @@ export class LakebasePool extends pg.Pool {
   }
 }
 
-/** A lifetime in `[interval * (1 - jitter), interval]` seconds, never below one second. */
+/**
+ * A lifetime in `[interval * (1 - jitter), interval]` seconds, never below one second nor above what a timer can
+ * honour (pg-pool arms `maxLifetimeSeconds * 1000` as a timer).
+ */
 export function jitteredLifetime(intervalSeconds: number, jitter: number, random: number): number {
-  return Math.max(1, intervalSeconds * (1 - jitter * random));
+  return Math.min(Math.floor(MAX_TIMER_DELAY_MS / 1000), Math.max(1, intervalSeconds * (1 - jitter * random)));
 }
 
 /**
@@ -316,7 +332,13 @@ export async function connect(
   options: ConnectorOptions & { connectRetry?: ConnectRetryOptions } = {},
 ): Promise<pg.Client> {
   const connector = new LakebaseConnector(options, { backgroundRefresh: false });
-  const config = await connector.clientConfig();
+  const timeoutMs = connector.config.pool.connectionTimeoutMillis;
+  const startedAt = performance.now();
+  const config = await connector.beforeLogin(
+    timeoutMs,
+    () => performance.now() - startedAt,
+    () => connector.clientConfig(),
+  );
   return withLoginRetry(
     async () => {
       const client = new TokenTrackingClient(config);
@@ -324,12 +346,12 @@ export async function connect(
       return client;
     },
     {
-      timeoutMs: connector.config.pool.connectionTimeoutMillis,
+      timeoutMs,
       options: options.connectRetry ?? {},
       stopped: () => false,
       onTokenRefused: async (error) => {
         if (!connector.credentials) return false;
-        await connector.credentials.forceRefresh(refusedPasswords.get(error as object));
+        await connector.credentials.forceRefresh(refusedPasswords.get(error as object), { timeoutMs });
         return true;
       },
       onTransient: (error, attempt, delayMs) =>

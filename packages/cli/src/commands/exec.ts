@@ -71,15 +71,7 @@ async function runWithDatabaseEnv(env: Env, command: string, args: string[]): Pr
   process.on('SIGINT', ignore);
   try {
     return await new Promise<number>((resolve, reject) => {
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        reject(
-          error.code === 'ENOENT'
-            ? new LakebaseError('LAKEBASE_COMMAND_NOT_FOUND', `${command}: command not found.`, {
-                suggestion: 'Check the command name and PATH.',
-              })
-            : error,
-        );
-      });
+      child.once('error', (error: NodeJS.ErrnoException) => reject(spawnFailure(command, error)));
       child.once('exit', (code, signal) => {
         resolve(code ?? 128 + (signal ? signalNumber(signal) : 1));
       });
@@ -87,6 +79,30 @@ async function runWithDatabaseEnv(env: Env, command: string, args: string[]): Pr
   } finally {
     process.off('SIGINT', ignore);
   }
+}
+
+/** Why a command could not be started, with our code and a fix instead of Node's ENOENT/EACCES. */
+export function spawnFailure(command: string, error: NodeJS.ErrnoException): LakebaseError {
+  if (error.code === 'ENOENT') {
+    return new LakebaseError('LAKEBASE_COMMAND_NOT_FOUND', `${command}: command not found.`, {
+      suggestion: 'Check the command name and PATH.',
+      cause: error,
+    });
+  }
+  const notRunnable = error.code === 'EACCES' || error.code === 'EISDIR' || error.code === 'ENOEXEC';
+  return new LakebaseError(
+    'LAKEBASE_COMMAND_NOT_FOUND',
+    notRunnable
+      ? `${command}: not an executable program (${error.code}).`
+      : `${command}: could not be started: ${error.message}`,
+    {
+      suggestion: notRunnable
+        ? `Name a program to run after --, e.g. \`lakebase exec -- psql\`; a script needs its execute bit (chmod +x ${command}).`
+        : 'Check the command name and PATH.',
+      cause: error,
+      details: { errno: error.code },
+    },
+  );
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

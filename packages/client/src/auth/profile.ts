@@ -90,7 +90,7 @@ export function applyProfile(ws: WorkspaceConfig): WorkspaceConfig {
     return value ? value : undefined;
   };
   const host = get('host');
-  merged.host = ws.host ?? (host === undefined ? undefined : normalizeDatabricksHost(host));
+  merged.host = ws.host ?? (host === undefined ? undefined : normalizeDatabricksHost(host, `host in profile ${name}`));
   merged.clientId = ws.clientId ?? get('client_id');
   merged.authType = ws.authType ?? (get('auth_type') as AuthType | undefined);
   merged.cliPath = ws.cliPath ?? get('databricks_cli_path');

@@ -1,0 +1,54 @@
+/**
+ * Numeric environment values, property-based (fast-check): whatever text a numeric variable holds, `resolveConfig`
+ * either rejects it with LAKEBASE_CONFIG_INVALID naming that variable, or accepts it as a value in range (an integer
+ * where an integer is meant) whose derived timers Node can honour (at most 2^31-1 ms).
+ */
+import { isLakebaseError, type LakebaseConfig, resolveConfig } from '@lakebase-kit/client';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FULL } from './helpers.js';
+
+const RUNS = FULL ? 2_000 : 300;
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+const STATIC = { LAKEBASE_PG_URL: 'postgresql://postgres@127.0.0.1:5432/test' };
+
+/** Each numeric variable and what an accepted value must satisfy. */
+const CHECKS: Record<string, (c: LakebaseConfig) => boolean> = {
+  PGPORT: (c) => Number.isInteger(c.port) && c.port >= 1 && c.port <= 65535,
+  LAKEBASE_PORT: (c) => Number.isInteger(c.port) && c.port >= 1 && c.port <= 65535,
+  DB_POOL_SIZE: (c) => Number.isInteger(c.pool.size) && c.pool.size >= 0,
+  DB_MAX_OVERFLOW: (c) => Number.isInteger(c.pool.maxOverflow) && c.pool.maxOverflow >= 0,
+  DB_POOL_RECYCLE_INTERVAL: (c) =>
+    c.pool.recycleIntervalSeconds >= 0 && c.pool.recycleIntervalSeconds * 1000 <= MAX_TIMER_DELAY_MS,
+  PGCONNECT_TIMEOUT: (c) => c.pool.connectionTimeoutMillis >= 0 && c.pool.connectionTimeoutMillis <= MAX_TIMER_DELAY_MS,
+  LAKEBASE_TOKEN_REFRESH_MARGIN_SECONDS: (c) => c.tokenRefreshMarginMs >= 0 && c.tokenRefreshMarginMs <= 3_600_000,
+};
+
+/** Numbers as people and scripts write them, and as they go wrong. */
+const numericText = fc.oneof(
+  fc.integer({ min: -10, max: 70_000 }).map(String),
+  fc.double({ noNaN: false }).map(String),
+  fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map(String),
+  fc.integer({ min: 0, max: 5_000_000 }).map((n) => `${n}.5`),
+  fc.integer({ min: 0, max: 40 }).map((e) => `1e${e}`),
+  fc.constantFrom('0x10', ' 30 ', '3_000', '-0', '+5', 'Infinity', '1,5', '٣', '3000000', '5432.5'),
+);
+
+describe('numeric environment values (property)', () => {
+  it('are accepted in range or rejected with LAKEBASE_CONFIG_INVALID naming the variable', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(CHECKS)), numericText, (name, value) => {
+        let config: LakebaseConfig;
+        try {
+          config = resolveConfig({}, { ...STATIC, [name]: value });
+        } catch (error) {
+          expect(isLakebaseError(error, 'LAKEBASE_CONFIG_INVALID')).toBe(true);
+          expect((error as Error).message).toContain(name);
+          return;
+        }
+        expect(CHECKS[name]?.(config)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
