@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
-import { EXTERNAL_CLUSTERS_DIR, removeExternalCluster } from '../src/postgres/embedded-cluster-home.js';
+import { ROOT_STATE_DIR, removeExternalCluster } from '../src/postgres/embedded-cluster-home.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -40,7 +40,7 @@ describe.skipIf(!isRoot)('as root, a data dir the server account cannot reach (s
       expect(emulator.storage).toBe('postgres');
       expect(notices).toEqual([]);
       home = await pointedHome(dataDir);
-      expect(path.dirname(home)).toBe(EXTERNAL_CLUSTERS_DIR);
+      expect(path.dirname(home)).toBe(ROOT_STATE_DIR);
       const info = await stat(home);
       expect(info.mode & 0o777).toBe(0o700);
       expect(info.uid).not.toBe(0);

@@ -11,11 +11,12 @@ export interface Account {
 }
 
 /**
- * Where clusters live, as root, for data dirs the server's account cannot reach (e.g. under /root, mode 700 on
- * Debian). /var/lib is the place for state that must survive reboots; /tmp is emptied at boot and systemd-tmpfiles
- * deletes files untouched for 30 days in /var/tmp, which would corrupt a cluster left alone for a month.
+ * As root, what the server's account must reach and cannot where the project is (e.g. under /root, mode 700 on
+ * Debian): the clusters of such data dirs, and a copy of the PostgreSQL build (see `reachableBinaries`). /var/lib is
+ * the place for state that must survive reboots; /tmp is emptied at boot and systemd-tmpfiles deletes files untouched
+ * for 30 days in /var/tmp, which would corrupt a cluster left alone for a month.
  */
-export const EXTERNAL_CLUSTERS_DIR = '/var/lib/lakebase-emulator';
+export const ROOT_STATE_DIR = '/var/lib/lakebase-emulator';
 
 /** In `<dataDir>/postgres`: names the external cluster dir of this data dir (so it is found again and removed). */
 const POINTER_FILE = 'external-cluster';
@@ -44,7 +45,7 @@ export async function serverAccount(): Promise<Account | undefined> {
  * (`<dataDir>/postgres`). Without `account` (not root) that is `root` itself. As root, `root` too when the account can
  * reach it: our own directories get the search (x) bit for others (not read: they still cannot list them), and every
  * directory above must already allow it; directories above the data dir are never changed. Otherwise the cluster
- * lives in {@link EXTERNAL_CLUSTERS_DIR}, one dir per data dir (mode 0700, owned by the account), named in
+ * lives in {@link ROOT_STATE_DIR}, one dir per data dir (mode 0700, owned by the account), named in
  * `root/external-cluster`.
  */
 export async function clusterHome(dataDir: string, root: string, account: Account | undefined): Promise<string> {
@@ -73,11 +74,11 @@ export async function removeExternalCluster(root: string): Promise<void> {
   if (home) await rm(home, { recursive: true, force: true });
 }
 
-/** The external cluster dir named by `root`'s pointer file; only a dir directly in EXTERNAL_CLUSTERS_DIR counts. */
+/** The external cluster dir named by `root`'s pointer file; only a dir directly in ROOT_STATE_DIR counts. */
 async function externalHome(root: string): Promise<string | undefined> {
   const named = (await readFile(path.join(root, POINTER_FILE), 'utf8').catch(() => '')).trim();
   // A pointer edited to name anything else is ignored: `removeExternalCluster` deletes what it names, as root.
-  return named && path.dirname(named) === EXTERNAL_CLUSTERS_DIR && /^[0-9a-f]{32}$/.test(path.basename(named))
+  return named && path.dirname(named) === ROOT_STATE_DIR && /^[0-9a-f]{32}$/.test(path.basename(named))
     ? named
     : undefined;
 }
@@ -101,10 +102,9 @@ async function externalClusterHome(
   }
   // One per data dir, keyed by its real path. No pointer (or a copy's) means this data dir has no cluster yet: what
   // is left at that name belongs to a data dir deleted and made again at the same path, and is replaced.
-  const home = path.join(EXTERNAL_CLUSTERS_DIR, createHash('sha256').update(real).digest('hex').slice(0, 32));
+  const home = path.join(ROOT_STATE_DIR, createHash('sha256').update(real).digest('hex').slice(0, 32));
   try {
-    await mkdir(EXTERNAL_CLUSTERS_DIR, { recursive: true, mode: 0o711 });
-    await chmod(EXTERNAL_CLUSTERS_DIR, 0o711); // ours: others may pass through, not list
+    await makeRootStateDir();
     await rm(home, { recursive: true, force: true });
     await mkdir(home, { mode: 0o700 });
     await chown(home, account.uid, account.gid);
@@ -119,7 +119,7 @@ async function externalClusterHome(
 }
 
 /** The first directory above `dataDir` that `account` cannot pass through, or undefined if it reaches the data dir. */
-async function firstBlockedDir(dataDir: string, account: Account): Promise<string | undefined> {
+export async function firstBlockedDir(dataDir: string, account: Account): Promise<string | undefined> {
   for (let dir = path.dirname(path.resolve(dataDir)); ; dir = path.dirname(dir)) {
     const info = await stat(dir);
     if (!(info.mode & 0o001) && info.uid !== account.uid) return dir;
@@ -127,8 +127,14 @@ async function firstBlockedDir(dataDir: string, account: Account): Promise<strin
   }
 }
 
+/** Makes ROOT_STATE_DIR: ours, so others may pass through (to what they own or are given by name), not list. */
+export async function makeRootStateDir(): Promise<void> {
+  await mkdir(ROOT_STATE_DIR, { recursive: true, mode: 0o711 });
+  await chmod(ROOT_STATE_DIR, 0o711);
+}
+
 /** Raised (code EMULATOR_POSTGRES_CANNOT_RUN) when this machine cannot run the server at all: the emulator falls back. */
-function unavailable(why: string): EmulatorError {
+export function unavailable(why: string): EmulatorError {
   return new EmulatorError(
     'EMULATOR_POSTGRES_CANNOT_RUN',
     `The embedded PostgreSQL cannot run here: ${why}.`,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
-import type { PostgresBinaries } from './embedded-binaries.js';
+import { type PostgresBinaries, reachableBinaries } from './embedded-binaries.js';
 import { type Account, clusterHome, serverAccount } from './embedded-cluster-home.js';
 import { quoteIdent } from './storage.js';
 
@@ -54,15 +54,16 @@ export class EmbeddedPostgresServer {
     const account = await serverAccount();
     await mkdir(root, { recursive: true, mode: 0o700 });
     const data = path.join(await clusterHome(options.dataDir, root, account), 'data');
+    const binaries = account ? await reachableBinaries(options.binaries, account) : options.binaries;
     const password = await adminPassword(root);
-    await initialiseOnce(options.binaries, data, password, account, timeoutMs);
+    await initialiseOnce(binaries, data, password, account, timeoutMs);
     await stopStaleServer(data, timeoutMs);
 
     const log = await open(path.join(root, 'server.log'), 'a', 0o600);
     try {
       for (let attempt = 1; ; attempt++) {
         const port = await freePort();
-        const child = spawnServer(options.binaries, data, port, log.fd, account);
+        const child = spawnServer(binaries, data, port, log.fd, account);
         const adminUrl = `postgresql://${EMBEDDED_SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/`;
         const server = new EmbeddedPostgresServer(
           child,
