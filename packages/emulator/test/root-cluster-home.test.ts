@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +11,7 @@ import { type Emulator, startEmulator } from '../src/index.js';
 import { findPostgresBinaries } from '../src/postgres/embedded-binaries.js';
 import { ROOT_STATE_DIR, removeExternalCluster } from '../src/postgres/embedded-cluster-home.js';
 import { EmbeddedPostgresServer } from '../src/postgres/embedded-server.js';
+import { alive, childrenOf, parentOf } from './processes.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -217,25 +218,4 @@ async function firstLine(child: ChildProcess): Promise<string> {
     once(child, 'exit').then(([code]) => Promise.reject(new Error(`exited ${code} before printing: ${stderr}`))),
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no output in 20 s: ${stderr}`)), 20_000)),
   ]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The parent pid, from /proc (Linux): field 4 of /proc/<pid>/stat, after the command name in parentheses. */
-async function parentOf(pid: number): Promise<number> {
-  const info = await readFile(`/proc/${pid}/stat`, 'utf8');
-  return Number(info.slice(info.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-async function childrenOf(pid: number): Promise<number[]> {
-  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-  const parents = await Promise.all(pids.map((p) => parentOf(p).catch(() => -1)));
-  return pids.filter((_, i) => parents[i] === pid);
 }
