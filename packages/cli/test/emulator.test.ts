@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { EmulatorConnectionInfo } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive, childrenOf, parentOf } from '../../emulator/test/processes.js';
 import { BIN, runCommand, spawnUntilFirstLine, stopChild } from './helpers.js';
 
 type ConnectionInfo = EmulatorConnectionInfo;
@@ -180,25 +181,4 @@ describe('lakebase emulator (built CLI, real sockets)', () => {
 
 async function postmasterPid(dataDir: string): Promise<number> {
   return Number.parseInt(await readFile(path.join(dataDir, 'postgres', 'data', 'postmaster.pid'), 'utf8'), 10);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The parent pid, from /proc (Linux): field 4 of /proc/<pid>/stat, after the command name in parentheses. */
-async function parentOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-async function childrenOf(pid: number): Promise<number[]> {
-  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-  const parents = await Promise.all(pids.map((p) => parentOf(p).catch(() => -1)));
-  return pids.filter((_, i) => parents[i] === pid);
 }

@@ -223,6 +223,7 @@ async function openStorage(
           binaries,
           defaultDatabase: workspace.defaultDatabase,
           roles: [workspace.user.userName, workspace.servicePrincipal.clientId],
+          temporary: options.dataDir === undefined,
         });
         return { storage, kind: 'postgres' };
       } catch (error) {

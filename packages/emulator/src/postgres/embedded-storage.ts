@@ -1,5 +1,7 @@
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { PostgresBinaries } from './embedded-binaries.js';
+import { removeExternalCluster } from './embedded-cluster-home.js';
 import { EMBEDDED_SUPERUSER, EmbeddedPostgresServer } from './embedded-server.js';
 import {
   type Logger,
@@ -19,6 +21,11 @@ export interface EmbeddedStorageOptions {
   defaultDatabase: string;
   /** Roles made up front (the workspace identities), so grants to them work before their first login. */
   roles: string[];
+  /**
+   * The data dir is removed after `close()` (the emulator's temporary one): a cluster kept outside it (as root, see
+   * `clusterHome`) is then removed by `close()` too.
+   */
+  temporary?: boolean;
   logger?: Logger;
 }
 
@@ -34,6 +41,7 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     private readonly server: EmbeddedPostgresServer,
     private readonly relay: UpstreamStorage,
     private readonly roles: string[],
+    private readonly removeOnClose: string | undefined,
   ) {
     this.description = `embedded PostgreSQL ${server.port}`;
   }
@@ -49,7 +57,8 @@ export class EmbeddedPostgresStorage implements SessionStorage {
       defaultDatabase: options.defaultDatabase,
       logger: options.logger ?? silentLogger,
     });
-    return new EmbeddedPostgresStorage(server, relay, options.roles);
+    const root = path.join(options.dataDir, 'postgres');
+    return new EmbeddedPostgresStorage(server, relay, options.roles, options.temporary ? root : undefined);
   }
 
   async prepare(database: string): Promise<void> {
@@ -71,5 +80,6 @@ export class EmbeddedPostgresStorage implements SessionStorage {
   async close(): Promise<void> {
     await this.relay.close();
     await this.server.stop();
+    if (this.removeOnClose) await removeExternalCluster(this.removeOnClose);
   }
 }
