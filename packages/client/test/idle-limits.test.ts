@@ -7,8 +7,8 @@
 import type { Emulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jitteredLifetime } from '../src/connection/pool.js';
 import { createLakebasePool, LAKEBASE_IDLE_LIMIT_SECONDS, LAKEBASE_LIFETIME_LIMIT_SECONDS } from '../src/index.js';
-import { jitteredLifetime } from '../src/pool.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 
 const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';

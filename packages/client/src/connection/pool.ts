@@ -7,7 +7,7 @@
  * Also `getConnectionConfig()` (a `pg.ClientConfig`) and `connect()` (one client) built on the same pieces.
  */
 import pg from 'pg';
-import { jwtClaims } from './api.js';
+import { jwtClaims } from '../workspace/api.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 import {
   type ConnectRetryOptions,

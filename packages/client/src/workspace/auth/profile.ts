@@ -7,8 +7,8 @@
  * already set are never overwritten by the file.
  */
 import { readFileSync } from 'node:fs';
-import { type AuthType, defineSecret, normalizeDatabricksHost, type WorkspaceConfig } from '../config.js';
-import { LakebaseError } from '../errors.js';
+import { type AuthType, defineSecret, normalizeDatabricksHost, type WorkspaceConfig } from '../../config/resolve.js';
+import { LakebaseError } from '../../errors.js';
 
 export type IniSections = Map<string, Map<string, string>>;
 

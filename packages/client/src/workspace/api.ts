@@ -4,7 +4,7 @@
  * `Retry-After`, bounded; maps error responses to {@link LakebaseError} codes by HTTP status.
  */
 import { decodeJwt } from 'jose';
-import { LakebaseError, registerSecret } from './errors.js';
+import { LakebaseError, registerSecret } from '../errors.js';
 import { describeErrorBody, type HttpDeps, type HttpResponse, sendWithRetry } from './http.js';
 
 /** What the API needs from workspace auth. {@link WorkspaceAuth} satisfies it. */

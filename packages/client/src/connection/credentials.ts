@@ -10,10 +10,10 @@
  * - `token-refresh-failed`: {@link TokenRefreshFailedEvent}
  */
 import { EventEmitter } from 'node:events';
-import type { DatabaseCredential } from './api.js';
-import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
-import { isLakebaseError, LakebaseError, registerSecret } from './errors.js';
-import { errorText } from './http.js';
+import { isLakebaseError, LakebaseError, registerSecret } from '../errors.js';
+import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type TimerHandle, type Timers } from '../time.js';
+import type { DatabaseCredential } from '../workspace/api.js';
+import { errorText } from '../workspace/http.js';
 
 export type RefreshReason = 'initial' | 'scheduled' | 'lazy' | 'expired' | 'forced' | 'retry';
 

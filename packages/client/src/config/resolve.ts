@@ -5,6 +5,9 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { LakebaseError, registerSecret } from '../errors.js';
+import { INSTANCE_NAME_PATTERN, validateInstanceName } from '../workspace/resources.js';
+import { parseStaticUrl } from './static-url.js';
 import {
   AUTH_TYPES,
   type AuthType,
@@ -14,10 +17,7 @@ import {
   SSL_MODES,
   type SslMode,
   type WorkspaceConfig,
-} from './config-types.js';
-import { INSTANCE_NAME_PATTERN, validateInstanceName } from './discovery.js';
-import { LakebaseError, registerSecret } from './errors.js';
-import { parseStaticUrl } from './static-url.js';
+} from './types.js';
 
 export {
   AUTH_TYPES,
@@ -29,7 +29,7 @@ export {
   SSL_MODES,
   type SslMode,
   type WorkspaceConfig,
-} from './config-types.js';
+} from './types.js';
 
 /** The exact suggestion of `LAKEBASE_NOT_CONFIGURED`. */
 export const NOT_CONFIGURED_SUGGESTION =

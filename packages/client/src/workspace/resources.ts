@@ -3,9 +3,10 @@
  * lists; then waiting while it starts. This is what `lakebase configure` automates (the "Get Lakebase Instance
  * Details" step of the local-development guide).
  */
+
+import type { BundleResource } from '../config/bundle.js';
+import { isLakebaseError, LakebaseError } from '../errors.js';
 import type { Branch, DatabaseInstance, Endpoint, LakebaseApi } from './api.js';
-import type { BundleResource } from './bundle.js';
-import { isLakebaseError, LakebaseError } from './errors.js';
 
 /** A resource the client can connect to: a Provisioned instance or an Autoscaling endpoint. */
 export type LakebaseResource =

@@ -5,14 +5,14 @@
  */
 import { userInfo } from 'node:os';
 import type pg from 'pg';
-import { type DatabaseCredential, jwtClaims, LakebaseApi } from './api.js';
-import { WorkspaceAuth } from './auth.js';
-import { type Clock, systemClock, type Timers } from './clock.js';
-import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from './config.js';
+import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from '../config/resolve.js';
+import { LakebaseError, redact } from '../errors.js';
+import { type Clock, systemClock, type Timers } from '../time.js';
+import { type DatabaseCredential, jwtClaims, LakebaseApi } from '../workspace/api.js';
+import { WorkspaceAuth } from '../workspace/auth/index.js';
+import type { FetchFn, RetryPolicy } from '../workspace/http.js';
 import { CredentialManager, type CredentialManagerOptions } from './credentials.js';
 import { createStreamFactory, type DnsOptions } from './dns.js';
-import { LakebaseError, redact } from './errors.js';
-import type { FetchFn, RetryPolicy } from './http.js';
 import { buildSslOptions } from './tls.js';
 
 /** Where log lines go. Every message and field is redacted before it is handed over. */

@@ -4,14 +4,14 @@
  * everywhere (details pass through `redact`, and no step prints a token).
  */
 import pg from 'pg';
-import { jwtClaims } from './api.js';
-import { type LakebaseConfig, resolveConfig } from './config.js';
-import { type ConnectorOptions, LakebaseConnector } from './connector.js';
-import { checkTcp, checkTls, describeAddress } from './diagnose-network.js';
-import { resolveHost } from './dns.js';
-import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from './errors.js';
-import { checkTableAccess, grantCommand } from './grants.js';
-import { errorText } from './http.js';
+import { type LakebaseConfig, resolveConfig } from '../config/resolve.js';
+import { type ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
+import { resolveHost } from '../connection/dns.js';
+import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from '../errors.js';
+import { checkTableAccess, grantCommand } from '../sql/grants.js';
+import { jwtClaims } from '../workspace/api.js';
+import { errorText } from '../workspace/http.js';
+import { checkTcp, checkTls, describeAddress } from './network.js';
 
 export type DiagnosticStepName =
   | 'config'

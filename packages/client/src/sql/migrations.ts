@@ -16,7 +16,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Migration, type MigrationBuilder, PG_MIGRATE_LOCK_ID, type RunnerOption, runner } from 'node-pg-migrate';
 import type pg from 'pg';
-import { LakebaseError } from './errors.js';
+import { LakebaseError } from '../errors.js';
 
 export interface MigrationLogger {
   info(message: string): void;

@@ -4,7 +4,10 @@
  * forces one; attributes of two families at once is the SDKs' "more than one authorization method configured" error.
  */
 
-import { applyProfile } from './auth/profile.js';
+import { AUTH_TYPES, type AuthType, type WorkspaceConfig } from '../../config/resolve.js';
+import { LakebaseError } from '../../errors.js';
+import type { HttpDeps } from '../http.js';
+import { applyProfile } from './profile.js';
 import {
   databricksCliProvider,
   findDatabricksCli,
@@ -13,13 +16,10 @@ import {
   ProviderNotApplicable,
   patProvider,
   type WorkspaceTokenProvider,
-} from './auth/providers.js';
-import { AUTH_TYPES, type AuthType, type WorkspaceConfig } from './config.js';
-import { LakebaseError } from './errors.js';
-import type { HttpDeps } from './http.js';
+} from './providers.js';
 
-export { parseIni } from './auth/profile.js';
-export { findDatabricksCli, type WorkspaceTokenProvider } from './auth/providers.js';
+export { parseIni } from './profile.js';
+export { findDatabricksCli, type WorkspaceTokenProvider } from './providers.js';
 
 const AUTH_SUGGESTION =
   'Authenticate to Databricks: run `databricks auth login --host <workspace-url>`, or set DATABRICKS_HOST with ' +

@@ -5,8 +5,8 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import type { AuthType, WorkspaceConfig } from '../config.js';
-import { LakebaseError, redact, registerSecret } from '../errors.js';
+import type { AuthType, WorkspaceConfig } from '../../config/resolve.js';
+import { LakebaseError, redact, registerSecret } from '../../errors.js';
 import { describeErrorBody, errorText, type HttpDeps, sendWithRetry } from '../http.js';
 
 export interface WorkspaceTokenProvider {

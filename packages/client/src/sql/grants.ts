@@ -5,7 +5,7 @@
  * user), idempotently; {@link checkTableAccess} finds what the connected role is missing, and whom to ask.
  */
 import type pg from 'pg';
-import { LakebaseError } from './errors.js';
+import { LakebaseError } from '../errors.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'> | Pick<pg.Pool, 'query'>;
 
