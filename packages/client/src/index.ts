@@ -30,6 +30,12 @@ export {
   writeFileAtomic,
 } from './config/env-file.js';
 export {
+  ENDPOINT_PATH_PATTERN,
+  INSTANCE_NAME_PATTERN,
+  validateEndpointPath,
+  validateInstanceName,
+} from './config/names.js';
+export {
   type AuthType,
   DEFAULT_DATABASE,
   type LakebaseConfig,
@@ -135,14 +141,10 @@ export { findDatabricksCli, parseIni, WorkspaceAuth, type WorkspaceTokenProvider
 export {
   ambiguous,
   describeResource,
-  ENDPOINT_PATH_PATTERN,
-  INSTANCE_NAME_PATTERN,
   type LakebaseResource,
   listWorkspaceResources,
   type ReadyResource,
   resolveBundleResources,
-  validateEndpointPath,
-  validateInstanceName,
   type WaitOptions,
   waitUntilReady,
 } from './workspace/resources.js';

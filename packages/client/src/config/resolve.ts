@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { LakebaseError, registerSecret } from '../errors.js';
-import { INSTANCE_NAME_PATTERN, validateInstanceName } from '../workspace/resources.js';
+import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
 import { parseStaticUrl } from './static-url.js';
 import {
   AUTH_TYPES,
@@ -37,8 +37,6 @@ export const NOT_CONFIGURED_SUGGESTION =
   'LAKEBASE_ENDPOINT, or LAKEBASE_PG_URL';
 
 export const DEFAULT_DATABASE = 'databricks_postgres';
-const ENDPOINT_PATH =
-  /^projects\/([a-z0-9][a-z0-9-]{0,62})\/branches\/([a-z0-9][a-z0-9-]{0,62})\/endpoints\/([a-z0-9][a-z0-9-]{0,62})$/;
 
 type Env = Record<string, string | undefined>;
 
@@ -169,12 +167,7 @@ function resolveTarget(options: LakebaseOptions, env: Env): Target {
     return { kind: 'provisioned', instance: { value: only.value, source: only.source } };
   }
   if (only?.key === 'endpoint') {
-    if (!ENDPOINT_PATH.test(only.value)) {
-      throw invalid(
-        `Malformed endpoint path '${only.value}' (${only.source}); expected projects/<project>/branches/<branch>/endpoints/<endpoint>.`,
-        'Copy the endpoint `name` from `databricks postgres list-endpoints projects/<project>/branches/<branch>`.',
-      );
-    }
+    validateEndpointPath(only.value, only.source);
     return { kind: 'autoscaling', endpoint: { value: only.value, source: only.source } };
   }
   // No explicit target: a host plus a database (the Databricks Apps Provisioned resource) finds the instance by host.
