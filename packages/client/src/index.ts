@@ -72,7 +72,6 @@ export {
   resolveHost,
 } from './connection/dns.js';
 export {
-  backoffDelay,
   type ConnectRetryOptions,
   isServerClosedConnection,
   isTransientLoginFailure,
@@ -126,7 +125,7 @@ export {
   migrationStatus,
 } from './sql/migrations.js';
 export { type ListTablesOptions, listTables, type TableInfo } from './sql/tables.js';
-export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './time.js';
+export { backoffDelay, type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './time.js';
 export {
   type CurrentUser,
   type DatabaseCredential,

@@ -19,7 +19,11 @@ export interface Timers {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** Wall-clock time: token expiry and anything compared with a timestamp from a server. */
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** Monotonic time (`performance.now`): durations and deadlines, which a wall-clock step must not stretch or cut. */
+export const monotonicClock: Clock = { now: () => performance.now() };
 
 export const systemTimers: Timers = {
   setTimeout(fn, ms, keepAlive = false) {

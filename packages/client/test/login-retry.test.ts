@@ -158,8 +158,7 @@ describe('the classification and the schedule', () => {
   });
 
   it('backoff doubles from the base, is capped, and jitters within [50 %, 100 %]', () => {
-    const at = (attempt: number, random: number) =>
-      backoffDelay(attempt, { baseDelayMs: 100, maxDelayMs: 2000, random: () => random });
+    const at = (attempt: number, random: number) => backoffDelay(attempt, 100, 2000, () => random);
     expect([0, 1, 2, 3, 4, 5].map((a) => at(a, 1))).toEqual([100, 200, 400, 800, 1600, 2000]);
     expect(at(3, 0)).toBe(400);
   });

@@ -9,6 +9,7 @@ import { type ConnectorOptions, LakebaseConnector } from '../connection/connecto
 import { resolveHost } from '../connection/dns.js';
 import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from '../errors.js';
 import { checkTableAccess, grantCommand } from '../sql/grants.js';
+import { monotonicClock } from '../time.js';
 import { jwtClaims } from '../workspace/api.js';
 import { errorText } from '../workspace/http.js';
 import { checkTcp, checkTls, describeAddress } from './network.js';
@@ -76,7 +77,7 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
   const timeoutMs = options.stepTimeoutMs ?? 5000;
   let identity: Identity | undefined;
   const step = async <T>(name: DiagnosticStepName, run: () => Promise<StepOutcome<T>>): Promise<T> => {
-    const started = performance.now();
+    const started = monotonicClock.now();
     try {
       const { value, detail, warning } = await run();
       const done: DiagnosticStep = { name, ok: true, ms: elapsed(started), detail: redact(detail) };
@@ -352,5 +353,5 @@ function classify(
 }
 
 function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 10) / 10;
+  return Math.round((monotonicClock.now() - started) * 10) / 10;
 }

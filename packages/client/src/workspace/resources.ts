@@ -6,6 +6,7 @@
 
 import type { BundleResource } from '../config/bundle.js';
 import { isLakebaseError, LakebaseError } from '../errors.js';
+import { monotonicClock, sleep } from '../time.js';
 import type { Branch, DatabaseInstance, Endpoint, LakebaseApi } from './api.js';
 
 /** A resource the client can connect to: a Provisioned instance or an Autoscaling endpoint. */
@@ -114,12 +115,12 @@ export async function waitUntilReady(
 ): Promise<ReadyResource> {
   const timeoutMs = options.timeoutMs ?? 600_000;
   const pollMs = options.pollMs ?? 2000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const started = Date.now();
+  const wait = options.sleep ?? ((ms: number) => sleep(ms));
+  const started = monotonicClock.now();
   for (;;) {
     const { state, host, ready } = await readState(api, resource);
     if (ready && host) return { ...resource, host, state };
-    const elapsed = Date.now() - started;
+    const elapsed = monotonicClock.now() - started;
     if (elapsed >= timeoutMs) {
       throw new LakebaseError(
         'LAKEBASE_INSTANCE_NOT_READY',
@@ -128,7 +129,7 @@ export async function waitUntilReady(
       );
     }
     options.onWaiting?.(state, elapsed);
-    await sleep(pollMs);
+    await wait(pollMs);
   }
 }
 
