@@ -210,15 +210,21 @@ export function resolveWorkspaceConfig(options: LakebaseOptions = {}, env: Env =
   return resolveWorkspace(env, picker(options, env));
 }
 
+/**
+ * `value` as an {@link AuthType}, from the option, DATABRICKS_AUTH_TYPE or a profile's `auth_type` (`source`).
+ * @throws LakebaseError `LAKEBASE_CONFIG_INVALID` for any other value.
+ */
+export function checkAuthType(value: string, source: string): AuthType {
+  if (AUTH_TYPES.includes(value as AuthType)) return value as AuthType;
+  throw invalid(
+    `Unsupported Databricks auth type '${value}' (${source}).`,
+    `Use one of ${AUTH_TYPES.join(', ')}, or unset DATABRICKS_AUTH_TYPE to let the provider chain choose.`,
+  );
+}
+
 function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
   const hostRaw = pick.string('databricksHost', ['DATABRICKS_HOST'])?.value;
   const authType = pick.string('authType', ['DATABRICKS_AUTH_TYPE']);
-  if (authType && !AUTH_TYPES.includes(authType.value as AuthType)) {
-    throw invalid(
-      `Unsupported Databricks auth type '${authType.value}' (${authType.source}).`,
-      `Use one of ${AUTH_TYPES.join(', ')}, or unset DATABRICKS_AUTH_TYPE to let the provider chain choose.`,
-    );
-  }
   const home = clean(env.HOME) ?? clean(env.USERPROFILE) ?? homedir();
   const configFile = pick.string('configFile', ['DATABRICKS_CONFIG_FILE']);
   const workspace: WorkspaceConfig = {
@@ -227,7 +233,7 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
     profile: pick.string('profile', ['DATABRICKS_CONFIG_PROFILE'])?.value,
     configFile: expandHome(configFile?.value ?? path.join(home, '.databrickscfg'), home),
     configFileExplicit: configFile !== undefined,
-    authType: authType?.value as AuthType | undefined,
+    authType: authType && checkAuthType(authType.value, authType.source),
     cliPath: pick.string('cliPath', ['DATABRICKS_CLI_PATH'])?.value,
     metadataServiceUrl: pick.string('metadataServiceUrl', ['DATABRICKS_METADATA_SERVICE_URL'])?.value,
     workspaceId: pick.string('workspaceId', ['DATABRICKS_WORKSPACE_ID'])?.value,
