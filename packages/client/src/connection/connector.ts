@@ -11,6 +11,7 @@ import { type Clock, systemClock, type Timers } from '../time.js';
 import { type DatabaseCredential, jwtClaims, LakebaseApi } from '../workspace/api.js';
 import { WorkspaceAuth } from '../workspace/auth/index.js';
 import type { FetchFn, RetryPolicy } from '../workspace/http.js';
+import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
 import { CredentialManager, type CredentialManagerOptions } from './credentials.js';
 import { createStreamFactory, type DnsOptions } from './dns.js';
 import { buildSslOptions } from './tls.js';
@@ -194,18 +195,14 @@ export class LakebaseConnector {
     if (c.mode === 'provisioned' && !this.instanceName) {
       // Only the credential call needs the instance name; an injected credential source does not.
       if (!this.options.credentialSource) this.instanceName = await this.findInstanceByHost(host as string);
-    } else if (c.mode === 'provisioned' && !host) {
-      const instance = await this.requireApi().getInstance(this.instanceName as string);
-      host = instance.read_write_dns;
-      if (!host)
-        throw notReady(`Instance '${instance.name}' has no read_write_dns yet (state ${instance.state ?? 'unknown'}).`);
-    } else if (c.mode === 'autoscaling' && !host) {
-      const endpoint = await this.requireApi().getEndpoint(c.endpoint as string);
-      host = endpoint.status?.hosts?.host;
-      if (!host)
-        throw notReady(
-          `Endpoint '${endpoint.name}' has no host yet (state ${endpoint.status?.current_state ?? 'unknown'}).`,
-        );
+    } else if (!host) {
+      const resource: LakebaseResource =
+        c.mode === 'provisioned'
+          ? { tier: 'provisioned', instanceName: this.instanceName as string, database: c.database, source: 'config' }
+          : { tier: 'autoscaling', endpoint: c.endpoint as string, database: c.database, source: 'config' };
+      const found = await readResourceState(this.requireApi(), resource);
+      host = found.host;
+      if (!host) throw notReady(`No host yet for ${found.label} (state ${found.state}).`);
     }
     const user = c.user ?? (await this.identity());
     return {
@@ -261,11 +258,4 @@ export class LakebaseConnector {
     }
     return this.api;
   }
-}
-
-function notReady(message: string): LakebaseError {
-  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, {
-    suggestion:
-      'Wait for the instance/endpoint to become AVAILABLE/ACTIVE (new instances take a few minutes), or start it.',
-  });
 }

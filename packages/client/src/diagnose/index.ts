@@ -12,6 +12,7 @@ import { checkTableAccess, grantCommand } from '../sql/grants.js';
 import { monotonicClock } from '../time.js';
 import { jwtClaims } from '../workspace/api.js';
 import { errorText } from '../workspace/http.js';
+import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
 import { checkTcp, checkTls, describeAddress } from './network.js';
 
 export type DiagnosticStepName =
@@ -249,36 +250,26 @@ function describeConfig(c: LakebaseConfig): string {
 async function checkTargetState(c: LakebaseConnector): Promise<string> {
   const api = c.api;
   if (!api) return 'static mode: no instance to check';
-  if (c.config.mode === 'autoscaling') {
-    const endpoint = await api.getEndpoint(c.config.endpoint as string);
-    const state = endpoint.status?.current_state ?? 'unknown';
-    if (endpoint.status?.disabled)
-      throw notReady(`Endpoint ${endpoint.name} is disabled.`, 'Enable the endpoint (spec.disabled = false).');
-    if (state === 'INIT' || state === 'DEGRADED') {
-      throw notReady(`Endpoint ${endpoint.name} is ${state}.`, 'Wait for the endpoint to become ACTIVE, then retry.');
-    }
-    return `endpoint ${endpoint.name} is ${state}${state === 'IDLE' ? ' (scaled to zero; wakes on connect)' : ''}, host ${endpoint.status?.hosts?.host ?? '?'}`;
-  }
-  const name = c.config.instanceName ?? (await c.target()).instanceName;
-  const instance = await api.getInstance(name as string);
-  const state = instance.state ?? 'unknown';
-  if (state === 'STOPPED') {
+  const resource: LakebaseResource =
+    c.config.mode === 'autoscaling'
+      ? { tier: 'autoscaling', endpoint: c.config.endpoint as string, database: undefined, source: 'config' }
+      : {
+          tier: 'provisioned',
+          instanceName: (c.config.instanceName ?? (await c.target()).instanceName) as string,
+          database: undefined,
+          source: 'config',
+        };
+  const { label, state, host, ready, blocked } = await readResourceState(api, resource);
+  if (blocked) throw blocked;
+  if (!ready) {
     throw notReady(
-      `Instance ${instance.name} is STOPPED.`,
-      `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
+      `${label[0]?.toUpperCase()}${label.slice(1)} is ${state}.`,
+      resource.tier === 'provisioned'
+        ? 'Wait: a starting instance takes 2-3 minutes after deployment. Check with `databricks database get-database-instance`.'
+        : 'Wait for the endpoint to become ACTIVE, then retry.',
     );
   }
-  if (state !== 'AVAILABLE') {
-    throw notReady(
-      `Instance ${instance.name} is ${state}.`,
-      'Wait: a starting instance takes 2-3 minutes after deployment. Check with `databricks database get-database-instance`.',
-    );
-  }
-  return `instance ${instance.name} is AVAILABLE, host ${instance.read_write_dns ?? '?'}`;
-}
-
-function notReady(message: string, suggestion: string): LakebaseError {
-  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, { suggestion });
+  return `${label} is ${state}${state === 'IDLE' ? ' (scaled to zero; wakes on connect)' : ''}, host ${host ?? '?'}`;
 }
 
 /** Map a step's error to a code, message and suggestion (PostgreSQL SQLSTATEs included). */

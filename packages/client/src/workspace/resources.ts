@@ -118,7 +118,8 @@ export async function waitUntilReady(
   const wait = options.sleep ?? ((ms: number) => sleep(ms));
   const started = monotonicClock.now();
   for (;;) {
-    const { state, host, ready } = await readState(api, resource);
+    const { state, host, ready, blocked } = await readResourceState(api, resource);
+    if (blocked) throw blocked;
     if (ready && host) return { ...resource, host, state };
     const elapsed = monotonicClock.now() - started;
     if (elapsed >= timeoutMs) {
@@ -133,30 +134,55 @@ export async function waitUntilReady(
   }
 }
 
-async function readState(
-  api: LakebaseApi,
-  resource: LakebaseResource,
-): Promise<{ state: string; host: string | undefined; ready: boolean }> {
+/** What the workspace says about a resource right now. */
+export interface ResourceState {
+  /** `instance <name>` or `endpoint <path>`, for messages. */
+  label: string;
+  /** `AVAILABLE`, `STARTING`, `ACTIVE`, `IDLE`, ...; `UNKNOWN` when the API gives none. */
+  state: string;
+  host: string | undefined;
+  /** Accepts logins now (an IDLE endpoint is scaled to zero and wakes on connect, so it counts as ready). */
+  ready: boolean;
+  /** Set when the resource will not become ready by itself (stopped, disabled): the error to throw, with the fix. */
+  blocked: LakebaseError | undefined;
+}
+
+/**
+ * The one reader of instance/endpoint state and host. An unknown instance fails naming the ones that exist; unknown
+ * states (UPGRADING, newer values) count as not ready, per the API reference.
+ */
+export async function readResourceState(api: LakebaseApi, resource: LakebaseResource): Promise<ResourceState> {
   if (resource.tier === 'provisioned') {
     const instance = await getInstanceOrExplain(api, resource.instanceName);
     const state = instance.state ?? 'UNKNOWN';
-    if (state === 'STOPPED') {
-      throw new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', `Instance ${instance.name} is STOPPED.`, {
-        suggestion: `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
-      });
-    }
-    // Unknown states (UPGRADING, newer values) count as not ready, per the API reference.
-    return { state, host: instance.read_write_dns, ready: state === 'AVAILABLE' };
+    const blocked =
+      state === 'STOPPED'
+        ? notReady(
+            `Instance ${instance.name} is STOPPED.`,
+            `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
+          )
+        : undefined;
+    const label = `instance ${instance.name}`;
+    return { label, state, host: instance.read_write_dns, ready: state === 'AVAILABLE', blocked };
   }
   const endpoint: Endpoint = await api.getEndpoint(resource.endpoint);
   const state = endpoint.status?.current_state ?? 'UNKNOWN';
-  if (endpoint.status?.disabled) {
-    throw new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', `Endpoint ${endpoint.name} is disabled.`, {
-      suggestion: 'Enable it in the Lakebase UI (or update spec.disabled = false), then retry.',
-    });
-  }
-  // IDLE means scaled to zero: it wakes on connect, so it is ready.
-  return { state, host: endpoint.status?.hosts?.host, ready: state === 'ACTIVE' || state === 'IDLE' };
+  const blocked = endpoint.status?.disabled
+    ? notReady(
+        `Endpoint ${endpoint.name} is disabled.`,
+        'Enable it in the Lakebase UI (or update spec.disabled = false), then retry.',
+      )
+    : undefined;
+  const ready = state === 'ACTIVE' || state === 'IDLE';
+  return { label: `endpoint ${endpoint.name}`, state, host: endpoint.status?.hosts?.host, ready, blocked };
+}
+
+/** `LAKEBASE_INSTANCE_NOT_READY`; by default the advice is to wait or start it. */
+export function notReady(
+  message: string,
+  suggestion = 'Wait for the instance/endpoint to become AVAILABLE/ACTIVE (new instances take a few minutes), or start it.',
+): LakebaseError {
+  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, { suggestion });
 }
 
 async function getInstanceOrExplain(api: LakebaseApi, name: string): Promise<DatabaseInstance> {
