@@ -21,6 +21,17 @@ function m2mEnv(): Record<string, string> {
 }
 
 describe('doctor shows the identity in use and the role the token is for', () => {
+  it('the credential carries the role its token is for, decoded once when it arrived', async () => {
+    const pool = createLakebasePool({ env: emulator().env('provisioned') });
+    try {
+      const credential = await pool.lakebase.credentials?.getCredential();
+      expect(credential?.role).toBe(emulator().user);
+      expect(JSON.stringify(credential)).not.toContain(credential?.token ?? 'no token');
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('a user (PAT): the email, the token role, connecting as the token identity', async () => {
     const report = await diagnose({ env: emulator().env('provisioned') });
     expect(report.ok).toBe(true);

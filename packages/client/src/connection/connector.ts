@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from '../config/resolve.js';
 import { LakebaseError, redact } from '../errors.js';
 import { type Clock, systemClock, type Timers } from '../time.js';
-import { type DatabaseCredential, jwtClaims, LakebaseApi } from '../workspace/api.js';
+import { type DatabaseCredential, LakebaseApi } from '../workspace/api.js';
 import { WorkspaceAuth } from '../workspace/auth/index.js';
 import type { FetchFn, RetryPolicy } from '../workspace/http.js';
 import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
@@ -215,11 +215,10 @@ export class LakebaseConnector {
     };
   }
 
-  /** The PostgreSQL role: the token's `sub`, else SCIM Me `userName`. */
+  /** The PostgreSQL role: the credential's role (the token's `sub`), else SCIM Me `userName`. */
   private async identity(): Promise<string> {
-    const token = await (this.credentials as CredentialManager).getToken();
-    const sub = jwtClaims(token).sub;
-    if (sub) return sub;
+    const { role } = await (this.credentials as CredentialManager).getCredential();
+    if (role) return role;
     return (await this.requireApi().me()).userName;
   }
 

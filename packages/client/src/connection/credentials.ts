@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { isLakebaseError, LakebaseError, registerSecret } from '../errors.js';
 import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type TimerHandle, type Timers } from '../time.js';
-import type { DatabaseCredential } from '../workspace/api.js';
+import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
 import { errorText } from '../workspace/http.js';
 
 export type RefreshReason = 'initial' | 'scheduled' | 'lazy' | 'expired' | 'forced' | 'retry';
@@ -60,6 +60,8 @@ export interface CredentialManagerOptions {
 
 interface CachedCredential {
   token: string;
+  /** The token's JWT `sub`, decoded once here. */
+  role: string | undefined;
   expiresAt: number;
   obtainedAt: number;
   refreshAt: number;
@@ -236,7 +238,8 @@ export class CredentialManager extends EventEmitter {
     const lifetime = Math.max(0, expiresAt - obtainedAt);
     const refreshAt = Math.max(obtainedAt + lifetime / 2, expiresAt - this.refreshMarginMs);
     const usableUntil = expiresAt - Math.min(30_000, lifetime * 0.1);
-    const cached: CachedCredential = { token, expiresAt, obtainedAt, refreshAt, usableUntil };
+    const role = credential.role ?? jwtClaims(token).sub;
+    const cached: CachedCredential = { token, role, expiresAt, obtainedAt, refreshAt, usableUntil };
     this.current = cached;
     this.failedRounds = 0;
     this.retryNotBefore = 0;
@@ -306,7 +309,7 @@ export class CredentialManager extends EventEmitter {
 }
 
 function publicCredential(cached: CachedCredential): DatabaseCredential {
-  const credential = { expiresAt: new Date(cached.expiresAt) } as DatabaseCredential;
+  const credential = { expiresAt: new Date(cached.expiresAt), role: cached.role } as DatabaseCredential;
   Object.defineProperty(credential, 'token', { value: cached.token, enumerable: false });
   return credential;
 }

@@ -7,7 +7,6 @@
  * Also `getConnectionConfig()` (a `pg.ClientConfig`) and `connect()` (one client) built on the same pieces.
  */
 import pg from 'pg';
-import { jwtClaims } from '../workspace/api.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 import {
   type ConnectRetryOptions,
@@ -272,8 +271,8 @@ export class LakebasePool extends pg.Pool {
     const credentials = this.lakebase.credentials;
     const source = this.lakebase.config.sources.user;
     if (!credentials || !source) return;
-    const token = await credentials.getToken().catch(() => undefined); // a failure surfaces at login
-    const sub = token === undefined ? undefined : jwtClaims(token).sub;
+    const credential = await credentials.getCredential().catch(() => undefined); // a failure surfaces at login
+    const sub = credential?.role;
     if (sub && sub !== user) {
       this.lakebase.log(
         'warn',

@@ -10,7 +10,6 @@ import { resolveHost } from '../connection/dns.js';
 import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from '../errors.js';
 import { checkTableAccess, grantCommand } from '../sql/grants.js';
 import { monotonicClock } from '../time.js';
-import { jwtClaims } from '../workspace/api.js';
 import { errorText } from '../workspace/http.js';
 import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
 import { checkTcp, checkTls, describeAddress } from './network.js';
@@ -131,10 +130,10 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
       return { value, detail: `database token for ${value.user}, expires ${credential.expiresAt.toISOString()}` };
     });
     await step('identity', async () => {
-      const token = c.credentials ? await c.credentials.getToken() : undefined;
+      const credential = c.credentials ? await c.credentials.getCredential() : undefined;
       const found: Identity = {
         workspaceUser,
-        tokenRole: token === undefined ? undefined : jwtClaims(token).sub,
+        tokenRole: credential?.role,
         user: target.user,
         userSource: c.config.sources.user,
       };

@@ -66,6 +66,11 @@ export interface Branch {
 export interface DatabaseCredential {
   readonly token: string;
   readonly expiresAt: Date;
+  /**
+   * The PostgreSQL role the token is for (its JWT `sub`). Set by the {@link CredentialManager}, which decodes each
+   * token once when it arrives; undefined for a token that is not a JWT.
+   */
+  readonly role?: string;
 }
 
 export interface LakebaseApiOptions extends HttpDeps {
