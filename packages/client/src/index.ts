@@ -49,6 +49,7 @@ export {
   type SslMode,
   type WorkspaceConfig,
 } from './config/resolve.js';
+export { connect, getConnectionConfig } from './connection/client.js';
 export {
   type ConnectionTarget,
   type ConnectorOptions,
@@ -77,9 +78,7 @@ export {
   isTransientLoginFailure,
 } from './connection/login-retry.js';
 export {
-  connect,
   createLakebasePool,
-  getConnectionConfig,
   LAKEBASE_IDLE_LIMIT_SECONDS,
   LAKEBASE_LIFETIME_LIMIT_SECONDS,
   LakebasePool,

@@ -69,6 +69,7 @@ export class LakebaseConnector {
   readonly credentials: CredentialManager | undefined;
   private readonly options: ConnectorOptions;
   private targetPromise: Promise<ConnectionTarget> | undefined;
+  private resolved: ConnectionTarget | undefined;
   private instanceName: string | undefined;
 
   constructor(options: ConnectorOptions = {}, managerDefaults: Partial<CredentialManagerOptions> = {}) {
@@ -130,11 +131,22 @@ export class LakebaseConnector {
    * A failed lookup is not cached, so the next call tries again.
    */
   target(): Promise<ConnectionTarget> {
-    this.targetPromise ??= this.findTarget().catch((error: unknown) => {
-      this.targetPromise = undefined;
-      throw error;
-    });
+    this.targetPromise ??= this.findTarget().then(
+      (target) => {
+        this.resolved = target;
+        return target;
+      },
+      (error: unknown) => {
+        this.targetPromise = undefined;
+        throw error;
+      },
+    );
     return this.targetPromise;
+  }
+
+  /** The target once {@link target} has resolved it (host and user looked up), else undefined. */
+  get resolvedTarget(): ConnectionTarget | undefined {
+    return this.resolved;
   }
 
   /** The pg client config for this target, minus host and user when they are not known yet. */
