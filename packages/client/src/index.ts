@@ -64,6 +64,7 @@ export {
   type TokenRefreshedEvent,
   type TokenRefreshFailedEvent,
 } from './connection/credentials.js';
+export { databaseErrorCode } from './connection/database-errors.js';
 export {
   createLookup,
   createStreamFactory,

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { type LakebaseConfig, resolveConfig } from '../config/resolve.js';
 import { type ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
+import { databaseErrorCode } from '../connection/database-errors.js';
 import { resolveHost } from '../connection/dns.js';
 import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from '../errors.js';
 import { checkTableAccess, grantCommand } from '../sql/grants.js';
@@ -277,10 +278,10 @@ function classify(
   error: unknown,
   identity?: Identity,
 ): { code: LakebaseErrorCode; message: string; suggestion: string } {
-  const sqlstateOf = (error as { code?: unknown } | undefined)?.code;
+  const refusedAs = isLakebaseError(error) ? undefined : databaseErrorCode(error);
   if (
     name === 'login' &&
-    (sqlstateOf === '28P01' || sqlstateOf === '28000') &&
+    (refusedAs === 'LAKEBASE_LOGIN_FAILED' || refusedAs === 'LAKEBASE_ROLE_NOT_FOUND') &&
     identity?.tokenRole &&
     identity.user !== identity.tokenRole
   ) {
@@ -295,47 +296,39 @@ function classify(
     const inner = error.code === 'LAKEBASE_CREDENTIAL_FAILED' && isLakebaseError(error.cause) ? error.cause : error;
     return { code: inner.code, message: error.message, suggestion: inner.suggestion ?? 'See the error message.' };
   }
-  const sqlstate = (error as { code?: unknown }).code;
   const message = errorText(error);
-  switch (sqlstate) {
-    case '28P01':
+  const code = databaseErrorCode(error, name === 'query' ? 'query' : 'connect');
+  switch (code) {
+    case 'LAKEBASE_LOGIN_FAILED':
       return {
-        code: 'LAKEBASE_LOGIN_FAILED',
+        code,
         message: `Login refused: ${message}`,
         suggestion:
           'The token was refused for this role. PGUSER/LAKEBASE_USERNAME must be the identity the token is minted for ' +
           '(your email, or the service principal client id); unset it to use the token identity. For an app, add the ' +
           'database resource so its service principal role exists.',
       };
-    case '28000':
+    case 'LAKEBASE_ROLE_NOT_FOUND':
       return {
-        code: 'LAKEBASE_ROLE_NOT_FOUND',
+        code,
         message: `Role does not exist: ${message}`,
         suggestion:
           'Create a PostgreSQL role for this identity: add the Lakebase resource to the app (the platform creates the ' +
           'service principal role), or `databricks postgres create-role` / grant access in the Lakebase UI.',
       };
-    case '3D000':
+    case 'LAKEBASE_DATABASE_NOT_FOUND':
+      return { code, message, suggestion: 'Check LAKEBASE_DATABASE / PGDATABASE (default databricks_postgres).' };
+    case 'LAKEBASE_INSTANCE_NOT_READY':
+      return { code, message, suggestion: 'The instance is starting or stopped; wait or start it, then retry.' };
+    case 'LAKEBASE_PERMISSION_DENIED':
       return {
-        code: 'LAKEBASE_DATABASE_NOT_FOUND',
-        message,
-        suggestion: 'Check LAKEBASE_DATABASE / PGDATABASE (default databricks_postgres).',
-      };
-    case '57P03':
-      return {
-        code: 'LAKEBASE_INSTANCE_NOT_READY',
-        message,
-        suggestion: 'The instance is starting or stopped; wait or start it, then retry.',
-      };
-    case '42501':
-      return {
-        code: 'LAKEBASE_PERMISSION_DENIED',
+        code,
         message,
         suggestion: 'Grant the role the needed privileges (CONNECT/USAGE), or ask for CAN_USE.',
       };
     default:
       return {
-        code: name === 'query' ? 'LAKEBASE_QUERY_FAILED' : 'LAKEBASE_CONNECT_FAILED',
+        code,
         message: `${name} failed: ${message}`,
         suggestion: 'See the message; run with a smaller setup (psql) to compare.',
       };
