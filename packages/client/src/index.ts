@@ -108,7 +108,6 @@ export {
   grantAccess,
   grantCommand,
   type MissingTableAccess,
-  quoteIdent,
   type TableAccessReport,
 } from './sql/grants.js';
 export {
@@ -124,6 +123,7 @@ export {
   type MigrationStatus,
   migrationStatus,
 } from './sql/migrations.js';
+export { quoteIdent } from './sql/quote.js';
 export { type ListTablesOptions, listTables, type TableInfo } from './sql/tables.js';
 export { backoffDelay, type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './time.js';
 export {
