@@ -47,9 +47,10 @@ export {
   resolveConfig,
   resolveWorkspaceConfig,
   type SslMode,
+  searchPathOf,
   type WorkspaceConfig,
 } from './config/resolve.js';
-export { connect, getConnectionConfig } from './connection/client.js';
+export { connect, getConnectionConfig, withClient } from './connection/client.js';
 export {
   type ConnectionTarget,
   type ConnectorOptions,
@@ -85,6 +86,7 @@ export {
   LakebasePool,
   type LakebasePoolOptions,
 } from './connection/pool.js';
+export { type DatabaseToken, getDatabaseToken, getLibpqEnv } from './connection/session.js';
 export { buildSslOptions, type TlsPolicy, tlsPolicy } from './connection/tls.js';
 export {
   type DiagnoseOptions,
@@ -136,7 +138,13 @@ export {
   type LakebaseApiOptions,
   type WorkspaceCredentials,
 } from './workspace/api.js';
-export { findDatabricksCli, parseIni, WorkspaceAuth, type WorkspaceTokenProvider } from './workspace/auth/index.js';
+export {
+  findDatabricksCli,
+  findExecutable,
+  parseIni,
+  WorkspaceAuth,
+  type WorkspaceTokenProvider,
+} from './workspace/auth/index.js';
 export {
   ambiguous,
   describeResource,

@@ -210,6 +210,11 @@ export function resolveWorkspaceConfig(options: LakebaseOptions = {}, env: Env =
   return resolveWorkspace(env, picker(options, env));
 }
 
+/** The directories of `env.PATH`, in order: where executables (the databricks CLI, psql) are looked up. */
+export function searchPathOf(env: Env = process.env): string[] {
+  return (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+}
+
 /**
  * `value` as an {@link AuthType}, from the option, DATABRICKS_AUTH_TYPE or a profile's `auth_type` (`source`).
  * @throws LakebaseError `LAKEBASE_CONFIG_INVALID` for any other value.
@@ -237,7 +242,7 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
     cliPath: pick.string('cliPath', ['DATABRICKS_CLI_PATH'])?.value,
     metadataServiceUrl: pick.string('metadataServiceUrl', ['DATABRICKS_METADATA_SERVICE_URL'])?.value,
     workspaceId: pick.string('workspaceId', ['DATABRICKS_WORKSPACE_ID'])?.value,
-    searchPath: (env.PATH ?? '').split(path.delimiter).filter(Boolean),
+    searchPath: searchPathOf(env),
   };
   const token = pick.string('token', ['DATABRICKS_TOKEN'])?.value;
   const clientSecret = pick.string('clientSecret', ['DATABRICKS_CLIENT_SECRET'])?.value;

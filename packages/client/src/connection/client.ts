@@ -101,3 +101,16 @@ export async function connect(
     },
   );
 }
+
+/** Open one client with {@link connect}, run `work` with it, and end it (also when `work` throws). */
+export async function withClient<T>(
+  options: Parameters<typeof connect>[0],
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = await connect(options);
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

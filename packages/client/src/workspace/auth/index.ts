@@ -19,7 +19,7 @@ import {
 } from './providers.js';
 
 export { parseIni } from './profile.js';
-export { findDatabricksCli, type WorkspaceTokenProvider } from './providers.js';
+export { findDatabricksCli, findExecutable, type WorkspaceTokenProvider } from './providers.js';
 
 const AUTH_SUGGESTION =
   'Authenticate to Databricks: run `databricks auth login --host <workspace-url>`, or set DATABRICKS_HOST with ' +
