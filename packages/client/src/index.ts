@@ -81,8 +81,6 @@ export {
 } from './connection/login-retry.js';
 export {
   createLakebasePool,
-  LAKEBASE_IDLE_LIMIT_SECONDS,
-  LAKEBASE_LIFETIME_LIMIT_SECONDS,
   LakebasePool,
   type LakebasePoolOptions,
 } from './connection/pool.js';

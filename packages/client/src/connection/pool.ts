@@ -31,10 +31,6 @@ export interface LakebasePoolOptions extends ConnectorOptions {
   connectRetry?: ConnectRetryOptions;
 }
 
-/** Platform limits the pool's defaults stay well under: Lakebase closes connections idle for 24 h, and any after 3 days. */
-export const LAKEBASE_IDLE_LIMIT_SECONDS = 24 * 3600;
-export const LAKEBASE_LIFETIME_LIMIT_SECONDS = 3 * 24 * 3600;
-
 type ConnectCallback = (
   err: Error | undefined,
   client: pg.PoolClient | undefined,
