@@ -15,34 +15,23 @@
 export {
   type BundleResource,
   type BundleResources,
-  bundleResourcesOf,
   readBundleResources,
 } from './config/bundle.js';
 export {
-  ENV_FILES,
   ensureGitignored,
   loadEnvFiles,
-  mergeEnvText,
-  parseEnvText,
-  quoteEnvValue,
-  readEnvText,
   updateEnvFile,
   writeFileAtomic,
 } from './config/env-file.js';
 export {
-  ENDPOINT_PATH_PATTERN,
-  INSTANCE_NAME_PATTERN,
   validateEndpointPath,
   validateInstanceName,
 } from './config/names.js';
 export {
   type AuthType,
-  DEFAULT_DATABASE,
   type LakebaseConfig,
   type LakebaseMode,
   type LakebaseOptions,
-  NOT_CONFIGURED_SUGGESTION,
-  normalizeDatabricksHost,
   type PoolSettings,
   resolveConfig,
   resolveWorkspaceConfig,
@@ -50,7 +39,11 @@ export {
   searchPathOf,
   type WorkspaceConfig,
 } from './config/resolve.js';
-export { connect, getConnectionConfig, withClient } from './connection/client.js';
+export {
+  connect,
+  getConnectionConfig,
+  withClient,
+} from './connection/client.js';
 export {
   type ConnectionTarget,
   type ConnectorOptions,
@@ -74,18 +67,22 @@ export {
   type Resolver,
   resolveHost,
 } from './connection/dns.js';
-export {
-  type ConnectRetryOptions,
-  isServerClosedConnection,
-  isTransientLoginFailure,
-} from './connection/login-retry.js';
+export type { ConnectRetryOptions } from './connection/login-retry.js';
 export {
   createLakebasePool,
   LakebasePool,
   type LakebasePoolOptions,
 } from './connection/pool.js';
-export { type DatabaseToken, getDatabaseToken, getLibpqEnv } from './connection/session.js';
-export { buildSslOptions, type TlsPolicy, tlsPolicy } from './connection/tls.js';
+export {
+  type DatabaseToken,
+  getDatabaseToken,
+  getLibpqEnv,
+} from './connection/session.js';
+export {
+  buildSslOptions,
+  type TlsPolicy,
+  tlsPolicy,
+} from './connection/tls.js';
 export {
   type DiagnoseOptions,
   type DiagnosisReport,
@@ -114,7 +111,6 @@ export {
   type AppliedMigration,
   type ApplyMigrationsOptions,
   applyMigrations,
-  CHECKSUMS_TABLE,
   createMigration,
   type MigrationDb,
   type MigrationLogger,
@@ -123,23 +119,27 @@ export {
   type MigrationStatus,
   migrationStatus,
 } from './sql/migrations.js';
-export { quoteIdent } from './sql/quote.js';
-export { type ListTablesOptions, listTables, type TableInfo } from './sql/tables.js';
-export { backoffDelay, type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './time.js';
+export {
+  type ListTablesOptions,
+  listTables,
+  type TableInfo,
+} from './sql/tables.js';
+export type {
+  Clock,
+  TimerHandle,
+  Timers,
+} from './time.js';
 export {
   type CurrentUser,
   type DatabaseCredential,
   type DatabaseInstance,
   type Endpoint,
-  jwtClaims,
   LakebaseApi,
   type LakebaseApiOptions,
   type WorkspaceCredentials,
 } from './workspace/api.js';
 export {
-  findDatabricksCli,
   findExecutable,
-  parseIni,
   WorkspaceAuth,
   type WorkspaceTokenProvider,
 } from './workspace/auth/index.js';

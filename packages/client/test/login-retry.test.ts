@@ -5,14 +5,9 @@
  * after a fixed number of login attempts, far below what the 30 s timeout would allow.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  backoffDelay,
-  connect,
-  isTransientLoginFailure,
-  LakebaseError,
-  type LakebasePool,
-  resolveConfig,
-} from '../src/index.js';
+import { isTransientLoginFailure } from '../src/connection/login-retry.js';
+import { connect, LakebaseError, type LakebasePool, resolveConfig } from '../src/index.js';
+import { backoffDelay } from '../src/time.js';
 import { useEmulatorPools } from './helpers/emulator.js';
 
 const { emulator, pool } = useEmulatorPools();
