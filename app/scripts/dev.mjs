@@ -29,6 +29,10 @@ const stop = (code) => {
   stopping = true;
   for (const child of children) child.kill('SIGTERM');
   process.exitCode = code;
+  // The server gives itself 15 s to shut down; whatever is still running after 20 s is killed, so Ctrl-C always ends.
+  setTimeout(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }, 20_000).unref();
 };
 for (const child of children) child.on('exit', (code) => stop(code ?? 0));
 process.on('SIGINT', () => stop(0));

@@ -71,10 +71,10 @@ export async function connectDatabase(
     tier: config.mode,
     instanceName: config.instanceName,
     endpoint: config.endpoint,
-    // Host and user are looked up on the first connection when not configured; the pool knows them afterwards.
-    host: pool.options.host ?? config.host,
+    // Host and user are looked up on the first connection when not configured; the connector knows them afterwards.
+    host: pool.lakebase.resolvedTarget?.host ?? config.host,
     database: config.database,
-    user: pool.options.user ?? config.user,
+    user: pool.lakebase.resolvedTarget?.user ?? config.user,
     emulator: running !== undefined,
   });
   return {

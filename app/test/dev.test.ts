@@ -18,64 +18,111 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A port picked by freePort was taken by another process before the dev servers bound it. */
+const PORT_TAKEN = /EADDRINUSE|already in use/i;
+
+interface DevRun {
+  child: ChildProcess;
+  vite: string;
+  output: () => string;
+}
+
+function startDev(dataDir: string, apiPort: number, vitePort: number): DevRun {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(PG|LAKEBASE_|DATABRICKS_|DB_POOL|NODE_ENV$)/.test(name)),
+  );
+  // Its own process group, so cleanup can end the watchers and servers under it even if dev.mjs is stuck.
+  const child = spawn(process.execPath, [DEV_SCRIPT], {
+    env: { ...clean, PORT: String(apiPort), VITE_PORT: String(vitePort), LAKEBASE_EMULATOR_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return { child, vite: `http://localhost:${vitePort}`, output: () => output };
+}
+
+/** SIGKILL to the whole group: the last resort, when SIGTERM did not end it. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+type Health = { status?: string; database?: { reachable?: boolean } };
+
+/** Polls /api/health through Vite's proxy until it is ok, dev exits, a port turns out taken, or `deadline`. */
+async function waitHealthy(run: DevRun, deadline: number): Promise<Health | undefined> {
+  let health: Health | undefined;
+  while (health?.status !== 'ok' && Date.now() < deadline) {
+    if (run.child.exitCode !== null || PORT_TAKEN.test(run.output())) return undefined;
+    health = await fetch(`${run.vite}/api/health`, { signal: AbortSignal.timeout(5000) })
+      .then((r) => (r.ok ? (r.json() as Promise<Health>) : undefined))
+      .catch(() => undefined);
+    if (health?.status !== 'ok') await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return health;
+}
+
 /**
  * `npm run dev`: the server (tsc --watch + node --watch) and Vite's dev server, which proxies /api to it.
- * Opt-in (`LAKEBASE_TEST_DEV=1`): in one of four full-suite runs on a fresh clone it hung until the 90 s timeout with
- * the cause not found (it passes alone, under load, and in the other runs), so it does not gate CI until it is.
+ * Every wait is bounded and the whole process group is killed afterwards, so a failure reports dev's output instead of
+ * hanging, and no watcher outlives the test. A port that another test took between freePort() and the bind is retried
+ * once with new ports.
  */
-describe.skipIf(process.env.LAKEBASE_TEST_DEV !== '1')('npm run dev', () => {
-  let child: ChildProcess | undefined;
+describe('npm run dev', () => {
+  const runs: DevRun[] = [];
   let dataDir: string | undefined;
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
+    for (const { child } of runs) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+      }
+      killGroup(child);
     }
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('serves the UI from Vite and the API through its /api proxy, and stops on SIGTERM', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-app-dev-'));
-    const [apiPort, vitePort] = [await freePort(), await freePort()];
-    const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !/^(PG|LAKEBASE_|DATABRICKS_|DB_POOL|NODE_ENV$)/.test(name)),
-    );
-    child = spawn(process.execPath, [DEV_SCRIPT], {
-      env: { ...clean, PORT: String(apiPort), VITE_PORT: String(vitePort), LAKEBASE_EMULATOR_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-
-    // Vite prints its URL; the API answers through the proxy once the server (and its embedded emulator) is up.
-    const vite = `http://localhost:${vitePort}`;
-    type Health = { status?: string; database?: { reachable?: boolean } };
+    const deadline = Date.now() + 100_000;
+    let run: DevRun | undefined;
     let health: Health | undefined;
-    const until = Date.now() + 60_000;
-    while (health?.status !== 'ok' && Date.now() < until) {
-      expect(child.exitCode, output).toBeNull();
-      health = await fetch(`${vite}/api/health`, { signal: AbortSignal.timeout(5000) })
-        .then((r) => (r.ok ? (r.json() as Promise<Health>) : undefined))
-        .catch(() => undefined);
-      if (health?.status !== 'ok') await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let attempt = 0; attempt < 2 && health?.status !== 'ok'; attempt++) {
+      if (run) {
+        // The previous attempt lost a port race: end it completely before trying again.
+        const exited = run.child.exitCode === null ? once(run.child, 'exit') : Promise.resolve();
+        run.child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+        killGroup(run.child);
+      }
+      run = startDev(dataDir, await freePort(), await freePort());
+      runs.push(run);
+      health = await waitHealthy(run, deadline);
+      if (!PORT_TAKEN.test(run.output())) break;
     }
-    expect(health, output).toMatchObject({ status: 'ok', database: { reachable: true } });
-    const page = await (await fetch(`${vite}/`)).text();
+    const dev = run as DevRun;
+    expect(dev.child.exitCode, dev.output()).toBeNull();
+    expect(health, dev.output()).toMatchObject({ status: 'ok', database: { reachable: true } });
+    const page = await (await fetch(`${dev.vite}/`, { signal: AbortSignal.timeout(10_000) })).text();
     expect(page).toContain('/@vite/client'); // Vite's dev page, with hot reload, not the built UI
 
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
+    const exited = once(dev.child, 'exit');
+    dev.child.kill('SIGTERM');
     const stopped = await Promise.race([
       exited.then(([code]) => ({ code })),
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 20_000)),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 25_000)),
     ]);
-    expect(stopped, `still running 20 s after SIGTERM:\n${output}`).toEqual({ code: 0 });
-  }, 90_000);
+    expect(stopped, `still running 25 s after SIGTERM:\n${dev.output()}`).toEqual({ code: 0 });
+  }, 150_000);
 });

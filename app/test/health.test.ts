@@ -44,8 +44,28 @@ describe('health with a reachable database', () => {
       },
     });
     expect(body.database.pool.total).toBeGreaterThanOrEqual(1);
-    expect(body.database.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(Number.isInteger(body.database.latencyMs)).toBe(true);
     expect(body.database.error).toBeUndefined();
+  });
+
+  it('latencyMs is the time the database took to answer, in ms', async () => {
+    // A database that takes 40 ms to answer: the reported latency covers it and fits inside the request.
+    const pool = database.pool;
+    const query = pool.query;
+    pool.query = (async (...args: Parameters<pg.Pool['query']>) => {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      return (query as (...forwarded: unknown[]) => unknown).apply(pool, args);
+    }) as pg.Pool['query'];
+    try {
+      const started = performance.now();
+      const response = await app.inject({ url: '/api/health' });
+      const wall = performance.now() - started;
+      const { latencyMs } = response.json().database;
+      expect(latencyMs).toBeGreaterThanOrEqual(39);
+      expect(latencyMs).toBeLessThanOrEqual(Math.ceil(wall));
+    } finally {
+      pool.query = query;
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 /** Printing shared by every command: one-line errors with their stable code and the suggested fix. */
+import { databaseErrorCode } from '@lakebase-kit/client';
 
 interface CodedError {
   code?: unknown;
@@ -20,24 +21,20 @@ export function printError(error: unknown): void {
     return;
   }
   // Errors from below the library (a PostgreSQL error, a socket error) get a code and a next step too.
-  const fallback = classifyRawError(code);
+  const fallback = classifyRawError(error);
   const raw = typeof code === 'string' ? ` (${code})` : '';
   process.stderr.write(errorLines(`${text}${raw}`, fallback.code, fallback.suggestion));
 }
 
-/** SQLSTATEs and socket error codes mapped to the library's codes. */
-function classifyRawError(code: unknown): { code: string; suggestion: string } {
-  const doctor = 'Run `lakebase doctor` to see which step fails and how to fix it.';
-  if (code === '28P01') return { code: 'LAKEBASE_LOGIN_FAILED', suggestion: doctor };
-  if (code === '28000') return { code: 'LAKEBASE_ROLE_NOT_FOUND', suggestion: doctor };
-  if (code === '3D000') return { code: 'LAKEBASE_DATABASE_NOT_FOUND', suggestion: 'Check LAKEBASE_DATABASE.' };
-  if (typeof code === 'string' && /^(E[A-Z]+|ERR_TLS\w*|CERT_\w+|DEPTH_ZERO\w*|SELF_SIGNED\w*)$/.test(code)) {
-    return { code: 'LAKEBASE_CONNECT_FAILED', suggestion: doctor };
+/** The library's code for an error from below it (PostgreSQL, a socket), and the next step. */
+function classifyRawError(error: unknown): { code: string; suggestion: string } {
+  const code = databaseErrorCode(error);
+  if (code === 'LAKEBASE_DATABASE_NOT_FOUND') return { code, suggestion: 'Check LAKEBASE_DATABASE.' };
+  if (code === 'LAKEBASE_QUERY_FAILED') return { code, suggestion: 'See the PostgreSQL message above.' };
+  if (code === 'LAKEBASE_UNEXPECTED_ERROR') {
+    return { code, suggestion: 'Run `lakebase doctor`; if it passes, please report this.' };
   }
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-    return { code: 'LAKEBASE_QUERY_FAILED', suggestion: 'See the PostgreSQL message above.' };
-  }
-  return { code: 'LAKEBASE_UNEXPECTED_ERROR', suggestion: 'Run `lakebase doctor`; if it passes, please report this.' };
+  return { code, suggestion: 'Run `lakebase doctor` to see which step fails and how to fix it.' };
 }
 
 /** Prints a value as exactly one JSON line on stdout (for `--json`). */

@@ -32,7 +32,9 @@ export type LakebaseErrorCode =
   | 'LAKEBASE_COMMAND_NOT_FOUND'
   | 'LAKEBASE_USAGE_ERROR'
   | 'LAKEBASE_IDENTITY_MISMATCH'
-  | 'LAKEBASE_TABLE_ACCESS_DENIED';
+  | 'LAKEBASE_TABLE_ACCESS_DENIED'
+  /** An error the library has no code for (from below it, with no SQLSTATE or socket code): please report it. */
+  | 'LAKEBASE_UNEXPECTED_ERROR';
 
 /** Extra, non-secret facts about an error (HTTP status, REST error code, the step that failed...). */
 export type LakebaseErrorDetails = Record<string, string | number | boolean | undefined>;

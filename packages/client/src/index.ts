@@ -13,44 +13,43 @@
  */
 
 export {
-  type CurrentUser,
-  type DatabaseCredential,
-  type DatabaseInstance,
-  type Endpoint,
-  jwtClaims,
-  LakebaseApi,
-  type LakebaseApiOptions,
-  type WorkspaceCredentials,
-} from './api.js';
-export { findDatabricksCli, parseIni, WorkspaceAuth, type WorkspaceTokenProvider } from './auth.js';
-export {
   type BundleResource,
   type BundleResources,
-  bundleResourcesOf,
   readBundleResources,
-} from './bundle.js';
-export { type ListTablesOptions, listTables, type TableInfo } from './catalog.js';
-export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
+} from './config/bundle.js';
+export {
+  ensureGitignored,
+  loadEnvFiles,
+  updateEnvFile,
+  writeFileAtomic,
+} from './config/env-file.js';
+export {
+  validateEndpointPath,
+  validateInstanceName,
+} from './config/names.js';
 export {
   type AuthType,
-  DEFAULT_DATABASE,
   type LakebaseConfig,
   type LakebaseMode,
   type LakebaseOptions,
-  NOT_CONFIGURED_SUGGESTION,
-  normalizeDatabricksHost,
   type PoolSettings,
   resolveConfig,
   resolveWorkspaceConfig,
   type SslMode,
+  searchPathOf,
   type WorkspaceConfig,
-} from './config.js';
+} from './config/resolve.js';
+export {
+  connect,
+  getConnectionConfig,
+  withClient,
+} from './connection/client.js';
 export {
   type ConnectionTarget,
   type ConnectorOptions,
   LakebaseConnector,
   type LakebaseLogger,
-} from './connector.js';
+} from './connection/connector.js';
 export {
   CredentialManager,
   type CredentialManagerOptions,
@@ -58,28 +57,8 @@ export {
   type RefreshReason,
   type TokenRefreshedEvent,
   type TokenRefreshFailedEvent,
-} from './credentials.js';
-export {
-  type DiagnoseOptions,
-  type DiagnosisReport,
-  type DiagnosticStep,
-  type DiagnosticStepName,
-  diagnose,
-} from './diagnose.js';
-export {
-  ambiguous,
-  describeResource,
-  ENDPOINT_PATH_PATTERN,
-  INSTANCE_NAME_PATTERN,
-  type LakebaseResource,
-  listWorkspaceResources,
-  type ReadyResource,
-  resolveBundleResources,
-  validateEndpointPath,
-  validateInstanceName,
-  type WaitOptions,
-  waitUntilReady,
-} from './discovery.js';
+} from './connection/credentials.js';
+export { databaseErrorCode } from './connection/database-errors.js';
 export {
   createLookup,
   createStreamFactory,
@@ -87,18 +66,30 @@ export {
   type ResolvedAddress,
   type Resolver,
   resolveHost,
-} from './dns.js';
+} from './connection/dns.js';
+export type { ConnectRetryOptions } from './connection/login-retry.js';
 export {
-  ENV_FILES,
-  ensureGitignored,
-  loadEnvFiles,
-  mergeEnvText,
-  parseEnvText,
-  quoteEnvValue,
-  readEnvText,
-  updateEnvFile,
-  writeFileAtomic,
-} from './env-file.js';
+  createLakebasePool,
+  LakebasePool,
+  type LakebasePoolOptions,
+} from './connection/pool.js';
+export {
+  type DatabaseToken,
+  getDatabaseToken,
+  getLibpqEnv,
+} from './connection/session.js';
+export {
+  buildSslOptions,
+  type TlsPolicy,
+  tlsPolicy,
+} from './connection/tls.js';
+export {
+  type DiagnoseOptions,
+  type DiagnosisReport,
+  type DiagnosticStep,
+  type DiagnosticStepName,
+  diagnose,
+} from './diagnose/index.js';
 export {
   isLakebaseError,
   LakebaseError,
@@ -114,20 +105,12 @@ export {
   grantAccess,
   grantCommand,
   type MissingTableAccess,
-  quoteIdent,
   type TableAccessReport,
-} from './grants.js';
-export {
-  backoffDelay,
-  type ConnectRetryOptions,
-  isServerClosedConnection,
-  isTransientLoginFailure,
-} from './login-retry.js';
+} from './sql/grants.js';
 export {
   type AppliedMigration,
   type ApplyMigrationsOptions,
   applyMigrations,
-  CHECKSUMS_TABLE,
   createMigration,
   type MigrationDb,
   type MigrationLogger,
@@ -135,14 +118,38 @@ export {
   type MigrationState,
   type MigrationStatus,
   migrationStatus,
-} from './migrations.js';
+} from './sql/migrations.js';
 export {
-  connect,
-  createLakebasePool,
-  getConnectionConfig,
-  LAKEBASE_IDLE_LIMIT_SECONDS,
-  LAKEBASE_LIFETIME_LIMIT_SECONDS,
-  LakebasePool,
-  type LakebasePoolOptions,
-} from './pool.js';
-export { buildSslOptions, type TlsPolicy, tlsPolicy } from './tls.js';
+  type ListTablesOptions,
+  listTables,
+  type TableInfo,
+} from './sql/tables.js';
+export type {
+  Clock,
+  TimerHandle,
+  Timers,
+} from './time.js';
+export {
+  type CurrentUser,
+  type DatabaseCredential,
+  type DatabaseInstance,
+  type Endpoint,
+  LakebaseApi,
+  type LakebaseApiOptions,
+  type WorkspaceCredentials,
+} from './workspace/api.js';
+export {
+  findExecutable,
+  WorkspaceAuth,
+  type WorkspaceTokenProvider,
+} from './workspace/auth/index.js';
+export {
+  ambiguous,
+  describeResource,
+  type LakebaseResource,
+  listWorkspaceResources,
+  type ReadyResource,
+  resolveBundleResources,
+  type WaitOptions,
+  waitUntilReady,
+} from './workspace/resources.js';

@@ -4,8 +4,7 @@
  * and a caller whose wait is bounded by its connect timeout.
  */
 import { describe, expect, it } from 'vitest';
-import { clampTimerDelay, MAX_TIMER_DELAY_MS, withDeadline } from '../src/clock.js';
-import { boundedRefreshDelay, MIN_REFRESH_INTERVAL_MS } from '../src/credentials.js';
+import { boundedRefreshDelay, MIN_REFRESH_INTERVAL_MS } from '../src/connection/credentials.js';
 import {
   CredentialManager,
   type DatabaseCredential,
@@ -13,6 +12,7 @@ import {
   type TimerHandle,
   type Timers,
 } from '../src/index.js';
+import { clampTimerDelay, MAX_TIMER_DELAY_MS, withDeadline } from '../src/time.js';
 import { FakeTime } from './helpers/fake-time.js';
 
 const YEAR = 365 * 24 * 3_600_000;

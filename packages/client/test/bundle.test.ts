@@ -1,7 +1,7 @@
 /** databricks.yml parsing: targets, variables, resource references, both tiers. */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { bundleResourcesOf } from '../src/index.js';
+import { bundleResourcesOf } from '../src/config/bundle.js';
 
 const doc = (text: string) => parse(text) as Record<string, unknown>;
 

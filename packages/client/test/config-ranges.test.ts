@@ -1,7 +1,7 @@
 /** Every numeric setting is range-checked (integers where integers are meant), naming the variable it came from. */
 import { describe, expect, it } from 'vitest';
-import { MAX_TIMER_DELAY_MS } from '../src/clock.js';
 import { createLakebasePool, resolveConfig } from '../src/index.js';
+import { MAX_TIMER_DELAY_MS } from '../src/time.js';
 import { thrownLakebaseError } from './helpers/errors.js';
 
 const STATIC = { LAKEBASE_PG_URL: 'postgresql://postgres@127.0.0.1:5432/test' };

@@ -45,15 +45,24 @@ function failedStep(report: DiagnosisReport): DiagnosticStep {
 describe('diagnose (emulator)', () => {
   for (const tier of ['provisioned', 'autoscaling'] as const) {
     it(`healthy ${tier}: every step ok, timed, no token in the report`, async () => {
-      const report = await diagnose({ env: emu.env(tier) });
+      // Every workspace REST call takes at least 30 ms, so the steps that make one must say so.
+      const slowFetch: typeof fetch = async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return fetch(...args);
+      };
+      const started = performance.now();
+      const report = await diagnose({ env: emu.env(tier), fetch: slowFetch });
+      const wall = performance.now() - started;
       expect(report.ok).toBe(true);
       expect(report.mode).toBe(tier);
       expect(report.steps.map((s) => s.name)).toEqual(ALL_STEPS);
       for (const step of report.steps) {
         expect(step.ok).toBe(true);
-        expect(step.ms).toBeGreaterThanOrEqual(0);
         expect(step.detail).toBeTruthy();
       }
+      const ms = (name: string) => report.steps.find((s) => s.name === name)?.ms ?? Number.NaN;
+      for (const restStep of ['auth', 'target', 'credential']) expect(ms(restStep)).toBeGreaterThanOrEqual(29);
+      expect(report.steps.reduce((sum, s) => sum + s.ms, 0)).toBeLessThanOrEqual(wall + 1);
       expect(report.steps.find((s) => s.name === 'tls')?.detail).toContain('verify-full');
       expect(report.steps.find((s) => s.name === 'auth')?.detail).toContain(emu.user);
       expect(JSON.stringify(report)).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);

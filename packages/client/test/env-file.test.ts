@@ -3,7 +3,8 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureGitignored, loadEnvFiles, mergeEnvText, quoteEnvValue, updateEnvFile } from '../src/index.js';
+import { mergeEnvText, quoteEnvValue } from '../src/config/env-file.js';
+import { ensureGitignored, loadEnvFiles, updateEnvFile } from '../src/index.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { isLakebaseError, LakebaseError, redact, registerSecret } from '../src/index.js';
+import { databaseErrorCode, isLakebaseError, LakebaseError, redact, registerSecret } from '../src/index.js';
 
 describe('LakebaseError and redaction', () => {
   it('carries a stable code, a suggestion, details and a cause; toJSON is plain and secret-free', () => {
@@ -43,5 +43,23 @@ describe('LakebaseError and redaction', () => {
     const error = new LakebaseError('LAKEBASE_API_ERROR', `failed: ${text}`);
     expect(JSON.stringify(error)).not.toContain('eyJhbGci');
     expect(inspect(error)).not.toContain('dapi0123');
+  });
+});
+
+describe('databaseErrorCode: the one SQLSTATE / socket code mapping', () => {
+  it('names the known SQLSTATEs, socket and TLS codes, and otherwise goes by the step', () => {
+    const e = (code?: string) => Object.assign(new Error('x'), code === undefined ? {} : { code });
+    expect(databaseErrorCode(e('28P01'))).toBe('LAKEBASE_LOGIN_FAILED');
+    expect(databaseErrorCode(e('28000'))).toBe('LAKEBASE_ROLE_NOT_FOUND');
+    expect(databaseErrorCode(e('3D000'))).toBe('LAKEBASE_DATABASE_NOT_FOUND');
+    expect(databaseErrorCode(e('57P03'))).toBe('LAKEBASE_INSTANCE_NOT_READY');
+    expect(databaseErrorCode(e('42501'))).toBe('LAKEBASE_PERMISSION_DENIED');
+    expect(databaseErrorCode(e('ECONNREFUSED'))).toBe('LAKEBASE_CONNECT_FAILED');
+    expect(databaseErrorCode(e('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe('LAKEBASE_CONNECT_FAILED');
+    expect(databaseErrorCode(e('42P01'))).toBe('LAKEBASE_QUERY_FAILED');
+    expect(databaseErrorCode(e('42P01'), 'connect')).toBe('LAKEBASE_CONNECT_FAILED');
+    expect(databaseErrorCode(e(), 'query')).toBe('LAKEBASE_QUERY_FAILED');
+    expect(databaseErrorCode(e())).toBe('LAKEBASE_UNEXPECTED_ERROR');
+    expect(databaseErrorCode('not an error')).toBe('LAKEBASE_UNEXPECTED_ERROR');
   });
 });

@@ -7,14 +7,8 @@
 import type { Emulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  checkTableAccess,
-  createLakebasePool,
-  diagnose,
-  grantAccess,
-  type LakebasePool,
-  quoteIdent,
-} from '../src/index.js';
+import { checkTableAccess, createLakebasePool, diagnose, grantAccess, type LakebasePool } from '../src/index.js';
+import { quoteIdent } from '../src/sql/quote.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 
 const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';

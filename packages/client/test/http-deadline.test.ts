@@ -2,8 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_RESPONSE_BYTES, sendOnce } from '../src/http.js';
 import { isLakebaseError } from '../src/index.js';
+import { MAX_RESPONSE_BYTES, sendOnce } from '../src/workspace/http.js';
 
 let server: http.Server;
 let url: string;

@@ -21,6 +21,30 @@ function m2mEnv(): Record<string, string> {
 }
 
 describe('doctor shows the identity in use and the role the token is for', () => {
+  it('the connector exposes the looked-up user (and host); the pool does not write it into pg-pool options', async () => {
+    const pool = createLakebasePool({ env: emulator().env('provisioned') });
+    try {
+      expect(pool.lakebase.resolvedTarget).toBeUndefined();
+      const { rows } = await pool.query<{ user: string }>('select current_user as user');
+      expect(pool.lakebase.resolvedTarget).toMatchObject({ user: emulator().user, host: expect.any(String) });
+      expect(rows[0]?.user).toBe(pool.lakebase.resolvedTarget?.user);
+      expect(pool.options.user).toBeUndefined();
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('the credential carries the role its token is for, decoded once when it arrived', async () => {
+    const pool = createLakebasePool({ env: emulator().env('provisioned') });
+    try {
+      const credential = await pool.lakebase.credentials?.getCredential();
+      expect(credential?.role).toBe(emulator().user);
+      expect(JSON.stringify(credential)).not.toContain(credential?.token ?? 'no token');
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('a user (PAT): the email, the token role, connecting as the token identity', async () => {
     const report = await diagnose({ env: emulator().env('provisioned') });
     expect(report.ok).toBe(true);

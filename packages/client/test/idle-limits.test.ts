@@ -7,8 +7,8 @@
 import type { Emulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLakebasePool, LAKEBASE_IDLE_LIMIT_SECONDS, LAKEBASE_LIFETIME_LIMIT_SECONDS } from '../src/index.js';
-import { jitteredLifetime } from '../src/pool.js';
+import { jitteredLifetime } from '../src/connection/pool.js';
+import { createLakebasePool } from '../src/index.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 
 const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';
@@ -73,24 +73,42 @@ describe('connections the server closes (idle timeout, lifetime limit)', () => {
   });
 });
 
-describe('defaults stay well under the platform limits', () => {
-  it('idle timeout 10 s and a jittered lifetime of at most 1 h: far below 24 h idle and 3 days', () => {
+/** The platform's limits (Lakebase docs): connections idle for 24 h are closed, and any connection after 3 days. */
+const PLATFORM_IDLE_LIMIT_S = 24 * 3600;
+const PLATFORM_LIFETIME_LIMIT_S = 3 * 24 * 3600;
+
+describe('the pool recycles connections well under the platform limits, as configured', () => {
+  const lifetimesOf = (pool: { options: { maxLifetimeSeconds?: number } }) =>
+    Array.from({ length: 200 }, () => pool.options.maxLifetimeSeconds as number);
+
+  it('defaults: idle timeout 10 s, each new connection a lifetime jittered over 48-60 min', async () => {
     const pool = createLakebasePool({ env: emu.env('provisioned') });
     try {
       expect(pool.options.idleTimeoutMillis).toBe(10_000);
-      expect(pool.options.idleTimeoutMillis as number).toBeLessThan((LAKEBASE_IDLE_LIMIT_SECONDS * 1000) / 100);
       // pg-pool reads maxLifetimeSeconds once per new connection; each read is a new jittered lifetime.
-      const lifetimes = Array.from({ length: 50 }, () => pool.options.maxLifetimeSeconds as number);
-      for (const lifetime of lifetimes) {
-        expect(lifetime).toBeGreaterThanOrEqual(2880);
-        expect(lifetime).toBeLessThanOrEqual(3600);
-      }
+      const lifetimes = lifetimesOf(pool);
+      expect(Math.min(...lifetimes)).toBeGreaterThanOrEqual(2880);
+      expect(Math.max(...lifetimes)).toBeLessThanOrEqual(3600);
+      expect(new Set(lifetimes).size).toBeGreaterThan(100); // jittered, not one value for all
       // Pooled connections kept by `min` never idle out, so the lifetime bounds their idle time too.
-      expect(Math.max(...lifetimes)).toBeLessThan(LAKEBASE_IDLE_LIMIT_SECONDS / 20);
-      expect(Math.max(...lifetimes)).toBeLessThan(LAKEBASE_LIFETIME_LIMIT_SECONDS / 70);
+      expect(Math.max(...lifetimes)).toBeLessThan(PLATFORM_IDLE_LIMIT_S);
+      expect(Math.max(...lifetimes)).toBeLessThan(PLATFORM_LIFETIME_LIMIT_S);
       expect(jitteredLifetime(3600, 0.2, 1)).toBe(2880);
     } finally {
-      void pool.end();
+      await pool.end();
+    }
+  });
+
+  it('DB_POOL_RECYCLE_INTERVAL sets the lifetime; 0 turns recycling off (then only the server limits apply)', async () => {
+    const short = createLakebasePool({ env: { ...emu.env('provisioned'), DB_POOL_RECYCLE_INTERVAL: '600' } });
+    const off = createLakebasePool({ env: { ...emu.env('provisioned'), DB_POOL_RECYCLE_INTERVAL: '0' } });
+    try {
+      const lifetimes = lifetimesOf(short);
+      expect(Math.min(...lifetimes)).toBeGreaterThanOrEqual(480);
+      expect(Math.max(...lifetimes)).toBeLessThanOrEqual(600);
+      expect(off.options.maxLifetimeSeconds ?? 0).toBe(0);
+    } finally {
+      await Promise.all([short.end(), off.end()]);
     }
   });
 });

@@ -5,14 +5,9 @@
  * after a fixed number of login attempts, far below what the 30 s timeout would allow.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  backoffDelay,
-  connect,
-  isTransientLoginFailure,
-  LakebaseError,
-  type LakebasePool,
-  resolveConfig,
-} from '../src/index.js';
+import { isTransientLoginFailure } from '../src/connection/login-retry.js';
+import { connect, LakebaseError, type LakebasePool, resolveConfig } from '../src/index.js';
+import { backoffDelay } from '../src/time.js';
 import { useEmulatorPools } from './helpers/emulator.js';
 
 const { emulator, pool } = useEmulatorPools();
@@ -158,8 +153,7 @@ describe('the classification and the schedule', () => {
   });
 
   it('backoff doubles from the base, is capped, and jitters within [50 %, 100 %]', () => {
-    const at = (attempt: number, random: number) =>
-      backoffDelay(attempt, { baseDelayMs: 100, maxDelayMs: 2000, random: () => random });
+    const at = (attempt: number, random: number) => backoffDelay(attempt, 100, 2000, () => random);
     expect([0, 1, 2, 3, 4, 5].map((a) => at(a, 1))).toEqual([100, 200, 400, 800, 1600, 2000]);
     expect(at(3, 0)).toBe(400);
   });

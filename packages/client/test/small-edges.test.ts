@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost } from '../src/config.js';
-import { loadEnvFiles, mergeEnvText } from '../src/env-file.js';
-import { LakebaseError, normalizeDatabricksHost, redact, registerSecret, resolveConfig } from '../src/index.js';
+import { loadEnvFiles, mergeEnvText } from '../src/config/env-file.js';
+import { isLoopbackHost, normalizeDatabricksHost } from '../src/config/resolve.js';
+import { LakebaseError, redact, registerSecret, resolveConfig } from '../src/index.js';
 import { thrownLakebaseError } from './helpers/errors.js';
 
 describe('.env.local with a UTF-8 byte order mark', () => {

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
-import { LakebaseError } from '@lakebase-kit/client';
+import { findExecutable, getLibpqEnv, LakebaseError, searchPathOf } from '@lakebase-kit/client';
 import type { Command } from 'commander';
-import { commandEnv, connectorFor, type Env, libpqEnv } from '../context.js';
+import { commandEnv, type Env, stderrLogger } from '../context.js';
 
 export function registerExecCommands(program: Command): void {
   program
@@ -44,7 +42,7 @@ Examples:
     )
     .action(async (args: string[]) => {
       const env = await commandEnv();
-      const psql = findExecutable('psql', env);
+      const psql = findExecutable('psql', searchPathOf(env));
       if (!psql) {
         throw new LakebaseError('LAKEBASE_COMMAND_NOT_FOUND', 'psql is not installed (not found on PATH).', {
           suggestion:
@@ -58,13 +56,7 @@ Examples:
 
 /** Mint a token, then run the command with the libpq environment; resolves with its exit code. */
 async function runWithDatabaseEnv(env: Env, command: string, args: string[]): Promise<number> {
-  const connector = connectorFor(env);
-  let databaseEnv: Record<string, string>;
-  try {
-    databaseEnv = await libpqEnv(connector);
-  } finally {
-    await connector.close();
-  }
+  const databaseEnv = await getLibpqEnv({ env, logger: stderrLogger });
   const child = spawn(command, args, { stdio: 'inherit', env: { ...env, ...databaseEnv } });
   // Ctrl-C reaches the child through the terminal; we wait for it to finish instead of dying first.
   const ignore = () => {};
@@ -107,16 +99,4 @@ export function spawnFailure(command: string, error: NodeJS.ErrnoException): Lak
 
 function signalNumber(signal: NodeJS.Signals): number {
   return { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }[signal as string] ?? 1;
-}
-
-/** The first executable `name` on env.PATH, or undefined. */
-export function findExecutable(name: string, env: Env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
 }

@@ -1,6 +1,6 @@
-import { connect, grantAccess } from '@lakebase-kit/client';
+import { grantAccess, withClient } from '@lakebase-kit/client';
 import type { Command } from 'commander';
-import { commandEnv, stderrLogger } from '../context.js';
+import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';
 
 interface GrantFlags {
@@ -32,8 +32,7 @@ Examples:
   $ lakebase grant --to jane@example.com --schema app --read-only`,
     )
     .action(async (flags: GrantFlags) => {
-      const client = await connect({ env: await commandEnv(), logger: stderrLogger });
-      try {
+      await withClient(await commandOptions(), async (client) => {
         const result = await grantAccess(client, { to: flags.to, schema: flags.schema, readOnly: flags.readOnly });
         if (flags.json) return printJson(result);
         const lines = [
@@ -47,8 +46,6 @@ Examples:
             : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
-      } finally {
-        await client.end();
-      }
+      });
     });
 }

@@ -1,15 +1,14 @@
 import path from 'node:path';
 import {
   applyMigrations,
-  connect,
   createMigration,
   type MigrationLogger,
   type MigrationOptions,
   migrationStatus,
+  withClient,
 } from '@lakebase-kit/client';
 import type { Command } from 'commander';
-import type pg from 'pg';
-import { commandEnv, progress, stderrLogger } from '../context.js';
+import { commandOptions, progress } from '../context.js';
 import { integerIn } from '../options.js';
 import { printJson } from '../output.js';
 
@@ -86,17 +85,8 @@ function optionsOf(flags: MigrateFlags): MigrationOptions {
   return { dir: flags.dir, ...(flags.schema ? { schema: flags.schema } : {}), logger };
 }
 
-async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connect({ env: await commandEnv(), logger: stderrLogger });
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
 async function run(direction: 'up' | 'down', count: number | undefined, flags: MigrateFlags): Promise<void> {
-  await withClient(async (client) => {
+  await withClient(await commandOptions(), async (client) => {
     progress(direction === 'up' ? 'Applying migrations...' : 'Reverting migrations...');
     const ran = await applyMigrations(client, {
       ...optionsOf(flags),
@@ -124,7 +114,7 @@ async function run(direction: 'up' | 'down', count: number | undefined, flags: M
 }
 
 async function status(flags: MigrateFlags, history: boolean): Promise<void> {
-  await withClient(async (client) => {
+  await withClient(await commandOptions(), async (client) => {
     const state = await migrationStatus(client, optionsOf(flags));
     if (flags.json) {
       printJson(

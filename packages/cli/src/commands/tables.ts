@@ -1,6 +1,6 @@
-import { connect, listTables } from '@lakebase-kit/client';
+import { listTables, withClient } from '@lakebase-kit/client';
 import type { Command } from 'commander';
-import { commandEnv, stderrLogger } from '../context.js';
+import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';
 
 export function registerTablesCommand(program: Command): void {
@@ -17,8 +17,7 @@ Examples:
   $ lakebase tables --schema public --json`,
     )
     .action(async (flags: { schema?: string; json?: boolean }) => {
-      const client = await connect({ env: await commandEnv(), logger: stderrLogger });
-      try {
+      await withClient(await commandOptions(), async (client) => {
         const tables = await listTables(client, flags.schema ? { schema: flags.schema } : {});
         if (flags.json) return printJson(tables);
         if (tables.length === 0) {
@@ -34,9 +33,7 @@ Examples:
           const rows = t.estimatedRows === null ? '' : `~${t.estimatedRows} rows, `;
           process.stdout.write(`  ${(names[i] as string).padEnd(width)}  ${t.type} (${rows}${formatBytes(t.bytes)})\n`);
         });
-      } finally {
-        await client.end();
-      }
+      });
     });
 }
 

@@ -1,5 +1,6 @@
+import { getDatabaseToken } from '@lakebase-kit/client';
 import type { Command } from 'commander';
-import { commandEnv, connectorFor, requireCredentials } from '../context.js';
+import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';
 
 export function registerTokenCommand(program: Command): void {
@@ -18,27 +19,20 @@ Examples:
   $ lakebase token --json | jq -r .expiresAt`,
     )
     .action(async (flags: { json?: boolean }) => {
-      const connector = connectorFor(await commandEnv());
-      try {
-        const credentials = requireCredentials(connector);
-        const target = await connector.target();
-        const credential = await credentials.getCredential();
-        if (!flags.json) {
-          process.stdout.write(`${credential.token}\n`);
-          return;
-        }
-        printJson({
-          token: credential.token,
-          expiresAt: credential.expiresAt.toISOString(),
-          user: target.user,
-          host: target.host,
-          port: target.port,
-          database: target.database,
-          ...(target.instanceName ? { instanceName: target.instanceName } : {}),
-          ...(target.endpoint ? { endpoint: target.endpoint } : {}),
-        });
-      } finally {
-        await connector.close();
+      const { token, expiresAt, target } = await getDatabaseToken(await commandOptions());
+      if (!flags.json) {
+        process.stdout.write(`${token}\n`);
+        return;
       }
+      printJson({
+        token,
+        expiresAt: expiresAt.toISOString(),
+        user: target.user,
+        host: target.host,
+        port: target.port,
+        database: target.database,
+        ...(target.instanceName ? { instanceName: target.instanceName } : {}),
+        ...(target.endpoint ? { endpoint: target.endpoint } : {}),
+      });
     });
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { connect as netConnect } from 'node:net';
+import { type AddressInfo, createServer, connect as netConnect } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteStorage } from '../../src/postgres/pglite-storage.js';
@@ -144,10 +144,29 @@ describe('front door (PGlite storage)', () => {
     await client.end();
   });
 
-  it('supports PG17 direct TLS negotiation', async () => {
-    const client = await h.connect(user, { sslnegotiation: 'direct' } as pg.ClientConfig);
-    expect((await client.query('select current_user as u')).rows[0].u).toBe(user);
-    await client.end();
+  it('supports PG17 direct TLS negotiation (the server sees a ClientHello first, not an SSLRequest)', async () => {
+    // A relay in front of the door records the first byte each client sends: 0x16 opens a TLS ClientHello (direct),
+    // 0x00 the length of the 8-byte SSLRequest (the default negotiation).
+    const firstBytes: number[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = netConnect({ host: '127.0.0.1', port: h.door.port });
+      inbound.once('data', (chunk: Buffer) => firstBytes.push(chunk[0] as number));
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as AddressInfo).port;
+    try {
+      for (const extra of [{ sslnegotiation: 'direct' }, {}]) {
+        const client = await h.connect(user, { host: 'localhost', port, ...extra } as pg.ClientConfig);
+        expect((await client.query('select current_user as u')).rows[0].u).toBe(user);
+        await client.end();
+      }
+      expect(firstBytes).toEqual([0x16, 0x00]);
+    } finally {
+      relay.close();
+    }
   });
 
   it('lets psql connect with sslmode=verify-full, and COPY in and out', async () => {

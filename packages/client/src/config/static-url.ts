@@ -3,8 +3,9 @@
  * pg a `connectionString`, because pg lets URL `sslmode` parameters replace the `ssl` object we build (libpq
  * semantics for `sslmode` are applied in one place: tls.ts).
  */
-import { SSL_MODES, type SslMode } from './config-types.js';
-import { LakebaseError } from './errors.js';
+
+import { LakebaseError } from '../errors.js';
+import { SSL_MODES, type SslMode } from './types.js';
 
 export interface StaticUrlParts {
   host: string | undefined;

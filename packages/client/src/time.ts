@@ -19,6 +19,7 @@ export interface Timers {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** Wall-clock time: token expiry and anything compared with a timestamp from a server. */
 export const systemClock: Clock = { now: () => Date.now() };
 
 /**
@@ -32,6 +33,9 @@ export function clampTimerDelay(ms: number): number {
   if (Number.isNaN(ms) || ms <= 0) return 0;
   return Math.min(ms, MAX_TIMER_DELAY_MS);
 }
+
+/** Monotonic time (`performance.now`): durations and deadlines, which a wall-clock step must not stretch or cut. */
+export const monotonicClock: Clock = { now: () => performance.now() };
 
 export const systemTimers: Timers = {
   setTimeout(fn, ms, keepAlive = false) {

@@ -4,11 +4,10 @@
  * manager, TLS per config, `application_name`, keep-alive, `max = DB_POOL_SIZE + DB_MAX_OVERFLOW`, a jittered max
  * lifetime, a default `error` listener, one retry of a connect refused with SQLSTATE 28P01 using a freshly forced
  * token, and an idempotent `end()` that also stops the background refresh.
- * Also `getConnectionConfig()` (a `pg.ClientConfig`) and `connect()` (one client) built on the same pieces.
  */
 import pg from 'pg';
-import { jwtClaims } from './api.js';
-import { clampTimerDelay, MAX_TIMER_DELAY_MS } from './clock.js';
+import { clampTimerDelay, MAX_TIMER_DELAY_MS } from '../time.js';
+import { clientClassFor, refusedPassword } from './client.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 import {
   type ConnectRetryOptions,
@@ -33,42 +32,11 @@ export interface LakebasePoolOptions extends ConnectorOptions {
   connectRetry?: ConnectRetryOptions;
 }
 
-/** Platform limits the pool's defaults stay well under: Lakebase closes connections idle for 24 h, and any after 3 days. */
-export const LAKEBASE_IDLE_LIMIT_SECONDS = 24 * 3600;
-export const LAKEBASE_LIFETIME_LIMIT_SECONDS = 3 * 24 * 3600;
-
 type ConnectCallback = (
   err: Error | undefined,
   client: pg.PoolClient | undefined,
   done: (release?: unknown) => void,
 ) => void;
-
-/** The password a refused connection used, by its error (a WeakMap: the token never sits on the error object). */
-const refusedPasswords = new WeakMap<object, string>();
-
-function rememberRefusedPassword(client: pg.Client, error: unknown): void {
-  const password = (client as unknown as { password?: unknown }).password;
-  if (error && typeof error === 'object' && typeof password === 'string') refusedPasswords.set(error, password);
-}
-
-/** A pg.Client that remembers which token a refused login used, so the retry knows whether it is stale. */
-class TokenTrackingClient extends pg.Client {
-  override connect(): Promise<pg.Client>;
-  override connect(callback: (err: Error) => void): void;
-  override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
-    if (callback) {
-      super.connect((err: Error) => {
-        rememberRefusedPassword(this, err);
-        callback(err);
-      });
-      return undefined;
-    }
-    return super.connect().catch((err: unknown) => {
-      rememberRefusedPassword(this, err);
-      throw err;
-    });
-  }
-}
 
 /** A `pg.Pool` that knows how to get Lakebase tokens. `pool.lakebase` exposes config, credentials and target. */
 export class LakebasePool extends pg.Pool {
@@ -89,7 +57,7 @@ export class LakebasePool extends pg.Pool {
       ...base,
       max: c.pool.max,
       min: c.pool.size,
-      Client: TokenTrackingClient,
+      Client: clientClassFor(connector),
       idleTimeoutMillis: c.pool.idleTimeoutMillis,
       ...options.pg,
     };
@@ -215,7 +183,7 @@ export class LakebasePool extends pg.Pool {
         this.lakebase.log('warn', 'login refused (28P01); retrying once with a fresh token', {
           message: (error as Error).message,
         });
-        await credentials.forceRefresh(refusedPasswords.get(error as object), { timeoutMs });
+        await credentials.forceRefresh(refusedPassword(error), { timeoutMs });
         return true;
       },
       onTransient: (error, attempt, delayMs) => {
@@ -266,8 +234,8 @@ export class LakebasePool extends pg.Pool {
   private prepare(): Promise<ConnectionTarget> {
     this.ready ??= this.lakebase.target().then(
       async (target) => {
-        this.options.host = target.host;
-        this.options.user = target.user;
+        // New clients take host and user from the connector's resolved target (clientClassFor): nothing is written
+        // into pg-pool's options.
         await this.warnOnIdentityMismatch(target.user);
         this.prepared = true;
         return target;
@@ -285,8 +253,8 @@ export class LakebasePool extends pg.Pool {
     const credentials = this.lakebase.credentials;
     const source = this.lakebase.config.sources.user;
     if (!credentials || !source) return;
-    const token = await credentials.getToken().catch(() => undefined); // a failure surfaces at login
-    const sub = token === undefined ? undefined : jwtClaims(token).sub;
+    const credential = await credentials.getCredential().catch(() => undefined); // a failure surfaces at login
+    const sub = credential?.role;
     if (sub && sub !== user) {
       this.lakebase.log(
         'warn',
@@ -314,52 +282,4 @@ export function jitteredLifetime(intervalSeconds: number, jitter: number, random
  */
 export function createLakebasePool(options: LakebasePoolOptions = {}): LakebasePool {
   return new LakebasePool(new LakebaseConnector(options), options);
-}
-
-/**
- * A `pg.ClientConfig` for one client: host and user resolved, `password` a function that returns a valid token
- * (refreshed lazily on use, no background timer).
- */
-export async function getConnectionConfig(options: ConnectorOptions = {}): Promise<pg.ClientConfig> {
-  const connector = new LakebaseConnector(options, { backgroundRefresh: false });
-  return connector.clientConfig();
-}
-
-/**
- * Open one connected `pg.Client` (for scripts). A login refused with 28P01 is retried once with a fresh token.
- */
-export async function connect(
-  options: ConnectorOptions & { connectRetry?: ConnectRetryOptions } = {},
-): Promise<pg.Client> {
-  const connector = new LakebaseConnector(options, { backgroundRefresh: false });
-  const timeoutMs = connector.config.pool.connectionTimeoutMillis;
-  const startedAt = performance.now();
-  const config = await connector.beforeLogin(
-    timeoutMs,
-    () => performance.now() - startedAt,
-    () => connector.clientConfig(),
-  );
-  return withLoginRetry(
-    async () => {
-      const client = new TokenTrackingClient(config);
-      await client.connect();
-      return client;
-    },
-    {
-      timeoutMs,
-      options: options.connectRetry ?? {},
-      stopped: () => false,
-      onTokenRefused: async (error) => {
-        if (!connector.credentials) return false;
-        await connector.credentials.forceRefresh(refusedPasswords.get(error as object), { timeoutMs });
-        return true;
-      },
-      onTransient: (error, attempt, delayMs) =>
-        connector.log('info', 'login failed transiently; retrying', {
-          error: (error as Error).message,
-          attempt,
-          delayMs,
-        }),
-    },
-  );
 }

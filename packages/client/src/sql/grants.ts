@@ -5,7 +5,8 @@
  * user), idempotently; {@link checkTableAccess} finds what the connected role is missing, and whom to ask.
  */
 import type pg from 'pg';
-import { LakebaseError } from './errors.js';
+import { LakebaseError } from '../errors.js';
+import { quoteIdent } from './quote.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'> | Pick<pg.Pool, 'query'>;
 
@@ -28,11 +29,6 @@ export interface GrantResult {
   statements: string[];
   /** Tables the role still cannot use after the grants (owned by someone else), with their owners. */
   notGranted: { table: string; owner: string }[];
-}
-
-/** `"name"` with inner quotes doubled: safe for emails, UUIDs and any other role or schema name. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 const WRITE = ['INSERT', 'UPDATE', 'DELETE'] as const;

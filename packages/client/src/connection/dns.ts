@@ -6,7 +6,7 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
-import { LakebaseError } from './errors.js';
+import { LakebaseError } from '../errors.js';
 
 /** The direct-DNS half, injectable for tests. */
 export interface Resolver {

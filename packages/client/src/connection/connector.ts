@@ -5,14 +5,15 @@
  */
 import { userInfo } from 'node:os';
 import type pg from 'pg';
-import { type DatabaseCredential, jwtClaims, LakebaseApi } from './api.js';
-import { WorkspaceAuth } from './auth.js';
-import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from './clock.js';
-import { type LakebaseConfig, type LakebaseOptions, parseNumber, resolveConfig } from './config.js';
+import { type LakebaseConfig, type LakebaseOptions, parseNumber, resolveConfig } from '../config/resolve.js';
+import { LakebaseError, redact } from '../errors.js';
+import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from '../time.js';
+import { type DatabaseCredential, LakebaseApi } from '../workspace/api.js';
+import { WorkspaceAuth } from '../workspace/auth/index.js';
+import type { FetchFn, RetryPolicy } from '../workspace/http.js';
+import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
 import { CredentialManager, type CredentialManagerOptions } from './credentials.js';
 import { createStreamFactory, type DnsOptions } from './dns.js';
-import { LakebaseError, redact } from './errors.js';
-import type { FetchFn, RetryPolicy } from './http.js';
 import { buildSslOptions } from './tls.js';
 
 /** Where log lines go. Every message and field is redacted before it is handed over. */
@@ -69,6 +70,7 @@ export class LakebaseConnector {
   readonly credentials: CredentialManager | undefined;
   private readonly options: ConnectorOptions;
   private targetPromise: Promise<ConnectionTarget> | undefined;
+  private resolved: ConnectionTarget | undefined;
   private instanceName: string | undefined;
 
   constructor(options: ConnectorOptions = {}, managerDefaults: Partial<CredentialManagerOptions> = {}) {
@@ -179,11 +181,22 @@ export class LakebaseConnector {
    * A failed lookup is not cached, so the next call tries again.
    */
   target(): Promise<ConnectionTarget> {
-    this.targetPromise ??= this.findTarget().catch((error: unknown) => {
-      this.targetPromise = undefined;
-      throw error;
-    });
+    this.targetPromise ??= this.findTarget().then(
+      (target) => {
+        this.resolved = target;
+        return target;
+      },
+      (error: unknown) => {
+        this.targetPromise = undefined;
+        throw error;
+      },
+    );
     return this.targetPromise;
+  }
+
+  /** The target once {@link target} has resolved it (host and user looked up), else undefined. */
+  get resolvedTarget(): ConnectionTarget | undefined {
+    return this.resolved;
   }
 
   /** The pg client config for this target, minus host and user when they are not known yet. */
@@ -244,18 +257,14 @@ export class LakebaseConnector {
     if (c.mode === 'provisioned' && !this.instanceName) {
       // Only the credential call needs the instance name; an injected credential source does not.
       if (!this.options.credentialSource) this.instanceName = await this.findInstanceByHost(host as string);
-    } else if (c.mode === 'provisioned' && !host) {
-      const instance = await this.requireApi().getInstance(this.instanceName as string);
-      host = instance.read_write_dns;
-      if (!host)
-        throw notReady(`Instance '${instance.name}' has no read_write_dns yet (state ${instance.state ?? 'unknown'}).`);
-    } else if (c.mode === 'autoscaling' && !host) {
-      const endpoint = await this.requireApi().getEndpoint(c.endpoint as string);
-      host = endpoint.status?.hosts?.host;
-      if (!host)
-        throw notReady(
-          `Endpoint '${endpoint.name}' has no host yet (state ${endpoint.status?.current_state ?? 'unknown'}).`,
-        );
+    } else if (!host) {
+      const resource: LakebaseResource =
+        c.mode === 'provisioned'
+          ? { tier: 'provisioned', instanceName: this.instanceName as string, database: c.database, source: 'config' }
+          : { tier: 'autoscaling', endpoint: c.endpoint as string, database: c.database, source: 'config' };
+      const found = await readResourceState(this.requireApi(), resource);
+      host = found.host;
+      if (!host) throw notReady(`No host yet for ${found.label} (state ${found.state}).`);
     }
     const user = c.user ?? (await this.identity());
     return {
@@ -268,11 +277,10 @@ export class LakebaseConnector {
     };
   }
 
-  /** The PostgreSQL role: the token's `sub`, else SCIM Me `userName`. */
+  /** The PostgreSQL role: the credential's role (the token's `sub`), else SCIM Me `userName`. */
   private async identity(): Promise<string> {
-    const token = await (this.credentials as CredentialManager).getToken();
-    const sub = jwtClaims(token).sub;
-    if (sub) return sub;
+    const { role } = await (this.credentials as CredentialManager).getCredential();
+    if (role) return role;
     return (await this.requireApi().me()).userName;
   }
 
@@ -311,11 +319,4 @@ export class LakebaseConnector {
     }
     return this.api;
   }
-}
-
-function notReady(message: string): LakebaseError {
-  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, {
-    suggestion:
-      'Wait for the instance/endpoint to become AVAILABLE/ACTIVE (new instances take a few minutes), or start it.',
-  });
 }

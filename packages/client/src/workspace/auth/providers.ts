@@ -5,8 +5,8 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import type { AuthType, WorkspaceConfig } from '../config.js';
-import { LakebaseError, redact, registerSecret } from '../errors.js';
+import type { AuthType, WorkspaceConfig } from '../../config/resolve.js';
+import { LakebaseError, redact, registerSecret } from '../../errors.js';
 import { describeErrorBody, errorText, type HttpDeps, sendWithRetry } from '../http.js';
 
 export interface WorkspaceTokenProvider {
@@ -148,8 +148,13 @@ export class ProviderNotApplicable extends Error {}
 
 /** Find the `databricks` executable: DATABRICKS_CLI_PATH, else the first on PATH. */
 export function findDatabricksCli(ws: WorkspaceConfig): string | undefined {
-  const candidates = ws.cliPath ? [ws.cliPath] : ws.searchPath.map((dir) => path.join(dir, 'databricks'));
-  for (const file of candidates) {
+  return ws.cliPath ? findExecutable(ws.cliPath, ['']) : findExecutable('databricks', ws.searchPath);
+}
+
+/** The first executable regular file `name` in the `searchPath` directories (see `searchPathOf`), or undefined. */
+export function findExecutable(name: string, searchPath: readonly string[]): string | undefined {
+  for (const dir of searchPath) {
+    const file = path.join(dir, name);
     try {
       accessSync(file, constants.X_OK);
       if (statSync(file).isFile()) return file;

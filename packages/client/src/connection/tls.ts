@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import type { LakebaseConfig } from './config.js';
-import { LakebaseError } from './errors.js';
+import type { LakebaseConfig } from '../config/resolve.js';
+import { LakebaseError } from '../errors.js';
 
 /** What a config's TLS settings amount to. */
 export type TlsPolicy = 'off' | 'encrypt-only' | 'verify-ca' | 'verify-full';

@@ -3,9 +3,11 @@
  * lists; then waiting while it starts. This is what `lakebase configure` automates (the "Get Lakebase Instance
  * Details" step of the local-development guide).
  */
+
+import type { BundleResource } from '../config/bundle.js';
+import { isLakebaseError, LakebaseError } from '../errors.js';
+import { monotonicClock, sleep } from '../time.js';
 import type { Branch, DatabaseInstance, Endpoint, LakebaseApi } from './api.js';
-import type { BundleResource } from './bundle.js';
-import { isLakebaseError, LakebaseError } from './errors.js';
 
 /** A resource the client can connect to: a Provisioned instance or an Autoscaling endpoint. */
 export type LakebaseResource =
@@ -14,41 +16,6 @@ export type LakebaseResource =
 
 /** A resource found ready, with its host. */
 export type ReadyResource = LakebaseResource & { host: string; state: string };
-
-/** Instance names are DNS labels (the API refuses anything else); checked before any request. */
-// A DNS label (RFC 1123): letters, digits and '-', not at either end, at most 63. DNS is case-insensitive, so case is
-// left to the API rather than refused here on a guess.
-export const INSTANCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
-export const ENDPOINT_PATH_PATTERN =
-  /^projects\/[a-z0-9][a-z0-9-]{0,62}\/branches\/[a-z0-9][a-z0-9-]{0,62}\/endpoints\/[a-z0-9][a-z0-9-]{0,62}$/;
-
-/** Throws `LAKEBASE_CONFIG_INVALID` with the likely intended name when `name` is not a valid instance name. */
-export function validateInstanceName(name: string, source = '--instance'): string {
-  if (INSTANCE_NAME_PATTERN.test(name)) return name;
-  const fixed = name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  const why = name.includes('_') ? "it contains '_'" : 'it is not a DNS label';
-  throw new LakebaseError(
-    'LAKEBASE_CONFIG_INVALID',
-    `Invalid instance name '${name}' (${source}): ${why}. Lakebase instance names are DNS labels: letters, digits and '-' (not first or last), at most 63 characters.`,
-    { suggestion: fixed ? `Did you mean '${fixed}'? Check \`databricks database list-database-instances\`.` : '' },
-  );
-}
-
-/** Throws `LAKEBASE_CONFIG_INVALID` unless `path` is `projects/<p>/branches/<b>/endpoints/<e>`. */
-export function validateEndpointPath(path: string, source = '--endpoint'): string {
-  if (ENDPOINT_PATH_PATTERN.test(path)) return path;
-  throw new LakebaseError(
-    'LAKEBASE_CONFIG_INVALID',
-    `Invalid endpoint '${path}' (${source}): expected projects/<project>/branches/<branch>/endpoints/<endpoint>.`,
-    {
-      suggestion:
-        'Copy the endpoint name from `databricks postgres list-endpoints projects/<project>/branches/<branch>`.',
-    },
-  );
-}
 
 /** One-line description of a resource, e.g. `instance my-db (databricks.yml)`. */
 export function describeResource(resource: LakebaseResource): string {
@@ -148,12 +115,13 @@ export async function waitUntilReady(
 ): Promise<ReadyResource> {
   const timeoutMs = options.timeoutMs ?? 600_000;
   const pollMs = options.pollMs ?? 2000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const started = Date.now();
+  const wait = options.sleep ?? ((ms: number) => sleep(ms));
+  const started = monotonicClock.now();
   for (;;) {
-    const { state, host, ready } = await readState(api, resource);
+    const { state, host, ready, blocked } = await readResourceState(api, resource);
+    if (blocked) throw blocked;
     if (ready && host) return { ...resource, host, state };
-    const elapsed = Date.now() - started;
+    const elapsed = monotonicClock.now() - started;
     if (elapsed >= timeoutMs) {
       throw new LakebaseError(
         'LAKEBASE_INSTANCE_NOT_READY',
@@ -162,34 +130,59 @@ export async function waitUntilReady(
       );
     }
     options.onWaiting?.(state, elapsed);
-    await sleep(pollMs);
+    await wait(pollMs);
   }
 }
 
-async function readState(
-  api: LakebaseApi,
-  resource: LakebaseResource,
-): Promise<{ state: string; host: string | undefined; ready: boolean }> {
+/** What the workspace says about a resource right now. */
+export interface ResourceState {
+  /** `instance <name>` or `endpoint <path>`, for messages. */
+  label: string;
+  /** `AVAILABLE`, `STARTING`, `ACTIVE`, `IDLE`, ...; `UNKNOWN` when the API gives none. */
+  state: string;
+  host: string | undefined;
+  /** Accepts logins now (an IDLE endpoint is scaled to zero and wakes on connect, so it counts as ready). */
+  ready: boolean;
+  /** Set when the resource will not become ready by itself (stopped, disabled): the error to throw, with the fix. */
+  blocked: LakebaseError | undefined;
+}
+
+/**
+ * The one reader of instance/endpoint state and host. An unknown instance fails naming the ones that exist; unknown
+ * states (UPGRADING, newer values) count as not ready, per the API reference.
+ */
+export async function readResourceState(api: LakebaseApi, resource: LakebaseResource): Promise<ResourceState> {
   if (resource.tier === 'provisioned') {
     const instance = await getInstanceOrExplain(api, resource.instanceName);
     const state = instance.state ?? 'UNKNOWN';
-    if (state === 'STOPPED') {
-      throw new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', `Instance ${instance.name} is STOPPED.`, {
-        suggestion: `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
-      });
-    }
-    // Unknown states (UPGRADING, newer values) count as not ready, per the API reference.
-    return { state, host: instance.read_write_dns, ready: state === 'AVAILABLE' };
+    const blocked =
+      state === 'STOPPED'
+        ? notReady(
+            `Instance ${instance.name} is STOPPED.`,
+            `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
+          )
+        : undefined;
+    const label = `instance ${instance.name}`;
+    return { label, state, host: instance.read_write_dns, ready: state === 'AVAILABLE', blocked };
   }
   const endpoint: Endpoint = await api.getEndpoint(resource.endpoint);
   const state = endpoint.status?.current_state ?? 'UNKNOWN';
-  if (endpoint.status?.disabled) {
-    throw new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', `Endpoint ${endpoint.name} is disabled.`, {
-      suggestion: 'Enable it in the Lakebase UI (or update spec.disabled = false), then retry.',
-    });
-  }
-  // IDLE means scaled to zero: it wakes on connect, so it is ready.
-  return { state, host: endpoint.status?.hosts?.host, ready: state === 'ACTIVE' || state === 'IDLE' };
+  const blocked = endpoint.status?.disabled
+    ? notReady(
+        `Endpoint ${endpoint.name} is disabled.`,
+        'Enable it in the Lakebase UI (or update spec.disabled = false), then retry.',
+      )
+    : undefined;
+  const ready = state === 'ACTIVE' || state === 'IDLE';
+  return { label: `endpoint ${endpoint.name}`, state, host: endpoint.status?.hosts?.host, ready, blocked };
+}
+
+/** `LAKEBASE_INSTANCE_NOT_READY`; by default the advice is to wait or start it. */
+export function notReady(
+  message: string,
+  suggestion = 'Wait for the instance/endpoint to become AVAILABLE/ACTIVE (new instances take a few minutes), or start it.',
+): LakebaseError {
+  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, { suggestion });
 }
 
 async function getInstanceOrExplain(api: LakebaseApi, name: string): Promise<DatabaseInstance> {

@@ -10,7 +10,7 @@
  * - `token-refresh-failed`: {@link TokenRefreshFailedEvent}
  */
 import { EventEmitter } from 'node:events';
-import type { DatabaseCredential } from './api.js';
+import { isLakebaseError, LakebaseError, registerSecret } from '../errors.js';
 import {
   backoffDelay,
   type Clock,
@@ -21,9 +21,9 @@ import {
   type TimerHandle,
   type Timers,
   withDeadline,
-} from './clock.js';
-import { isLakebaseError, LakebaseError, registerSecret } from './errors.js';
-import { errorText } from './http.js';
+} from '../time.js';
+import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
+import { errorText } from '../workspace/http.js';
 
 /**
  * The shortest gap between two background refreshes, whatever the server says about expiry: a token that arrives
@@ -79,6 +79,8 @@ export interface CredentialManagerOptions {
 
 interface CachedCredential {
   token: string;
+  /** The token's JWT `sub`, decoded once here. */
+  role: string | undefined;
   expiresAt: number;
   obtainedAt: number;
   refreshAt: number;
@@ -300,7 +302,8 @@ export class CredentialManager extends EventEmitter {
     const lifetime = Math.max(0, expiresAt - obtainedAt);
     const refreshAt = Math.max(obtainedAt + lifetime / 2, expiresAt - this.refreshMarginMs);
     const usableUntil = expiresAt - Math.min(30_000, lifetime * 0.1);
-    const cached: CachedCredential = { token, expiresAt, obtainedAt, refreshAt, usableUntil };
+    const role = credential.role ?? jwtClaims(token).sub;
+    const cached: CachedCredential = { token, role, expiresAt, obtainedAt, refreshAt, usableUntil };
     this.current = cached;
     this.failedRounds = 0;
     this.retryNotBefore = 0;
@@ -391,7 +394,7 @@ function expiredOnArrival(expiresAt: Date): LakebaseError {
 }
 
 function publicCredential(cached: CachedCredential): DatabaseCredential {
-  const credential = { expiresAt: new Date(cached.expiresAt) } as DatabaseCredential;
+  const credential = { expiresAt: new Date(cached.expiresAt), role: cached.role } as DatabaseCredential;
   Object.defineProperty(credential, 'token', { value: cached.token, enumerable: false });
   return credential;
 }

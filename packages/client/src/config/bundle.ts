@@ -7,8 +7,8 @@
  */
 import path from 'node:path';
 import { parse } from 'yaml';
+import { LakebaseError } from '../errors.js';
 import { readEnvText } from './env-file.js';
-import { LakebaseError } from './errors.js';
 
 /** A Lakebase resource a bundle points at. Autoscaling ones name a project (and maybe a branch), not an endpoint. */
 export type BundleResource =

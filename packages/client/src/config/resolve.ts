@@ -5,7 +5,10 @@
  */
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { MAX_TIMER_DELAY_MS } from './clock.js';
+import { LakebaseError, registerSecret } from '../errors.js';
+import { MAX_TIMER_DELAY_MS } from '../time.js';
+import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
+import { parseStaticUrl } from './static-url.js';
 import {
   AUTH_TYPES,
   type AuthType,
@@ -15,10 +18,7 @@ import {
   SSL_MODES,
   type SslMode,
   type WorkspaceConfig,
-} from './config-types.js';
-import { INSTANCE_NAME_PATTERN, validateInstanceName } from './discovery.js';
-import { LakebaseError, registerSecret } from './errors.js';
-import { parseStaticUrl } from './static-url.js';
+} from './types.js';
 
 export {
   AUTH_TYPES,
@@ -30,7 +30,7 @@ export {
   SSL_MODES,
   type SslMode,
   type WorkspaceConfig,
-} from './config-types.js';
+} from './types.js';
 
 /** The exact suggestion of `LAKEBASE_NOT_CONFIGURED`. */
 export const NOT_CONFIGURED_SUGGESTION =
@@ -50,8 +50,6 @@ export const MAX_RECYCLE_INTERVAL_SECONDS = 3 * 24 * 3600;
 /** Per pool setting (DB_POOL_SIZE, DB_MAX_OVERFLOW): far above any instance's connection limit. */
 export const MAX_POOL_CONNECTIONS = 10_000;
 const MAX_TIMER_DELAY_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
-const ENDPOINT_PATH =
-  /^projects\/([a-z0-9][a-z0-9-]{0,62})\/branches\/([a-z0-9][a-z0-9-]{0,62})\/endpoints\/([a-z0-9][a-z0-9-]{0,62})$/;
 
 type Env = Record<string, string | undefined>;
 
@@ -185,12 +183,7 @@ function resolveTarget(options: LakebaseOptions, env: Env): Target {
     return { kind: 'provisioned', instance: { value: only.value, source: only.source } };
   }
   if (only?.key === 'endpoint') {
-    if (!ENDPOINT_PATH.test(only.value)) {
-      throw invalid(
-        `Malformed endpoint path '${only.value}' (${only.source}); expected projects/<project>/branches/<branch>/endpoints/<endpoint>.`,
-        'Copy the endpoint `name` from `databricks postgres list-endpoints projects/<project>/branches/<branch>`.',
-      );
-    }
+    validateEndpointPath(only.value, only.source);
     return { kind: 'autoscaling', endpoint: { value: only.value, source: only.source } };
   }
   // No explicit target: a host plus a database (the Databricks Apps Provisioned resource) finds the instance by host.
@@ -233,15 +226,26 @@ export function resolveWorkspaceConfig(options: LakebaseOptions = {}, env: Env =
   return resolveWorkspace(env, picker(options, env));
 }
 
+/** The directories of `env.PATH`, in order: where executables (the databricks CLI, psql) are looked up. */
+export function searchPathOf(env: Env = process.env): string[] {
+  return (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+}
+
+/**
+ * `value` as an {@link AuthType}, from the option, DATABRICKS_AUTH_TYPE or a profile's `auth_type` (`source`).
+ * @throws LakebaseError `LAKEBASE_CONFIG_INVALID` for any other value.
+ */
+export function checkAuthType(value: string, source: string): AuthType {
+  if (AUTH_TYPES.includes(value as AuthType)) return value as AuthType;
+  throw invalid(
+    `Unsupported Databricks auth type '${value}' (${source}).`,
+    `Use one of ${AUTH_TYPES.join(', ')}, or unset DATABRICKS_AUTH_TYPE to let the provider chain choose.`,
+  );
+}
+
 function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
   const hostRaw = pick.string('databricksHost', ['DATABRICKS_HOST']);
   const authType = pick.string('authType', ['DATABRICKS_AUTH_TYPE']);
-  if (authType && !AUTH_TYPES.includes(authType.value as AuthType)) {
-    throw invalid(
-      `Unsupported Databricks auth type '${authType.value}' (${authType.source}).`,
-      `Use one of ${AUTH_TYPES.join(', ')}, or unset DATABRICKS_AUTH_TYPE to let the provider chain choose.`,
-    );
-  }
   const home = clean(env.HOME) ?? clean(env.USERPROFILE) ?? homedir();
   const configFile = pick.string('configFile', ['DATABRICKS_CONFIG_FILE']);
   const workspace: WorkspaceConfig = {
@@ -250,11 +254,11 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
     profile: pick.string('profile', ['DATABRICKS_CONFIG_PROFILE'])?.value,
     configFile: expandHome(configFile?.value ?? path.join(home, '.databrickscfg'), home),
     configFileExplicit: configFile !== undefined,
-    authType: authType?.value as AuthType | undefined,
+    authType: authType && checkAuthType(authType.value, authType.source),
     cliPath: pick.string('cliPath', ['DATABRICKS_CLI_PATH'])?.value,
     metadataServiceUrl: pick.string('metadataServiceUrl', ['DATABRICKS_METADATA_SERVICE_URL'])?.value,
     workspaceId: pick.string('workspaceId', ['DATABRICKS_WORKSPACE_ID'])?.value,
-    searchPath: (env.PATH ?? '').split(path.delimiter).filter(Boolean),
+    searchPath: searchPathOf(env),
   };
   const token = pick.string('token', ['DATABRICKS_TOKEN'])?.value;
   const clientSecret = pick.string('clientSecret', ['DATABRICKS_CLIENT_SECRET'])?.value;

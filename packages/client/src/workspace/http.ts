@@ -2,8 +2,9 @@
  * The HTTP plumbing shared by the REST client and the auth providers: one request with a timeout, bounded retry of
  * 429/503 and network failures honouring `Retry-After`, and parsing of the Databricks error body shapes.
  */
-import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type Timers, withDeadline } from './clock.js';
-import { LakebaseError } from './errors.js';
+
+import { LakebaseError } from '../errors.js';
+import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type Timers, withDeadline } from '../time.js';
 
 export type FetchFn = typeof fetch;
 

@@ -16,7 +16,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Migration, type MigrationBuilder, PG_MIGRATE_LOCK_ID, type RunnerOption, runner } from 'node-pg-migrate';
 import type pg from 'pg';
-import { LakebaseError } from './errors.js';
+import { LakebaseError } from '../errors.js';
+import { quoteIdent, quoteLiteral } from './quote.js';
 
 export interface MigrationLogger {
   info(message: string): void;
@@ -186,8 +187,8 @@ function tableNames(options: MigrationOptions): TableNames {
   return {
     schema,
     migrations,
-    qualifiedMigrations: `${ident(schema)}.${ident(migrations)}`,
-    qualifiedChecksums: `${ident(schema)}.${ident(CHECKSUMS_TABLE)}`,
+    qualifiedMigrations: `${quoteIdent(schema)}.${quoteIdent(migrations)}`,
+    qualifiedChecksums: `${quoteIdent(schema)}.${quoteIdent(CHECKSUMS_TABLE)}`,
   };
 }
 
@@ -223,10 +224,12 @@ function checksummedSqlLoader(names: TableNames, tracker: { current?: RunningSql
           actions: {
             up: run(
               up,
-              `insert into ${names.qualifiedChecksums} (name, sha256) values (${literal(name)}, '${sha}') ` +
+              `insert into ${names.qualifiedChecksums} (name, sha256) values (${quoteLiteral(name)}, '${sha}') ` +
                 'on conflict (name) do update set sha256 = excluded.sha256, recorded_at = now()',
             ),
-            down: down ? run(down, `delete from ${names.qualifiedChecksums} where name = ${literal(name)}`) : false,
+            down: down
+              ? run(down, `delete from ${names.qualifiedChecksums} where name = ${quoteLiteral(name)}`)
+              : false,
           },
         };
       }),
@@ -313,7 +316,7 @@ function isPool(db: MigrationDb): db is pg.Pool {
 
 /** Called under the lock, so concurrent first runs cannot race on `create table`. */
 async function ensureChecksumsTable(client: pg.ClientBase, names: TableNames): Promise<void> {
-  await client.query(`create schema if not exists ${ident(names.schema)}`);
+  await client.query(`create schema if not exists ${quoteIdent(names.schema)}`);
   await client.query(
     `create table if not exists ${names.qualifiedChecksums} (name varchar(255) primary key, sha256 char(64) not null, recorded_at timestamptz not null default now())`,
   );
@@ -345,7 +348,7 @@ async function forgetReverted(client: pg.ClientBase, names: TableNames): Promise
 
 async function tableExists(db: MigrationDb, schema: string, table: string): Promise<boolean> {
   const { rows } = await db.query<{ found: string | null }>('select to_regclass($1)::text as found', [
-    `${ident(schema)}.${ident(table)}`,
+    `${quoteIdent(schema)}.${quoteIdent(table)}`,
   ]);
   return rows[0]?.found != null;
 }
@@ -389,12 +392,4 @@ async function checksumOf(file: string): Promise<string> {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }

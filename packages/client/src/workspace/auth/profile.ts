@@ -7,8 +7,8 @@
  * already set are never overwritten by the file.
  */
 import { readFileSync } from 'node:fs';
-import { type AuthType, defineSecret, normalizeDatabricksHost, type WorkspaceConfig } from '../config.js';
-import { LakebaseError } from '../errors.js';
+import { checkAuthType, defineSecret, normalizeDatabricksHost, type WorkspaceConfig } from '../../config/resolve.js';
+import { LakebaseError } from '../../errors.js';
 
 export type IniSections = Map<string, Map<string, string>>;
 
@@ -92,7 +92,10 @@ export function applyProfile(ws: WorkspaceConfig): WorkspaceConfig {
   const host = get('host');
   merged.host = ws.host ?? (host === undefined ? undefined : normalizeDatabricksHost(host, `host in profile ${name}`));
   merged.clientId = ws.clientId ?? get('client_id');
-  merged.authType = ws.authType ?? (get('auth_type') as AuthType | undefined);
+  const authType = get('auth_type');
+  merged.authType =
+    ws.authType ??
+    (authType === undefined ? undefined : checkAuthType(authType, `auth_type of [${name}] in ${ws.configFile}`));
   merged.cliPath = ws.cliPath ?? get('databricks_cli_path');
   merged.metadataServiceUrl = ws.metadataServiceUrl ?? get('metadata_service_url');
   merged.workspaceId = ws.workspaceId ?? get('workspace_id');

@@ -5,7 +5,7 @@
  * wrong role, database or (after one fresh-token retry) password will not heal, so those fail at once.
  */
 
-import { clampTimerDelay } from './clock.js';
+import { backoffDelay, clampTimerDelay, monotonicClock, sleep } from '../time.js';
 
 /** SQLSTATEs a login can get from a compute that is waking up or briefly overloaded. */
 const TRANSIENT_SQLSTATES = new Set([
@@ -81,15 +81,6 @@ export interface ConnectRetryOptions {
   now?: () => number;
 }
 
-/** Delay before retry `attempt` (0-based): exponential, capped, with jitter in [50 %, 100 %]. */
-export function backoffDelay(attempt: number, options: ConnectRetryOptions = {}): number {
-  const base = options.baseDelayMs ?? 100;
-  const max = options.maxDelayMs ?? 2000;
-  const random = options.random ?? Math.random;
-  const exp = Math.min(max, base * 2 ** attempt);
-  return clampTimerDelay(Math.round(exp * (0.5 + random() / 2)));
-}
-
 interface LoginRetryContext {
   /** The total budget (the connect timeout) in ms; 0 = no deadline. */
   timeoutMs: number;
@@ -108,15 +99,15 @@ export interface FailedAttempt {
   startedAt: number;
 }
 
-/** The clock the retry deadline is measured on: the injected one (tests), else `performance.now`. */
+/** The clock the retry deadline is measured on: the injected one (tests), else the monotonic clock. */
 export function retryClock(options: ConnectRetryOptions): () => number {
-  return options.now ?? (() => performance.now());
+  return options.now ?? monotonicClock.now;
 }
 
 /** Runs `attempt` until it succeeds, a failure will not heal, or the connect timeout would be exceeded. */
 export async function withLoginRetry<T>(attempt: () => Promise<T>, ctx: LoginRetryContext): Promise<T> {
   const now = retryClock(ctx.options);
-  const sleep = ctx.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const wait = ctx.options.sleep ?? ((ms: number) => sleep(ms));
   const deadline = ctx.timeoutMs > 0 ? (ctx.failedFirst?.startedAt ?? now()) + ctx.timeoutMs : Number.POSITIVE_INFINITY;
   let tokenRetried = false;
   let retries = 0;
@@ -134,11 +125,12 @@ export async function withLoginRetry<T>(attempt: () => Promise<T>, ctx: LoginRet
         continue;
       }
       if (!isTransientLoginFailure(error)) throw error;
-      const delay = backoffDelay(retries, ctx.options);
+      const { baseDelayMs = 100, maxDelayMs = 2000, random } = ctx.options;
+      const delay = backoffDelay(retries, baseDelayMs, maxDelayMs, random);
       if (now() + delay >= deadline) throw error;
       retries++;
       ctx.onTransient(error, retries, delay);
-      await sleep(delay);
+      await wait(delay);
     }
   }
 }

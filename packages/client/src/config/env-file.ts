@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { LakebaseError } from './errors.js';
+import { LakebaseError } from '../errors.js';
 
 type Env = Record<string, string | undefined>;
 

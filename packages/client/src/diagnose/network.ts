@@ -4,12 +4,12 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { LakebaseConfig } from './config.js';
-import type { ConnectionTarget } from './connector.js';
-import type { ResolvedAddress } from './dns.js';
-import { LakebaseError } from './errors.js';
-import { errorText } from './http.js';
-import { buildSslOptions, tlsPolicy } from './tls.js';
+import type { LakebaseConfig } from '../config/resolve.js';
+import type { ConnectionTarget } from '../connection/connector.js';
+import type { ResolvedAddress } from '../connection/dns.js';
+import { buildSslOptions, tlsPolicy } from '../connection/tls.js';
+import { LakebaseError } from '../errors.js';
+import { errorText } from '../workspace/http.js';
 
 /** How an address was found, for the DNS step's detail. */
 export function describeAddress(a: ResolvedAddress): string {

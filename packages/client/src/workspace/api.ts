@@ -4,7 +4,7 @@
  * `Retry-After`, bounded; maps error responses to {@link LakebaseError} codes by HTTP status.
  */
 import { decodeJwt } from 'jose';
-import { LakebaseError, registerSecret } from './errors.js';
+import { LakebaseError, registerSecret } from '../errors.js';
 import { describeErrorBody, type HttpDeps, type HttpResponse, sendWithRetry } from './http.js';
 
 /** What the API needs from workspace auth. {@link WorkspaceAuth} satisfies it. */
@@ -66,6 +66,11 @@ export interface Branch {
 export interface DatabaseCredential {
   readonly token: string;
   readonly expiresAt: Date;
+  /**
+   * The PostgreSQL role the token is for (its JWT `sub`). Set by the {@link CredentialManager}, which decodes each
+   * token once when it arrives; undefined for a token that is not a JWT.
+   */
+  readonly role?: string;
 }
 
 export interface LakebaseApiOptions extends HttpDeps {

@@ -4,7 +4,10 @@
  * forces one; attributes of two families at once is the SDKs' "more than one authorization method configured" error.
  */
 
-import { applyProfile } from './auth/profile.js';
+import type { AuthType, WorkspaceConfig } from '../../config/resolve.js';
+import { LakebaseError } from '../../errors.js';
+import type { HttpDeps } from '../http.js';
+import { applyProfile } from './profile.js';
 import {
   databricksCliProvider,
   findDatabricksCli,
@@ -13,13 +16,10 @@ import {
   ProviderNotApplicable,
   patProvider,
   type WorkspaceTokenProvider,
-} from './auth/providers.js';
-import { AUTH_TYPES, type AuthType, type WorkspaceConfig } from './config.js';
-import { LakebaseError } from './errors.js';
-import type { HttpDeps } from './http.js';
+} from './providers.js';
 
-export { parseIni } from './auth/profile.js';
-export { findDatabricksCli, type WorkspaceTokenProvider } from './auth/providers.js';
+export { parseIni } from './profile.js';
+export { findDatabricksCli, findExecutable, type WorkspaceTokenProvider } from './providers.js';
 
 const AUTH_SUGGESTION =
   'Authenticate to Databricks: run `databricks auth login --host <workspace-url>`, or set DATABRICKS_HOST with ' +
@@ -35,16 +35,12 @@ export class WorkspaceAuth {
 
   /**
    * @throws LakebaseError `LAKEBASE_AUTH_NOT_CONFIGURED` (no host / no provider), `LAKEBASE_AUTH_CONFLICT` (two
-   *   families), `LAKEBASE_AUTH_PROFILE_NOT_FOUND`, `LAKEBASE_CONFIG_INVALID` (unknown auth_type in a profile).
+   *   families), `LAKEBASE_AUTH_PROFILE_NOT_FOUND`, `LAKEBASE_CONFIG_INVALID` (unknown auth_type in a profile, from
+   *   `applyProfile`).
    */
   constructor(workspace: WorkspaceConfig, deps: HttpDeps = {}) {
     const ws = applyProfile(workspace);
     this.workspace = ws;
-    if (ws.authType !== undefined && !AUTH_TYPES.includes(ws.authType)) {
-      throw new LakebaseError('LAKEBASE_CONFIG_INVALID', `Unsupported Databricks auth type '${ws.authType}'.`, {
-        suggestion: `Use one of ${AUTH_TYPES.join(', ')}.`,
-      });
-    }
     if (!ws.host) {
       throw new LakebaseError('LAKEBASE_AUTH_NOT_CONFIGURED', 'No Databricks workspace host is configured.', {
         suggestion: `Set DATABRICKS_HOST (or a host in ~/.databrickscfg). ${AUTH_SUGGESTION}`,

@@ -4,14 +4,16 @@
  * everywhere (details pass through `redact`, and no step prints a token).
  */
 import pg from 'pg';
-import { jwtClaims } from './api.js';
-import { type LakebaseConfig, resolveConfig } from './config.js';
-import { type ConnectorOptions, LakebaseConnector } from './connector.js';
-import { checkTcp, checkTls, describeAddress } from './diagnose-network.js';
-import { resolveHost } from './dns.js';
-import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from './errors.js';
-import { checkTableAccess, grantCommand } from './grants.js';
-import { errorText } from './http.js';
+import { type LakebaseConfig, resolveConfig } from '../config/resolve.js';
+import { type ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
+import { databaseErrorCode } from '../connection/database-errors.js';
+import { resolveHost } from '../connection/dns.js';
+import { isLakebaseError, LakebaseError, type LakebaseErrorCode, redact } from '../errors.js';
+import { checkTableAccess, grantCommand } from '../sql/grants.js';
+import { monotonicClock } from '../time.js';
+import { errorText } from '../workspace/http.js';
+import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
+import { checkTcp, checkTls, describeAddress } from './network.js';
 
 export type DiagnosticStepName =
   | 'config'
@@ -76,7 +78,7 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
   const timeoutMs = options.stepTimeoutMs ?? 5000;
   let identity: Identity | undefined;
   const step = async <T>(name: DiagnosticStepName, run: () => Promise<StepOutcome<T>>): Promise<T> => {
-    const started = performance.now();
+    const started = monotonicClock.now();
     try {
       const { value, detail, warning } = await run();
       const done: DiagnosticStep = { name, ok: true, ms: elapsed(started), detail: redact(detail) };
@@ -129,10 +131,10 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
       return { value, detail: `database token for ${value.user}, expires ${credential.expiresAt.toISOString()}` };
     });
     await step('identity', async () => {
-      const token = c.credentials ? await c.credentials.getToken() : undefined;
+      const credential = c.credentials ? await c.credentials.getCredential() : undefined;
       const found: Identity = {
         workspaceUser,
-        tokenRole: token === undefined ? undefined : jwtClaims(token).sub,
+        tokenRole: credential?.role,
         user: target.user,
         userSource: c.config.sources.user,
       };
@@ -258,36 +260,26 @@ function describeConfig(c: LakebaseConfig): string {
 async function checkTargetState(c: LakebaseConnector): Promise<string> {
   const api = c.api;
   if (!api) return 'static mode: no instance to check';
-  if (c.config.mode === 'autoscaling') {
-    const endpoint = await api.getEndpoint(c.config.endpoint as string);
-    const state = endpoint.status?.current_state ?? 'unknown';
-    if (endpoint.status?.disabled)
-      throw notReady(`Endpoint ${endpoint.name} is disabled.`, 'Enable the endpoint (spec.disabled = false).');
-    if (state === 'INIT' || state === 'DEGRADED') {
-      throw notReady(`Endpoint ${endpoint.name} is ${state}.`, 'Wait for the endpoint to become ACTIVE, then retry.');
-    }
-    return `endpoint ${endpoint.name} is ${state}${state === 'IDLE' ? ' (scaled to zero; wakes on connect)' : ''}, host ${endpoint.status?.hosts?.host ?? '?'}`;
-  }
-  const name = c.config.instanceName ?? (await c.target()).instanceName;
-  const instance = await api.getInstance(name as string);
-  const state = instance.state ?? 'unknown';
-  if (state === 'STOPPED') {
+  const resource: LakebaseResource =
+    c.config.mode === 'autoscaling'
+      ? { tier: 'autoscaling', endpoint: c.config.endpoint as string, database: undefined, source: 'config' }
+      : {
+          tier: 'provisioned',
+          instanceName: (c.config.instanceName ?? (await c.target()).instanceName) as string,
+          database: undefined,
+          source: 'config',
+        };
+  const { label, state, host, ready, blocked } = await readResourceState(api, resource);
+  if (blocked) throw blocked;
+  if (!ready) {
     throw notReady(
-      `Instance ${instance.name} is STOPPED.`,
-      `Start it: \`databricks database update-database-instance ${instance.name} --json '{"stopped": false}'\` (or in the UI), then retry.`,
+      `${label[0]?.toUpperCase()}${label.slice(1)} is ${state}.`,
+      resource.tier === 'provisioned'
+        ? 'Wait: a starting instance takes 2-3 minutes after deployment. Check with `databricks database get-database-instance`.'
+        : 'Wait for the endpoint to become ACTIVE, then retry.',
     );
   }
-  if (state !== 'AVAILABLE') {
-    throw notReady(
-      `Instance ${instance.name} is ${state}.`,
-      'Wait: a starting instance takes 2-3 minutes after deployment. Check with `databricks database get-database-instance`.',
-    );
-  }
-  return `instance ${instance.name} is AVAILABLE, host ${instance.read_write_dns ?? '?'}`;
-}
-
-function notReady(message: string, suggestion: string): LakebaseError {
-  return new LakebaseError('LAKEBASE_INSTANCE_NOT_READY', message, { suggestion });
+  return `${label} is ${state}${state === 'IDLE' ? ' (scaled to zero; wakes on connect)' : ''}, host ${host ?? '?'}`;
 }
 
 /** Map a step's error to a code, message and suggestion (PostgreSQL SQLSTATEs included). */
@@ -296,10 +288,10 @@ function classify(
   error: unknown,
   identity?: Identity,
 ): { code: LakebaseErrorCode; message: string; suggestion: string } {
-  const sqlstateOf = (error as { code?: unknown } | undefined)?.code;
+  const refusedAs = isLakebaseError(error) ? undefined : databaseErrorCode(error);
   if (
     name === 'login' &&
-    (sqlstateOf === '28P01' || sqlstateOf === '28000') &&
+    (refusedAs === 'LAKEBASE_LOGIN_FAILED' || refusedAs === 'LAKEBASE_ROLE_NOT_FOUND') &&
     identity?.tokenRole &&
     identity.user !== identity.tokenRole
   ) {
@@ -314,47 +306,39 @@ function classify(
     const inner = error.code === 'LAKEBASE_CREDENTIAL_FAILED' && isLakebaseError(error.cause) ? error.cause : error;
     return { code: inner.code, message: error.message, suggestion: inner.suggestion ?? 'See the error message.' };
   }
-  const sqlstate = (error as { code?: unknown }).code;
   const message = errorText(error);
-  switch (sqlstate) {
-    case '28P01':
+  const code = databaseErrorCode(error, name === 'query' ? 'query' : 'connect');
+  switch (code) {
+    case 'LAKEBASE_LOGIN_FAILED':
       return {
-        code: 'LAKEBASE_LOGIN_FAILED',
+        code,
         message: `Login refused: ${message}`,
         suggestion:
           'The token was refused for this role. PGUSER/LAKEBASE_USERNAME must be the identity the token is minted for ' +
           '(your email, or the service principal client id); unset it to use the token identity. For an app, add the ' +
           'database resource so its service principal role exists.',
       };
-    case '28000':
+    case 'LAKEBASE_ROLE_NOT_FOUND':
       return {
-        code: 'LAKEBASE_ROLE_NOT_FOUND',
+        code,
         message: `Role does not exist: ${message}`,
         suggestion:
           'Create a PostgreSQL role for this identity: add the Lakebase resource to the app (the platform creates the ' +
           'service principal role), or `databricks postgres create-role` / grant access in the Lakebase UI.',
       };
-    case '3D000':
+    case 'LAKEBASE_DATABASE_NOT_FOUND':
+      return { code, message, suggestion: 'Check LAKEBASE_DATABASE / PGDATABASE (default databricks_postgres).' };
+    case 'LAKEBASE_INSTANCE_NOT_READY':
+      return { code, message, suggestion: 'The instance is starting or stopped; wait or start it, then retry.' };
+    case 'LAKEBASE_PERMISSION_DENIED':
       return {
-        code: 'LAKEBASE_DATABASE_NOT_FOUND',
-        message,
-        suggestion: 'Check LAKEBASE_DATABASE / PGDATABASE (default databricks_postgres).',
-      };
-    case '57P03':
-      return {
-        code: 'LAKEBASE_INSTANCE_NOT_READY',
-        message,
-        suggestion: 'The instance is starting or stopped; wait or start it, then retry.',
-      };
-    case '42501':
-      return {
-        code: 'LAKEBASE_PERMISSION_DENIED',
+        code,
         message,
         suggestion: 'Grant the role the needed privileges (CONNECT/USAGE), or ask for CAN_USE.',
       };
     default:
       return {
-        code: name === 'query' ? 'LAKEBASE_QUERY_FAILED' : 'LAKEBASE_CONNECT_FAILED',
+        code,
         message: `${name} failed: ${message}`,
         suggestion: 'See the message; run with a smaller setup (psql) to compare.',
       };
@@ -362,5 +346,5 @@ function classify(
 }
 
 function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 10) / 10;
+  return Math.round((monotonicClock.now() - started) * 10) / 10;
 }
