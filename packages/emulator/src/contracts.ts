@@ -35,3 +35,14 @@ export type LoginDecision =
 export interface LoginAuthority {
   authorizeLogin(request: LoginRequest): Promise<LoginDecision>;
 }
+
+/**
+ * Implemented by storage, used by the workspace for Autoscaling branches: a branch's databases are copies of its
+ * parent's, named `<database>@<branch key>` in storage (a default branch keeps the plain name).
+ */
+export interface BranchDataStorage {
+  /** Makes `target` a copy of `source` as it is now (creating `source` empty first if it never existed). */
+  copyDatabase(source: string, target: string): Promise<void>;
+  /** Drops `name` and ends its sessions; a missing database is fine. */
+  dropDatabase(name: string): Promise<void>;
+}

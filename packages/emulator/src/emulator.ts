@@ -11,6 +11,7 @@ import { PgliteStorage } from './postgres/pglite-storage.js';
 import type { SessionStorage } from './postgres/storage.js';
 import { parseUpstreamUrl, UpstreamStorage } from './postgres/upstream-storage.js';
 import { buildApiServer, createWorkspace, type Workspace, type WorkspaceStats } from './workspace/index.js';
+import { internal } from './workspace/workspace.js';
 
 /** Options for {@link startEmulator}. Every field has a default that suits tests. */
 export interface EmulatorOptions {
@@ -130,6 +131,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ...(options.now ? { now: options.now } : {}),
     });
     cleanup.push(() => workspace.close());
+    const branchData = internal(workspace).autoscaling.data;
+    branchData.expectStorage(); // branch copies wait for the storage opened below
 
     const api = buildApiServer(workspace);
     await api.listen({ host, port: options.apiPort ?? 0 });
@@ -142,6 +145,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const { storage, kind } = await openStorage(options, dataDir, workspace);
     cleanup.push(() => storage.close());
     await storage.prepare(workspace.defaultDatabase);
+    branchData.attach(storage);
+    cleanup.push(() => branchData.settled());
     const frontDoor = await startFrontDoor({
       host,
       port: options.pgPort ?? 0,

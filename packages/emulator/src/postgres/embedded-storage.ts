@@ -56,6 +56,7 @@ export class EmbeddedPostgresStorage implements SessionStorage {
       url: server.adminUrl,
       defaultDatabase: options.defaultDatabase,
       logger: options.logger ?? silentLogger,
+      ownsServer: true,
     });
     const root = path.join(options.dataDir, 'postgres');
     return new EmbeddedPostgresStorage(server, relay, options.roles, options.temporary ? root : undefined);
@@ -75,6 +76,16 @@ export class EmbeddedPostgresStorage implements SessionStorage {
 
   cancel(processId: number, secretKey: number): void {
     this.relay.cancel(processId, secretKey);
+  }
+
+  async copyDatabase(source: string, target: string): Promise<void> {
+    await this.relay.copyDatabase(source, target);
+    // Roles exist cluster-wide; database-level grants are not part of a template copy.
+    for (const role of this.roles) await this.relay.provision(role, target);
+  }
+
+  dropDatabase(name: string): Promise<void> {
+    return this.relay.dropDatabase(name);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
@@ -65,6 +65,9 @@ export class PgliteStorage implements SessionStorage {
   private readonly logger: Logger;
   private readonly databases = new Map<string, Promise<PgliteDatabase>>();
   private readonly sessions = new Map<number, PgliteSession>();
+  /** In-memory branch copies not opened yet: the parent's data directory as a tarball. */
+  private readonly seeds = new Map<string, Blob>();
+  private readonly sessionDatabase = new WeakMap<PgliteSession, PgliteDatabase>();
   private closing = false;
 
   constructor(private readonly options: PgliteStorageOptions) {
@@ -80,6 +83,7 @@ export class PgliteStorage implements SessionStorage {
         this.options.dataDir,
         this.logger,
         this.options.turnTimeoutMs ?? 60_000,
+        this.seeds.get(name),
       );
       opening.then(
         (open) => {
@@ -147,8 +151,39 @@ export class PgliteStorage implements SessionStorage {
       this.sessions.delete(processId);
     });
     this.sessions.set(processId, session);
+    this.sessionDatabase.set(session, db);
     session.start(request.pending);
     return session;
+  }
+
+  /**
+   * A branch copy: the parent's whole PGlite data directory, dumped between two sessions' turns (so no transaction is
+   * half in it) and loaded into the branch's own directory. The copy keeps the parent's database name inside.
+   */
+  async copyDatabase(source: string, target: string): Promise<void> {
+    const data = await (await this.database(source)).dump();
+    await this.dropDatabase(target);
+    const dir = this.options.dataDir ? databaseDir(this.options.dataDir, target) : undefined;
+    if (!dir) {
+      this.seeds.set(target, data);
+      return;
+    }
+    const copy = new PGlite({ dataDir: dir, loadDataDir: data });
+    await copy.waitReady;
+    await copy.close();
+    await writeFile(join(dir, 'lakebase-database'), lakebaseName(target));
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    const open = this.databases.get(name);
+    this.databases.delete(name);
+    this.seeds.delete(name);
+    if (open) {
+      const db = await open.catch(() => undefined);
+      for (const session of [...this.sessions.values()]) if (this.sessionDatabase.get(session) === db) session.close();
+      await db?.close();
+    }
+    if (this.options.dataDir) await rm(databaseDir(this.options.dataDir, name), { recursive: true, force: true });
   }
 
   cancel(processId: number): void {
@@ -198,16 +233,15 @@ class PgliteDatabase implements SharedBackend {
     dataDir: string | undefined,
     logger: Logger,
     turnTimeoutMs: number,
+    seed?: Blob,
   ): Promise<PgliteDatabase> {
     let dir: string | undefined;
     if (dataDir) {
-      const root = join(dataDir, 'pglite');
-      await mkdir(root, { recursive: true });
-      // Database names become directory names; escape anything that could leave the directory.
-      dir = join(root, encodeURIComponent(name).replaceAll('.', '%2E'));
+      dir = databaseDir(dataDir, name);
+      await mkdir(join(dataDir, 'pglite'), { recursive: true });
     }
     const started = Date.now();
-    const db = dir ? await openNamed(dir, name) : new PGlite();
+    const db = dir ? await openNamed(dir, lakebaseName(name)) : new PGlite(seed ? { loadDataDir: seed } : {});
     await db.waitReady;
     const self = new PgliteDatabase(name, db, turnTimeoutMs);
     const settings = await db.query<{ name: string; setting: string }>(
@@ -271,6 +305,16 @@ class PgliteDatabase implements SharedBackend {
     this.current = session;
   }
 
+  /** The data directory as a tarball, taken between turns. */
+  dump(): Promise<Blob> {
+    return this.withLock(async () => {
+      // Back to the bootstrap superuser, so the copy does not start inside a session's role.
+      await this.simple(`SET SESSION AUTHORIZATION ${quoteIdent(this.superuser)}`);
+      this.current = undefined;
+      return this.db.dumpDataDir('none');
+    });
+  }
+
   private async withLock<T>(fn: () => Promise<T>): Promise<T> {
     await this.lock.acquire();
     try {
@@ -292,6 +336,16 @@ class PgliteDatabase implements SharedBackend {
     await Promise.race([this.lock.acquire(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     await this.db.close(); // flushes to the data dir
   }
+}
+
+/** Database names become directory names; escape anything that could leave the directory. */
+function databaseDir(dataDir: string, name: string): string {
+  return join(dataDir, 'pglite', encodeURIComponent(name).replaceAll('.', '%2E'));
+}
+
+/** A branch's storage name is `<database>@<branch key>`; inside PGlite the database keeps its Lakebase name. */
+function lakebaseName(storageName: string): string {
+  return storageName.split('@')[0] as string;
 }
 
 function firstError(out: Buffer): StorageError | undefined {

@@ -39,6 +39,9 @@ export interface SessionStorage {
   cancel(processId: number, secretKey: number): void;
   /** Ends all sessions and releases storage (flushes PGlite to disk, closes upstream pools). */
   close(): Promise<void>;
+  /** Branch copies (see {@link BranchDataStorage}). */
+  copyDatabase(source: string, target: string): Promise<void>;
+  dropDatabase(name: string): Promise<void>;
 }
 
 /** A session could not be opened; `sqlstate`/`message` go to the client in a FATAL ErrorResponse. */

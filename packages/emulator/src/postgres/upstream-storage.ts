@@ -13,6 +13,7 @@ import {
   type StorageSession,
   silentLogger,
 } from './storage.js';
+import { copyByTemplate, dropByForce } from './upstream-branches.js';
 import { connectUpstream, sendUpstreamCancel, type UpstreamTarget } from './upstream-connect.js';
 
 /** Options of {@link createUpstreamStorage}. */
@@ -26,6 +27,11 @@ export interface UpstreamStorageOptions {
   defaultDatabase?: string;
   logger?: Logger;
   connectTimeoutMs?: number;
+  /**
+   * The server is the emulator's own (embedded): a branch copy may end every connection to its parent database.
+   * Otherwise only this emulator's sessions are ended, and other users' connections are waited for (bounded).
+   */
+  ownsServer?: boolean;
 }
 
 /**
@@ -50,11 +56,13 @@ export class UpstreamStorage implements SessionStorage {
   private readonly roles = new Map<string, Promise<void>>();
   private readonly databases = new Map<string, Promise<void>>();
   private readonly grants = new Map<string, Promise<void>>();
-  private readonly sessions = new Map<number, { close(): void; secretKey: number }>();
+  private readonly sessions = new Map<number, { close(): void; secretKey: number; database: string }>();
   private readonly passwordKey: string;
   private closing = false;
+  private readonly ownsServer: boolean;
 
   constructor(options: UpstreamStorageOptions) {
+    this.ownsServer = options.ownsServer ?? false;
     const url = parseUpstreamUrl(options.url);
     const user = decodeURIComponent(url.username) || 'postgres';
     const sslmode = url.searchParams.get('sslmode') ?? 'disable';
@@ -230,8 +238,45 @@ export class UpstreamStorage implements SessionStorage {
     server.pipe(client);
     client.resume();
     server.resume();
-    this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey });
+    this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey, database });
     return { processId: upstream.processId, close };
+  }
+
+  async copyDatabase(source: string, target: string): Promise<void> {
+    const from = this.upstreamDatabase(source);
+    const to = this.upstreamDatabase(target);
+    await this.ensureDatabase(from);
+    await this.releaseDatabase(from);
+    const ownPids = () => [...this.sessions].filter(([, s]) => s.database === from).map(([pid]) => pid);
+    await copyByTemplate(from, to, { admin: this.adminConfig(), terminateAll: this.ownsServer, ownPids });
+    this.logger.info('upstream branch database copied', { from, to });
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    const database = this.upstreamDatabase(name);
+    if (database === this.admin.database) throw new StorageError('55006', 'the default database cannot be dropped');
+    for (const session of this.sessions.values()) if (session.database === database) session.close();
+    await this.releaseDatabase(database);
+    await dropByForce(database, this.adminConfig());
+    this.databases.delete(database);
+    for (const key of this.grants.keys()) if (key.endsWith(`\0${database}`)) this.grants.delete(key);
+  }
+
+  /** Closes this storage's own admin connections to `database` (they would block it as a template). */
+  private async releaseDatabase(database: string): Promise<void> {
+    const pool = this.pools.get(database);
+    this.pools.delete(database);
+    await pool?.end().catch(() => {});
+  }
+
+  private adminConfig(): pg.ClientConfig {
+    return {
+      host: this.target.host,
+      port: this.target.port,
+      user: this.admin.user,
+      password: this.admin.password,
+      ssl: this.target.ssl || undefined,
+    };
   }
 
   cancel(processId: number, secretKey: number): void {

@@ -30,7 +30,15 @@ export interface EndpointSizing {
 
 /** Create-branch body. */
 export interface BranchInput {
-  spec?: { source_branch?: string; is_protected?: boolean };
+  spec?: {
+    source_branch?: string;
+    source_branch_time?: string;
+    source_branch_lsn?: string;
+    is_protected?: boolean;
+    ttl?: string;
+    expire_time?: string;
+    no_expiry?: boolean;
+  };
 }
 
 /** Create-endpoint body. */

@@ -13,6 +13,7 @@ import {
   type ProjectInput,
   sizingJson,
 } from './autoscaling-records.js';
+import { BranchData, expiryFrom, refusePointInTime } from './branches.js';
 import { type ModelContext, rfc3339 } from './context.js';
 import { paginate } from './pagination.js';
 import {
@@ -33,7 +34,12 @@ type Json = Record<string, unknown>;
 
 /** Lakebase Autoscaling: projects, branches, endpoints and their long-running operations (reference section 2). */
 export class AutoscalingModel {
-  constructor(private readonly ctx: ModelContext) {}
+  /** Branch data copies in storage. */
+  readonly data: BranchData;
+
+  constructor(private readonly ctx: ModelContext) {
+    this.data = new BranchData(ctx);
+  }
 
   get defaultEndpointName(): string {
     return `projects/${this.ctx.settings.projectId}/branches/${DEFAULT_BRANCH_ID}/endpoints/${DEFAULT_ENDPOINT_ID}`;
@@ -49,6 +55,7 @@ export class AutoscalingModel {
 
   branch(projectId: string, branchId: string): BranchRecord {
     this.project(projectId);
+    this.expireBranches();
     const found = this.ctx.state.branches.find((b) => b.projectId === projectId && b.branchId === branchId);
     if (!found) throw postgresNotFound('branch', branchId);
     return found;
@@ -76,6 +83,7 @@ export class AutoscalingModel {
 
   /** The endpoint with this full name, or undefined. */
   findEndpoint(name: string): EndpointRecord | undefined {
+    this.expireBranches();
     return this.ctx.state.endpoints.find((e) => endpointName(e) === name);
   }
 
@@ -121,24 +129,90 @@ export class AutoscalingModel {
     return this.record('project', `projects/${projectId}`, readyAt);
   }
 
-  /** Creates a branch (from the default branch unless `spec.source_branch` names another). */
-  createBranch(projectId: string, branchId: string | undefined, input: BranchInput): OperationRecord {
+  /**
+   * Creates a branch (from the default branch unless `spec.source_branch` names another) whose data is a copy of the
+   * source's as it is now; the Operation is done once the copy is. `replaceExisting` deletes a same-named branch first.
+   */
+  createBranch(
+    projectId: string,
+    branchId: string | undefined,
+    input: BranchInput,
+    replaceExisting = false,
+  ): OperationRecord {
     const project = this.project(projectId);
     checkId('branch_id', branchId);
-    if (this.ctx.state.branches.some((b) => b.projectId === projectId && b.branchId === branchId)) {
-      throw new ApiError(409, 'ALREADY_EXISTS', 'branch with such id already exists in the project');
-    }
-    const source = input.spec?.source_branch ?? `projects/${projectId}/branches/${DEFAULT_BRANCH_ID}`;
+    const spec = input.spec ?? {};
+    const source = spec.source_branch ?? `projects/${projectId}/branches/${DEFAULT_BRANCH_ID}`;
     const sourceMatch = BRANCH_NAME.exec(source);
     if (!sourceMatch) throw invalidParameter(`Invalid source_branch '${source}': expected projects/{p}/branches/{b}.`);
-    this.branch(sourceMatch[1] as string, sourceMatch[2] as string);
+    const parent = this.branch(sourceMatch[1] as string, sourceMatch[2] as string);
+    refusePointInTime(spec);
     const now = this.ctx.now();
+    const expireTime = expiryFrom(spec, now);
+    const existing = this.ctx.state.branches.find((b) => b.projectId === projectId && b.branchId === branchId);
+    if (existing && !replaceExisting) {
+      throw new ApiError(409, 'ALREADY_EXISTS', 'branch with such id already exists in the project');
+    }
+    if (existing === parent) throw invalidParameter('A branch cannot replace its own source branch.');
+    if (existing) this.removeBranch(existing);
     const readyAt = now + this.ctx.settings.operationDelayMs;
-    const branch = newBranch(projectId, branchId, now, readyAt, false, input.spec?.is_protected ?? false);
+    const branch = newBranch(projectId, branchId, now, readyAt, false, spec.is_protected ?? false);
     branch.sourceBranch = source;
+    if (expireTime !== undefined) branch.expireTime = expireTime;
     this.ctx.state.branches.push(branch);
+    this.data.copy(branch, parent);
     project.updateTime = now;
     return this.record('branch', branchName(branch), readyAt);
+  }
+
+  /** PATCH a branch: `update_mask` names the spec fields to take (`spec.is_protected`, `spec.ttl`, ...). */
+  updateBranch(
+    projectId: string,
+    branchId: string,
+    updateMask: string | undefined,
+    input: BranchInput,
+  ): OperationRecord {
+    const branch = this.branch(projectId, branchId);
+    const spec = input.spec ?? {};
+    const fields = (updateMask ?? '')
+      .split(',')
+      .map((f) => f.trim().replace(/^spec\./, ''))
+      .filter(Boolean);
+    if (fields.length === 0)
+      throw invalidParameter('Field \'update_mask\' is required, expected non-default value (not "")!');
+    const known = ['is_protected', 'ttl', 'expire_time', 'no_expiry'];
+    const unknown = fields.filter((f) => !known.includes(f));
+    if (unknown.length)
+      throw invalidParameter(`update_mask names fields that cannot be updated: ${unknown.join(', ')}.`);
+    const now = this.ctx.now();
+    if (fields.some((f) => f !== 'is_protected')) {
+      const expiry: Pick<typeof spec, 'ttl' | 'expire_time' | 'no_expiry'> = {};
+      if (fields.includes('ttl')) expiry.ttl = spec.ttl;
+      if (fields.includes('expire_time')) expiry.expire_time = spec.expire_time;
+      if (fields.includes('no_expiry')) expiry.no_expiry = spec.no_expiry ?? true;
+      if (branch.isDefault && expiry.no_expiry !== true) throw invalidParameter('The default branch cannot expire.');
+      const at = expiryFrom(expiry, now);
+      if (at === undefined) delete branch.expireTime;
+      else branch.expireTime = at;
+    }
+    if (fields.includes('is_protected')) branch.isProtected = spec.is_protected ?? false;
+    branch.updateTime = now;
+    return this.record('branch', branchName(branch), now + this.ctx.settings.operationDelayMs);
+  }
+
+  /** Deletes branches whose expiry time has passed, with their endpoints and data. */
+  expireBranches(): void {
+    const now = this.ctx.now();
+    const expired = this.ctx.state.branches.filter((b) => b.expireTime !== undefined && b.expireTime <= now);
+    for (const branch of expired) this.removeBranch(branch);
+    if (expired.length) this.ctx.persist();
+  }
+
+  private removeBranch(branch: BranchRecord): void {
+    const s = this.ctx.state;
+    s.branches = s.branches.filter((b) => b !== branch);
+    s.endpoints = s.endpoints.filter((e) => !(e.projectId === branch.projectId && e.branchId === branch.branchId));
+    this.data.drop(branch);
   }
 
   /** Creates an endpoint; a branch has at most one read-write endpoint. */
@@ -191,14 +265,25 @@ export class AutoscalingModel {
     return this.record('project', `projects/${projectId}`, this.ctx.now() + this.ctx.settings.operationDelayMs, true);
   }
 
-  /** Deletes a branch with its endpoints; the default branch cannot go. */
-  deleteBranch(projectId: string, branchId: string): OperationRecord {
-    const branch = this.branch(projectId, branchId);
+  /**
+   * Deletes a branch with its endpoints and data; the default branch and protected branches cannot go. With
+   * `allowMissing`, a branch that does not exist is a successful no-op.
+   */
+  deleteBranch(projectId: string, branchId: string, allowMissing = false): OperationRecord {
+    const doneAt = this.ctx.now() + this.ctx.settings.operationDelayMs;
+    let branch: BranchRecord;
+    try {
+      branch = this.branch(projectId, branchId);
+    } catch (error) {
+      const missing = error instanceof ApiError && error.statusCode === 404;
+      if (!allowMissing || !missing) throw error;
+      this.project(projectId); // an unknown project is still an error
+      return this.record('branch', `projects/${projectId}/branches/${branchId}`, doneAt, true);
+    }
     if (branch.isDefault) throw new ApiError(400, 'BAD_REQUEST', 'cannot delete the default branch of a project');
-    const s = this.ctx.state;
-    s.branches = s.branches.filter((b) => b !== branch);
-    s.endpoints = s.endpoints.filter((e) => !(e.projectId === projectId && e.branchId === branchId));
-    return this.record('branch', branchName(branch), this.ctx.now() + this.ctx.settings.operationDelayMs, true);
+    if (branch.isProtected) throw new ApiError(400, 'BAD_REQUEST', 'cannot delete protected branch');
+    this.removeBranch(branch);
+    return this.record('branch', branchName(branch), doneAt, true);
   }
 
   /** Deletes an endpoint. */
@@ -239,6 +324,7 @@ export class AutoscalingModel {
 
   listBranches(projectId: string, pageSize?: number, pageToken?: string) {
     this.project(projectId);
+    this.expireBranches();
     const branches = this.ctx.state.branches.filter((b) => b.projectId === projectId);
     return paginate(
       byKey(branches, (b) => b.branchId),
@@ -265,7 +351,23 @@ export class AutoscalingModel {
   endpointState(endpoint: EndpointRecord): 'INIT' | 'ACTIVE' | 'IDLE' {
     if (endpoint.disabled) return 'IDLE';
     if (endpoint.pinnedInit || this.ctx.now() < endpoint.readyAt) return 'INIT';
+    if (this.branchCopying(endpoint)) return 'INIT';
     return 'ACTIVE';
+  }
+
+  private branchCopying(endpoint: EndpointRecord): boolean {
+    const branch = this.ctx.state.branches.find(
+      (b) => b.projectId === endpoint.projectId && b.branchId === endpoint.branchId,
+    );
+    return branch !== undefined && this.data.copying(branch);
+  }
+
+  /** The storage database a login to `database` on this endpoint uses (its branch's copy). */
+  storageDatabase(endpoint: EndpointRecord, database: string): string {
+    const branch = this.ctx.state.branches.find(
+      (b) => b.projectId === endpoint.projectId && b.branchId === endpoint.branchId,
+    );
+    return branch ? this.data.storageDatabase(branch, database) : database;
   }
 
   /** The default endpoint is served at pgHost; every other one at its own name, like `ep-...` hosts on Databricks. */
@@ -285,15 +387,22 @@ export class AutoscalingModel {
 
   operationJson(operation: OperationRecord): Json {
     const kind = operation.kind[0]?.toUpperCase() + operation.kind.slice(1);
-    const done = this.ctx.now() >= operation.doneAt;
+    const branch = operation.kind === 'branch' && !operation.deleted ? this.operationBranch(operation) : undefined;
+    const done = this.ctx.now() >= operation.doneAt && !(branch && this.data.copying(branch));
     const json: Json = {
       name: operation.name,
       metadata: { '@type': `${TYPE_PREFIX}${kind}OperationMetadata` },
       done,
     };
-    if (done && operation.deleted) json.response = { '@type': 'type.googleapis.com/google.protobuf.Empty' };
+    if (done && branch?.dataState === 'failed') {
+      json.error = { error_code: 'INTERNAL_ERROR', message: `copying the branch data failed: ${branch.dataError}` };
+    } else if (done && operation.deleted) json.response = { '@type': 'type.googleapis.com/google.protobuf.Empty' };
     else if (done) json.response = { '@type': `${TYPE_PREFIX}${kind}`, ...this.resourceJson(operation) };
     return json;
+  }
+
+  private operationBranch(operation: OperationRecord): BranchRecord | undefined {
+    return this.ctx.state.branches.find((b) => branchName(b) === operation.resourceName);
   }
 
   private resourceJson(operation: OperationRecord): Json {
@@ -337,7 +446,7 @@ export class AutoscalingModel {
   }
 
   branchJson(branch: BranchRecord): Json {
-    const ready = this.ctx.now() >= branch.readyAt;
+    const ready = this.ctx.now() >= branch.readyAt && !this.data.copying(branch);
     return {
       name: branchName(branch),
       branch_id: branch.branchId,
@@ -352,7 +461,10 @@ export class AutoscalingModel {
         default: branch.isDefault,
         is_protected: branch.isProtected,
         logical_size_bytes: 0,
-        ...(branch.sourceBranch ? { source_branch: branch.sourceBranch } : {}),
+        ...(branch.sourceBranch
+          ? { source_branch: branch.sourceBranch, source_branch_time: rfc3339(branch.createTime) }
+          : {}),
+        ...(branch.expireTime !== undefined ? { expire_time: rfc3339(branch.expireTime) } : {}),
         state_change_time: rfc3339(ready ? branch.readyAt : branch.createTime),
       },
     };

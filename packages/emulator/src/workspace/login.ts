@@ -36,7 +36,10 @@ export async function authorizeLogin(ws: WorkspaceImpl, request: LoginRequest): 
     };
     return refusal;
   }
-  return { ok: true, role: user, database, resource };
+  // A branch's endpoint serves the branch's own copy of the database.
+  const endpoint = resource.kind === 'endpoint' ? ws.autoscaling.findEndpoint(resource.name) : undefined;
+  const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, database) : database;
+  return { ok: true, role: user, database: stored, resource };
 }
 
 function refuse(sqlstate: string, message: string): LoginRefusal {

@@ -62,6 +62,13 @@ export interface BranchRecord {
   sourceBranch?: string;
   /** INIT until then. */
   readyAt: number;
+  /** Expires (is deleted) at this time; undefined: never. */
+  expireTime?: number;
+  /** Storage copy of the parent's data: INIT while `copying`; undefined on records older than branch data. */
+  dataState?: 'copying' | 'ready' | 'failed';
+  dataError?: string;
+  /** The branch being copied from, while copying (so a restart can finish the copy). */
+  copyFrom?: { uid: string; isDefault: boolean };
 }
 
 /** An Autoscaling compute endpoint. */
@@ -103,6 +110,8 @@ export interface StateDocument {
   branches: BranchRecord[];
   endpoints: EndpointRecord[];
   operations: OperationRecord[];
+  /** Storage databases of deleted branches not dropped yet (retried at start). */
+  pendingDrops: string[];
 }
 
 const STATE_FILE = 'workspace.json';
@@ -119,6 +128,7 @@ export function loadState(dataDir: string): StateDocument {
     branches: [],
     endpoints: [],
     operations: [],
+    pendingDrops: [],
   };
   let stored: Partial<StateDocument> | undefined;
   try {

@@ -47,11 +47,21 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
     );
 
     // ---- branches
-    app.post<{ Params: P; Querystring: { branch_id?: string }; Body: BranchInput }>(
+    app.post<{ Params: P; Querystring: { branch_id?: string; replace_existing?: boolean }; Body: BranchInput }>(
       '/postgres/projects/:p/branches',
       { schema: { querystring: idQuery('branch_id'), body: branchBody } },
-      async (request) =>
-        model.operationJson(model.createBranch(request.params.p, request.query.branch_id, request.body)),
+      async (request) => {
+        const { branch_id, replace_existing } = request.query;
+        return model.operationJson(model.createBranch(request.params.p, branch_id, request.body, replace_existing));
+      },
+    );
+    app.patch<{ Params: PB; Querystring: { update_mask?: string }; Body: BranchInput }>(
+      '/postgres/projects/:p/branches/:b',
+      { schema: { body: branchBody } },
+      async (request) => {
+        const { p, b } = request.params;
+        return model.operationJson(model.updateBranch(p, b, request.query.update_mask, request.body));
+      },
     );
     app.get<{ Params: P; Querystring: PageQuery }>(
       '/postgres/projects/:p/branches',
@@ -87,12 +97,15 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       model.endpointJson(model.endpoint(request.params.p, request.params.b, request.params.e)),
     );
 
-    // ---- deletes (query flags such as purge and allow_missing are accepted and ignored)
+    // ---- deletes (purge is accepted and ignored: nothing is kept soft-deleted)
     app.delete<{ Params: P }>('/postgres/projects/:p', async (request) =>
       model.operationJson(model.deleteProject(request.params.p)),
     );
-    app.delete<{ Params: PB }>('/postgres/projects/:p/branches/:b', async (request) =>
-      model.operationJson(model.deleteBranch(request.params.p, request.params.b)),
+    app.delete<{ Params: PB; Querystring: { allow_missing?: boolean } }>(
+      '/postgres/projects/:p/branches/:b',
+      { schema: { querystring: { type: 'object', properties: { allow_missing: { type: 'boolean' } } } } },
+      async (request) =>
+        model.operationJson(model.deleteBranch(request.params.p, request.params.b, request.query.allow_missing)),
     );
     app.delete<{ Params: PBE }>('/postgres/projects/:p/branches/:b/endpoints/:e', async (request) =>
       model.operationJson(model.deleteEndpoint(request.params.p, request.params.b, request.params.e)),

@@ -54,7 +54,15 @@ export const branchBody = {
   properties: {
     spec: {
       type: 'object',
-      properties: { source_branch: { type: 'string' }, is_protected: { type: 'boolean' } },
+      properties: {
+        source_branch: { type: 'string' },
+        source_branch_time: { type: 'string' },
+        source_branch_lsn: { type: 'string' },
+        is_protected: { type: 'boolean' },
+        ttl: { type: 'string' },
+        expire_time: { type: 'string' },
+        no_expiry: { type: 'boolean' },
+      },
     },
   },
 } as const;
