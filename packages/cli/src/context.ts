@@ -13,9 +13,20 @@ import {
 
 export type Env = Record<string, string | undefined>;
 
-/** The environment a command runs with; `.env.local` and `.env` never override variables already set. */
+let branchFlag: string | undefined;
+
+/** Records a command's `--branch` flag; {@link commandEnv} passes it on as LAKEBASE_BRANCH. */
+export function selectBranch(branch: unknown): void {
+  branchFlag = typeof branch === 'string' ? branch : undefined;
+}
+
+/**
+ * The environment a command runs with; `.env.local` and `.env` never override variables already set. A `--branch`
+ * flag overrides LAKEBASE_BRANCH.
+ */
 export async function commandEnv(cwd = process.cwd()): Promise<Env> {
-  return (await loadEnvFiles(cwd, process.env)).env;
+  const env = (await loadEnvFiles(cwd, process.env)).env;
+  return branchFlag ? { ...env, LAKEBASE_BRANCH: branchFlag } : env;
 }
 
 /** Library warnings (e.g. a failed token refresh) go to stderr as one line each. */

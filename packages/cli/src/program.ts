@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBranchCommand } from './commands/branch.js';
 import { registerConfigureCommand } from './commands/configure.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
@@ -7,6 +8,7 @@ import { registerGrantCommand } from './commands/grant.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerTablesCommand } from './commands/tables.js';
 import { registerTokenCommand } from './commands/token.js';
+import { selectBranch } from './context.js';
 import { errorLines, printError } from './output.js';
 
 /** Builds the `lakebase` program. Each command lives in its own file under commands/ and only parses and prints. */
@@ -24,6 +26,9 @@ export function buildProgram(): Command {
   registerTablesCommand(program);
   registerGrantCommand(program);
   registerEmulatorCommand(program);
+  registerBranchCommand(program);
+  // `--branch NAME` on a database command selects that branch of the project (as LAKEBASE_BRANCH does).
+  program.hook('preAction', (_program, action) => selectBranch(action.opts().branch));
   reportUsageErrors(program, 'lakebase');
   return program;
 }

@@ -33,6 +33,16 @@ export type LakebaseErrorCode =
   | 'LAKEBASE_USAGE_ERROR'
   | 'LAKEBASE_IDENTITY_MISMATCH'
   | 'LAKEBASE_TABLE_ACCESS_DENIED'
+  /** A branch with that name already exists (create without replace). */
+  | 'LAKEBASE_BRANCH_EXISTS'
+  /** The branch is protected or the project's default branch: it cannot be deleted or reset. */
+  | 'LAKEBASE_BRANCH_PROTECTED'
+  /** The workspace refused for a quota (too many branches, endpoints or compute). */
+  | 'LAKEBASE_QUOTA_EXCEEDED'
+  /** A long-running operation finished with an error, or did not finish in time. */
+  | 'LAKEBASE_OPERATION_FAILED'
+  /** The caller cancelled the wait (AbortSignal). */
+  | 'LAKEBASE_ABORTED'
   /** An error the library has no code for (from below it, with no SQLSTATE or socket code): please report it. */
   | 'LAKEBASE_UNEXPECTED_ERROR';
 

@@ -39,6 +39,7 @@ export {
   searchPathOf,
   type WorkspaceConfig,
 } from './config/resolve.js';
+export { LakebaseBranches } from './connection/branches.js';
 export {
   connect,
   getConnectionConfig,
@@ -143,6 +144,29 @@ export {
   WorkspaceAuth,
   type WorkspaceTokenProvider,
 } from './workspace/auth/index.js';
+export {
+  BRANCH_ID_PATTERN,
+  type BranchExpiry,
+  type BranchInfo,
+  branchReadWriteEndpoint,
+  type CreateBranchOptions,
+  type CreatedBranch,
+  createBranch,
+  deleteBranch,
+  ensureReadWriteEndpoint,
+  getBranch,
+  listBranches,
+  parseDuration,
+  RESET_LOSES,
+  resetBranch,
+  updateBranchExpiry,
+} from './workspace/branches.js';
+export {
+  type Operation,
+  type OperationWaitOptions,
+  pollUntil,
+  waitForOperation,
+} from './workspace/operations.js';
 export {
   ambiguous,
   describeResource,

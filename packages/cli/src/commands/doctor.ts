@@ -11,6 +11,7 @@ export function registerDoctorCommand(program: Command): void {
         'table privileges, and say how to fix the first step that fails.',
     )
     .option('--schema <name>', 'schema whose tables the connecting role must read and write (default: public)')
+    .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)')
     .option('--json', 'print the report as one JSON line (steps with name, ok, ms, detail, suggestion, code)')
     .addHelpText(
       'after',

@@ -11,6 +11,7 @@ export function registerExecCommands(program: Command): void {
         "set, for tools that cannot refresh tokens themselves. Exits with the command's exit code.",
     )
     .argument('<command...>', 'the command and its arguments (put them after --)')
+    .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -31,6 +32,7 @@ Examples:
     .command('psql')
     .description('Open psql on the configured database with a fresh token (passed in the environment, not argv).')
     .argument('[args...]', 'arguments for psql (put them after --)')
+    .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)')
     .passThroughOptions()
     .addHelpText(
       'after',

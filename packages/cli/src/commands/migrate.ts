@@ -78,7 +78,8 @@ function withCommonFlags(command: Command): Command {
   return command
     .option('--dir <dir>', 'migrations directory', 'migrations')
     .option('--schema <name>', 'schema for the tables and the bookkeeping (default: public)')
-    .option('--json', 'print the result as one JSON line');
+    .option('--json', 'print the result as one JSON line')
+    .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)');
 }
 
 function optionsOf(flags: MigrateFlags): MigrationOptions {

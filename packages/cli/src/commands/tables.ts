@@ -9,6 +9,7 @@ export function registerTablesCommand(program: Command): void {
     .description('List the tables and views in the configured database, with estimated rows and size.')
     .option('--schema <name>', 'only this schema (default: all but the system schemas)')
     .option('--json', 'print the list as one JSON line')
+    .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)')
     .addHelpText(
       'after',
       `

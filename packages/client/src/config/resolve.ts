@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { LakebaseError, registerSecret } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../time.js';
+import { selectBranch } from './branch.js';
 import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
 import { parseStaticUrl } from './static-url.js';
 import {
@@ -114,7 +115,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     };
     if (options.sslMode !== undefined) validateSslMode(options.sslMode, 'sslMode');
     if (parsed.password !== undefined) defineSecret(config, 'password', parsed.password);
-    return config;
+    return selectBranch(config, options, env, invalid);
   }
 
   const effectiveSsl = sslMode ?? 'require';
@@ -128,7 +129,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     'database',
     pick.string('database', ['LAKEBASE_DATABASE_NAME', 'LAKEBASE_DATABASE', 'PGDATABASE']),
   );
-  return {
+  const config: LakebaseConfig = {
     ...base,
     mode: target.kind,
     instanceName: target.kind === 'provisioned' ? note('instanceName', target.instance) : undefined,
@@ -140,6 +141,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     // allow/prefer cannot be honoured (Lakebase always requires TLS) and are upgraded to require.
     sslMode: effectiveSsl === 'allow' || effectiveSsl === 'prefer' ? 'require' : effectiveSsl,
   };
+  return selectBranch(config, options, env, invalid);
 }
 
 type Target =

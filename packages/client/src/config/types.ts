@@ -29,6 +29,11 @@ export interface LakebaseOptions {
   instanceName?: string;
   /** Autoscaling endpoint path `projects/p/branches/b/endpoints/e` (`LAKEBASE_ENDPOINT`). */
   endpoint?: string;
+  /**
+   * Branch of the endpoint's project to use instead (`LAKEBASE_BRANCH`): the endpoint becomes that branch's read-write
+   * endpoint and the host follows it.
+   */
+  branch?: string;
   /** Database host (`LAKEBASE_HOST`, `PGHOST`); looked up from the instance/endpoint when unset. */
   host?: string;
   /** Port (`LAKEBASE_PORT`, `PGPORT`), default 5432. */
@@ -113,6 +118,8 @@ export interface LakebaseConfig {
   mode: LakebaseMode;
   instanceName: string | undefined;
   endpoint: string | undefined;
+  /** Set when a branch was selected (`LAKEBASE_BRANCH`): the connector resolves that branch's read-write endpoint. */
+  branch?: string;
   host: string | undefined;
   port: number;
   database: string;

@@ -10,6 +10,7 @@ import { LakebaseError, redact } from '../errors.js';
 import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from '../time.js';
 import { type DatabaseCredential, LakebaseApi } from '../workspace/api.js';
 import { WorkspaceAuth } from '../workspace/auth/index.js';
+import { branchReadWriteEndpoint } from '../workspace/branches.js';
 import type { FetchFn, RetryPolicy } from '../workspace/http.js';
 import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
 import { CredentialManager, type CredentialManagerOptions } from './credentials.js';
@@ -261,7 +262,7 @@ export class LakebaseConnector {
       const resource: LakebaseResource =
         c.mode === 'provisioned'
           ? { tier: 'provisioned', instanceName: this.instanceName as string, database: c.database, source: 'config' }
-          : { tier: 'autoscaling', endpoint: c.endpoint as string, database: c.database, source: 'config' };
+          : { tier: 'autoscaling', endpoint: await this.endpoint(), database: c.database, source: 'config' };
       const found = await readResourceState(this.requireApi(), resource);
       host = found.host;
       if (!host) throw notReady(`No host yet for ${found.label} (state ${found.state}).`);
@@ -273,8 +274,22 @@ export class LakebaseConnector {
       database: c.database,
       user,
       instanceName: this.instanceName,
-      endpoint: c.endpoint,
+      endpoint: c.mode === 'autoscaling' ? await this.endpoint() : c.endpoint,
     };
+  }
+
+  private endpointPromise: Promise<string> | undefined;
+
+  /** The endpoint to use: the configured one, or with a branch selected, that branch's read-write endpoint. */
+  private endpoint(): Promise<string> {
+    const c = this.config;
+    if (!c.branch) return Promise.resolve(c.endpoint as string);
+    const branch = (c.endpoint as string).split('/').slice(0, 4).join('/');
+    this.endpointPromise ??= branchReadWriteEndpoint(this.requireApi(), branch).catch((error: unknown) => {
+      this.endpointPromise = undefined;
+      throw error;
+    });
+    return this.endpointPromise;
   }
 
   /** The PostgreSQL role: the credential's role (the token's `sub`), else SCIM Me `userName`. */
@@ -302,7 +317,7 @@ export class LakebaseConnector {
 
   private async mintCredential(): Promise<DatabaseCredential> {
     const api = this.requireApi();
-    if (this.config.mode === 'autoscaling') return api.generateEndpointCredential(this.config.endpoint as string);
+    if (this.config.mode === 'autoscaling') return api.generateEndpointCredential(await this.endpoint());
     if (!this.instanceName) this.instanceName = await this.findInstanceByHost(this.config.host as string);
     return api.generateInstanceCredential([this.instanceName]);
   }

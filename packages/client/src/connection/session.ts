@@ -52,6 +52,9 @@ export async function getLibpqEnv(options: ConnectorOptions = {}): Promise<Recor
       PGDATABASE: target.database,
       PGSSLMODE: sslMode,
     };
+    // RFC 6761: *.localhost is loopback, but getaddrinfo often cannot resolve it; libpq then connects to PGHOSTADDR
+    // and still uses PGHOST for TLS (SNI, certificate name) — how the emulator's branch hosts are reached.
+    if (target.host.endsWith('.localhost')) out.PGHOSTADDR = '127.0.0.1';
     const query = new URLSearchParams({ sslmode: sslMode });
     if (config.sslRootCert) {
       out.PGSSLROOTCERT = config.sslRootCert;

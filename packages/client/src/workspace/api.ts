@@ -124,6 +124,25 @@ export class LakebaseApi {
     return this.paginate(`/api/2.0/postgres/${encodePath(branch)}/endpoints`, 'endpoints', `endpoints of ${branch}`);
   }
 
+  /**
+   * Any Autoscaling call: `resource` is a path under `/api/2.0/postgres/` (e.g. `projects/p/branches?branch_id=b`).
+   * The branch and operation helpers (workspace/branches.ts, workspace/operations.ts) are built on it.
+   */
+  async postgres<T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    resource: string,
+    body: unknown,
+    what: string,
+  ): Promise<T> {
+    const [path, query] = resource.split('?');
+    return this.call<T>(
+      method,
+      `/api/2.0/postgres/${encodePath(path as string)}${query ? `?${query}` : ''}`,
+      body,
+      what,
+    );
+  }
+
   /** `POST /api/2.0/database/credentials` (Provisioned). */
   async generateInstanceCredential(instanceNames: string[]): Promise<DatabaseCredential> {
     const body = await this.call<{ token?: unknown; expiration_time?: unknown }>(
