@@ -3,7 +3,7 @@
  * migrate, serve the API and the built UI, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { fileURLToPath } from 'node:url';
-import { applyMigrations } from '@lakebase-kit/client';
+import { applyMigrations, loadEnvFiles } from '@lakebase-kit/client';
 import type { Logger } from 'pino';
 import { buildApp, createLogger } from './app.js';
 import { connectDatabase } from './lakebase.js';
@@ -63,7 +63,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: settings.logLevel, ...(stream ? { stream } : {}) });
   const signals = new StopSignals(logger);
 
-  const connection = await connectDatabase(settings, process.env, {
+  // Locally, `.env.local` / `.env` (what `lakebase configure` writes, e.g. for a branch) from where npm was run; never
+  // over variables already set. A deployed app (production) takes its environment only.
+  const env = settings.production
+    ? process.env
+    : (await loadEnvFiles(process.env.INIT_CWD || process.cwd(), process.env)).env;
+  const connection = await connectDatabase(settings, env, {
     debug: (message, fields) => logger.debug(fields ?? {}, message),
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),

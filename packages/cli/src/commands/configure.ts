@@ -2,9 +2,12 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import {
   ambiguous,
+  branchReadWriteEndpoint,
   describeResource,
   diagnose,
   ensureGitignored,
+  isLakebaseError,
+  LakebaseBranches,
   LakebaseError,
   type LakebaseResource,
   listWorkspaceResources,
@@ -32,6 +35,8 @@ interface ConfigureFlags {
   checkOnly?: boolean;
   wait: number;
   json?: boolean;
+  branch?: string;
+  create?: boolean;
 }
 
 /** Keys `configure` owns in `.env.local`; `undefined` removes a key that would contradict the new target. */
@@ -53,6 +58,8 @@ export function registerConfigureCommand(program: Command): void {
     .option('--check-only', 'report what is configured and whether it works; write nothing')
     .option('--wait <seconds>', 'how long to wait for a starting instance', integerIn(0, 3600), 600)
     .option('--json', 'print the result as one JSON line')
+    .option('--branch <name>', "use this branch of the endpoint's project (e.g. dev-$USER)")
+    .option('--create', 'with --branch: create the branch from the default branch if it does not exist')
     .addHelpText(
       'after',
       `
@@ -66,7 +73,8 @@ Examples:
   $ lakebase configure --instance my-app-lakebase-dev --database app_database
   $ lakebase configure --endpoint projects/my-app/branches/production/endpoints/primary --yes
   $ lakebase configure --check-only                     # exit 1 when nothing is configured or it does not work
-  $ lakebase configure --check-only --instance my-app-lakebase-dev   # check that one, write nothing`,
+  $ lakebase configure --check-only --instance my-app-lakebase-dev   # check that one, write nothing
+  $ lakebase configure --branch dev-$USER --create      # your own branch of the project, made if missing`,
     )
     .action(async (flags: ConfigureFlags) => {
       const env = await commandEnv();
@@ -141,7 +149,13 @@ function checkTargetFlags(flags: ConfigureFlags): void {
 async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
   checkTargetFlags(flags);
   const api = workspaceApi(env);
-  const resource = await findResource(api, flags, env);
+  let resource = await findResource(api, flags, env);
+  if (flags.branch) resource = await onBranch(env, resource, flags.branch, flags.create === true);
+  else if (flags.create) {
+    throw new LakebaseError('LAKEBASE_USAGE_ERROR', '--create needs --branch.', {
+      suggestion: 'For example: lakebase configure --branch dev-$USER --create',
+    });
+  }
 
   progress(`Using ${describeResource(resource)}; checking that it is running...`);
   const ready = await waitUntilReady(api, resource, {
@@ -158,6 +172,8 @@ async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
     LAKEBASE_INSTANCE_NAME: ready.tier === 'provisioned' ? ready.instanceName : undefined,
     LAKEBASE_ENDPOINT: ready.tier === 'autoscaling' ? ready.endpoint : undefined,
     LAKEBASE_PG_URL: undefined,
+    // The endpoint written is the branch's own; a branch selection left from before would move it elsewhere.
+    LAKEBASE_BRANCH: undefined,
   };
 
   progress('Verifying a login...');
@@ -187,6 +203,49 @@ async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
     'Login verified. Next: `lakebase migrate up`, `lakebase psql`, `lakebase doctor`.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The read-write endpoint of `branch` in the project of `resource` (an Autoscaling endpoint); with `create`, the
+ * branch is created from the project's default branch when it does not exist (and its endpoint waited for).
+ */
+async function onBranch(
+  env: Env,
+  resource: LakebaseResource,
+  branch: string,
+  create: boolean,
+): Promise<LakebaseResource> {
+  if (resource.tier !== 'autoscaling') {
+    throw new LakebaseError(
+      'LAKEBASE_CONFIG_INVALID',
+      `--branch needs an Autoscaling project, but ${describeResource(resource)} is a Provisioned instance.`,
+      {
+        suggestion:
+          'Pass --endpoint projects/<project>/branches/production/endpoints/primary (or set LAKEBASE_ENDPOINT) with --branch.',
+      },
+    );
+  }
+  const branches = new LakebaseBranches({
+    env: {
+      ...withValues(env, { LAKEBASE_INSTANCE_NAME: undefined, LAKEBASE_PG_URL: undefined }),
+      LAKEBASE_ENDPOINT: resource.endpoint,
+    },
+  });
+  let endpoint: string | undefined;
+  if (create) {
+    try {
+      await branches.get(branch);
+    } catch (error) {
+      if (!isLakebaseError(error, 'LAKEBASE_RESOURCE_NOT_FOUND')) throw error;
+      progress(`Creating branch ${branch} from the default branch...`);
+      const created = await branches.create(branch, {
+        wait: { onProgress: ({ elapsedMs }) => progress(`  waiting (${Math.round(elapsedMs / 1000)} s)...`) },
+      });
+      endpoint = created.endpoint;
+    }
+  }
+  endpoint ??= await branchReadWriteEndpoint(branches.api, `${branches.project}/branches/${branch}`);
+  return { tier: 'autoscaling', endpoint, database: resource.database, source: `--branch ${branch}` };
 }
 
 /**
