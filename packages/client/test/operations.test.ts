@@ -1,0 +1,71 @@
+/** waitForOperation: polls until done, reports progress, is bounded, cancellable, and turns `error` into a code. */
+import { describe, expect, it } from 'vitest';
+import type { LakebaseApi } from '../src/index.js';
+import { type Operation, parseDuration, waitForOperation } from '../src/index.js';
+
+/** An API whose operation is done after `pollsUntilDone` GETs; counts the GETs. */
+function fakeApi(pollsUntilDone: number, final: Partial<Operation> = { response: { name: 'x' } }) {
+  let gets = 0;
+  const api = {
+    async postgres(method: string, name: string) {
+      expect(method).toBe('GET');
+      gets++;
+      return gets >= pollsUntilDone ? { name, done: true, ...final } : { name, done: false };
+    },
+  } as unknown as LakebaseApi;
+  return { api, gets: () => gets };
+}
+const op: Operation = { name: 'projects/p/branches/b/operations/1', done: false };
+
+describe('waitForOperation', () => {
+  it('polls until done, reports progress, and returns the response', async () => {
+    const { api, gets } = fakeApi(3);
+    const progress: number[] = [];
+    const response = await waitForOperation(api, op, { pollMs: 1, onProgress: (p) => progress.push(p.polls) });
+    expect(response).toEqual({ name: 'x' });
+    expect(gets()).toBe(3);
+    expect(progress).toEqual([1, 2]);
+  });
+
+  it('answers at once for an operation already done', async () => {
+    const { api, gets } = fakeApi(1);
+    expect(await waitForOperation(api, { ...op, done: true, response: { ok: 1 } })).toEqual({ ok: 1 });
+    expect(gets()).toBe(0);
+  });
+
+  it('fails with LAKEBASE_OPERATION_FAILED on an error and on the deadline', async () => {
+    const failed = fakeApi(1, { error: { error_code: 'INTERNAL_ERROR', message: 'copy failed' } });
+    await expect(waitForOperation(failed.api, op, { pollMs: 1 })).rejects.toMatchObject({
+      code: 'LAKEBASE_OPERATION_FAILED',
+      message: expect.stringContaining('[INTERNAL_ERROR] copy failed'),
+    });
+    const never = fakeApi(Number.POSITIVE_INFINITY);
+    const started = performance.now();
+    await expect(waitForOperation(never.api, op, { pollMs: 5, timeoutMs: 60 })).rejects.toMatchObject({
+      code: 'LAKEBASE_OPERATION_FAILED',
+      details: { reason: 'timeout' },
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('stops waiting when its signal aborts', async () => {
+    const never = fakeApi(Number.POSITIVE_INFINITY);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    await expect(waitForOperation(never.api, op, { pollMs: 1000, signal: controller.signal })).rejects.toMatchObject({
+      code: 'LAKEBASE_ABORTED',
+    });
+  });
+});
+
+describe('parseDuration', () => {
+  it('reads s, m, h, d, w and bare seconds; refuses anything else', () => {
+    expect([parseDuration('90'), parseDuration('90m'), parseDuration('12h'), parseDuration('7d')]).toEqual([
+      90, 5400, 43_200, 604_800,
+    ]);
+    expect(parseDuration('2w')).toBe(1_209_600);
+    for (const bad of ['', 'soon', '0d', '-1h', '1.5h']) {
+      expect(() => parseDuration(bad)).toThrow(expect.objectContaining({ code: 'LAKEBASE_USAGE_ERROR' }));
+    }
+  });
+});
