@@ -1,7 +1,13 @@
 /** waitForOperation: polls until done, reports progress, is bounded, cancellable, and turns `error` into a code. */
 import { describe, expect, it } from 'vitest';
-import type { LakebaseApi } from '../src/index.js';
-import { type Operation, parseDuration, waitForOperation } from '../src/index.js';
+import {
+  createBranch,
+  deleteBranch,
+  LakebaseApi,
+  type Operation,
+  parseDuration,
+  waitForOperation,
+} from '../src/index.js';
 
 /** An API whose operation is done after `pollsUntilDone` GETs; counts the GETs. */
 function fakeApi(pollsUntilDone: number, final: Partial<Operation> = { response: { name: 'x' } }) {
@@ -67,5 +73,27 @@ describe('parseDuration', () => {
     for (const bad of ['', 'soon', '0d', '-1h', '1.5h']) {
       expect(() => parseDuration(bad)).toThrow(expect.objectContaining({ code: 'LAKEBASE_USAGE_ERROR' }));
     }
+  });
+});
+
+describe('branch REST errors become coded errors', () => {
+  /** A LakebaseApi whose every call answers `status` with a Databricks error body. */
+  function failingApi(status: number, errorCode: string, message: string): LakebaseApi {
+    const fetchFn = (async () =>
+      new Response(JSON.stringify({ error_code: errorCode, message }), {
+        status,
+        headers: { 'content-type': 'application/json' },
+      })) as typeof fetch;
+    const auth = { host: 'https://example.cloud.databricks.com', getToken: async () => 'dapi-test' };
+    return new LakebaseApi(auth, { fetch: fetchFn, retry: { maxAttempts: 1 } });
+  }
+
+  it('maps quota, a taken name and a protected branch', async () => {
+    const quota = failingApi(400, 'QUOTA_EXCEEDED', 'project branch limit of 10 reached');
+    await expect(createBranch(quota, 'projects/p', 'pr-1')).rejects.toMatchObject({ code: 'LAKEBASE_QUOTA_EXCEEDED' });
+    const taken = failingApi(409, 'ALREADY_EXISTS', 'branch with such id already exists in the project');
+    await expect(createBranch(taken, 'p', 'pr-1')).rejects.toMatchObject({ code: 'LAKEBASE_BRANCH_EXISTS' });
+    const guarded = failingApi(400, 'BAD_REQUEST', 'cannot delete protected branch');
+    await expect(deleteBranch(guarded, 'p', 'main')).rejects.toMatchObject({ code: 'LAKEBASE_BRANCH_PROTECTED' });
   });
 });

@@ -260,6 +260,7 @@ export class AutoscalingModel {
     this.project(projectId);
     const s = this.ctx.state;
     s.projects = s.projects.filter((p) => p.projectId !== projectId);
+    for (const branch of s.branches) if (branch.projectId === projectId) this.data.drop(branch);
     s.branches = s.branches.filter((b) => b.projectId !== projectId);
     s.endpoints = s.endpoints.filter((e) => e.projectId !== projectId);
     return this.record('project', `projects/${projectId}`, this.ctx.now() + this.ctx.settings.operationDelayMs, true);

@@ -194,32 +194,68 @@ describe.each(['postgres', 'pglite', 'upstream'] as const)('branches on %s stora
 });
 
 describe('branch state across a restart', () => {
-  it('keeps branches, their endpoints and their data', async () => {
+  it('keeps branches, their endpoints, their protection and their data', async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const os = await import('node:os');
     const path = await import('node:path');
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'branch-restart-'));
-    try {
-      let emulator = await startEmulator({ dataDir, onNotice: () => {} });
-      const base = `${emulator.databricksHost}/api/2.0/postgres/projects/lakebase-emulator/branches`;
-      const headers = { authorization: `Bearer ${emulator.databricksToken}`, 'content-type': 'application/json' };
-      const post = (url: string, body: unknown) =>
-        fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Json>);
-      let op = await post(`${base}?branch_id=kept`, { spec: { is_protected: true } });
+    let emulator = await startEmulator({ dataDir, onNotice: () => {} });
+    const call = async (method: string, resource: string, body?: unknown): Promise<Json> => {
+      const response = await fetch(`${emulator.databricksHost}/api/2.0/postgres/${resource}`, {
+        method,
+        headers: { authorization: `Bearer ${emulator.databricksToken}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return (await response.json()) as Json;
+    };
+    const finish = async (first: Json): Promise<Json> => {
+      let op = first;
       for (let i = 0; i < 200 && !op.done; i++) {
         await new Promise((r) => setTimeout(r, 25));
-        op = await fetch(`${emulator.databricksHost}/api/2.0/postgres/${op.name}`, { headers }).then(
-          (r) => r.json() as Promise<Json>,
-        );
+        op = await call('GET', op.name);
       }
       expect(op.done).toBe(true);
+      return op;
+    };
+    const onBranch = async (sql: string): Promise<unknown[]> => {
+      const endpoint = await call('GET', 'projects/lakebase-emulator/branches/kept/endpoints/primary');
+      const { token } = await emulator.workspace.mintDatabaseToken(emulator.user, [
+        { kind: 'endpoint', name: endpoint.name },
+      ]);
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port: emulator.pgPort,
+        user: emulator.user,
+        database: emulator.database,
+        password: token,
+        ssl: { ca: await readFile(emulator.caFile, 'utf8'), servername: endpoint.status.hosts.host },
+      });
+      await client.connect();
+      try {
+        const result = await client.query(sql);
+        return (Array.isArray(result) ? result.at(-1) : result)?.rows ?? [];
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      await finish(
+        await call('POST', 'projects/lakebase-emulator/branches?branch_id=kept', { spec: { is_protected: true } }),
+      );
+      await finish(
+        await call('POST', 'projects/lakebase-emulator/branches/kept/endpoints?endpoint_id=primary', {
+          spec: { endpoint_type: 'ENDPOINT_TYPE_READ_WRITE' },
+        }),
+      );
+      await onBranch(`create table kept_rows (v text); insert into kept_rows values ('survives')`);
       await emulator.stop();
       emulator = await startEmulator({ dataDir, onNotice: () => {} });
-      const again = `${emulator.databricksHost}/api/2.0/postgres/projects/lakebase-emulator/branches`;
-      const kept = await fetch(`${again}/kept`, { headers: { authorization: `Bearer ${emulator.databricksToken}` } });
-      expect(await kept.json()).toMatchObject({ status: { current_state: 'READY', is_protected: true } });
-      await emulator.stop();
+      expect(await call('GET', 'projects/lakebase-emulator/branches/kept')).toMatchObject({
+        status: { current_state: 'READY', is_protected: true },
+      });
+      expect(await onBranch('select v from kept_rows')).toEqual([{ v: 'survives' }]);
     } finally {
+      await emulator.stop();
       await rm(dataDir, { recursive: true, force: true });
     }
   });
