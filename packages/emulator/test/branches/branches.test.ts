@@ -10,13 +10,29 @@ import { type Emulator, startEmulator } from '../../src/index.js';
 // biome-ignore lint/suspicious/noExplicitAny: REST responses of many shapes, read field by field
 type Json = Record<string, any>;
 
+/** A pg client at `host` (branch hosts are routed by SNI on the one front door) with a token for `endpoint`. */
+async function connectAt(emulator: Emulator, endpoint: string, host: string): Promise<pg.Client> {
+  const { token } = await emulator.workspace.mintDatabaseToken(emulator.user, [{ kind: 'endpoint', name: endpoint }]);
+  // Branch hosts are *.database.localhost: connect to loopback and name the host in SNI, as DNS would route it.
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: emulator.pgPort,
+    user: emulator.user,
+    database: emulator.database,
+    password: token,
+    ssl: { ca: await readFile(emulator.caFile, 'utf8'), servername: host, rejectUnauthorized: true },
+  });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
 const UPSTREAM_ADMIN = 'postgresql://postgres@127.0.0.1:5432';
 
 describe.each(['postgres', 'pglite', 'upstream'] as const)('branches on %s storage', (storage) => {
   let emulator: Emulator;
   /** On upstream: a database of this test's own as the default one (branch copies end connections to it). */
   const upstreamDb = `branches_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
-  let ca: string;
   let clockOffset = 0;
   const project = 'lakebase-emulator';
   const table = `items_${process.pid}`;
@@ -27,7 +43,6 @@ describe.each(['postgres', 'pglite', 'upstream'] as const)('branches on %s stora
       await admin(`create database ${upstreamDb}`);
       emulator = await startEmulator({ upstream: `${UPSTREAM_ADMIN}/${upstreamDb}`, now });
     } else emulator = await startEmulator({ storage, onNotice: () => {}, now });
-    ca = await readFile(emulator.caFile, 'utf8');
     await query('production', `create table ${table} (v text); insert into ${table} values ('from production')`);
   });
   afterAll(async () => {
@@ -87,22 +102,7 @@ describe.each(['postgres', 'pglite', 'upstream'] as const)('branches on %s stora
     return { name: e.name as string, host: e.status.hosts.host as string };
   }
   async function connect(branchId: string, tokenFor = branchId): Promise<pg.Client> {
-    const { host } = await endpointOf(branchId);
-    const { token } = await emulator.workspace.mintDatabaseToken(emulator.user, [
-      { kind: 'endpoint', name: (await endpointOf(tokenFor)).name },
-    ]);
-    // Branch hosts are *.database.localhost: connect to loopback and name the host in SNI, as DNS would route it.
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port: emulator.pgPort,
-      user: emulator.user,
-      database: emulator.database,
-      password: token,
-      ssl: { ca, servername: host, rejectUnauthorized: true },
-    });
-    client.on('error', () => {});
-    await client.connect();
-    return client;
+    return connectAt(emulator, (await endpointOf(tokenFor)).name, (await endpointOf(branchId)).host);
   }
   async function query(branchId: string, sql: string): Promise<string[]> {
     const client = await connect(branchId);
@@ -219,18 +219,7 @@ describe('branch state across a restart', () => {
     };
     const onBranch = async (sql: string): Promise<unknown[]> => {
       const endpoint = await call('GET', 'projects/lakebase-emulator/branches/kept/endpoints/primary');
-      const { token } = await emulator.workspace.mintDatabaseToken(emulator.user, [
-        { kind: 'endpoint', name: endpoint.name },
-      ]);
-      const client = new pg.Client({
-        host: '127.0.0.1',
-        port: emulator.pgPort,
-        user: emulator.user,
-        database: emulator.database,
-        password: token,
-        ssl: { ca: await readFile(emulator.caFile, 'utf8'), servername: endpoint.status.hosts.host },
-      });
-      await client.connect();
+      const client = await connectAt(emulator, endpoint.name, endpoint.status.hosts.host);
       try {
         const result = await client.query(sql);
         return (Array.isArray(result) ? result.at(-1) : result)?.rows ?? [];
