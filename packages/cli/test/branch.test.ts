@@ -96,8 +96,8 @@ describe('lakebase branch', () => {
     await fails('LAKEBASE_USAGE_ERROR', 'branch', 'create', 'x', '--ttl', 'soon');
     const past = await fails('LAKEBASE_API_ERROR', 'branch', 'create', 'past', '--at', '2020-01-01T00:00:00Z');
     expect(past).toContain('point in time');
-    // The token is minted for the branch's endpoint, so a missing branch surfaces through the credential step.
-    const ghost = await fails('LAKEBASE_CREDENTIAL_FAILED', 'tables', '--branch', 'ghost');
+    const ghost = await fails('LAKEBASE_RESOURCE_NOT_FOUND', 'tables', '--branch', 'ghost');
     expect(ghost).toContain('Branch projects/lakebase-emulator/branches/ghost does not exist');
+    expect(ghost).not.toContain('warning');
   });
 });

@@ -156,6 +156,8 @@ export class LakebaseConnector {
    */
   async beforeLogin<T>(timeoutMs: number, elapsed: () => number, lookup: () => Promise<T>): Promise<T> {
     const remaining = () => (timeoutMs > 0 ? Math.max(1, timeoutMs - elapsed()) : 0);
+    // A selected branch's endpoint first: a missing branch is then reported as such, not as a failed token request.
+    if (this.config.branch && this.api) await this.endpoint();
     if (this.credentials && !this.credentials.hasUsableToken())
       await this.credentials.getToken({ timeoutMs: remaining() });
     const budget = remaining();
