@@ -8,8 +8,11 @@ import { instanceRoutes } from './routes/instances.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { postgresRoutes } from './routes/postgres.js';
 import { scimRoutes } from './routes/scim.js';
+import { telemetryRoutes } from './routes/telemetry.js';
 import type { Workspace } from './types.js';
 import { internal } from './workspace.js';
+
+const MAX_LISTED_PATH = 256;
 
 /** Options for {@link buildApiServer}. */
 export interface ApiServerOptions {
@@ -80,13 +83,16 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
+    // Bounded so a long URL cannot bloat the stats (or the answer).
+    const path = (request.url.split('?')[0] ?? '').slice(0, MAX_LISTED_PATH);
+    ws.countUnknownEndpoint(request.method, path);
     return reply
       .code(404)
       .send({ error_code: 'ENDPOINT_NOT_FOUND', message: `No API found for '${request.method} ${path}'` });
   });
 
   app.register(oidcRoutes(ws));
+  app.register(telemetryRoutes(ws));
   app.register(adminRoutes(ws), { prefix: '/__emulator' });
   app.register(
     async (api) => {
