@@ -18,12 +18,15 @@ const MAX_LISTED_PATH = 256;
 export interface ApiServerOptions {
   /** Fastify logger setting. Default off. Requests are logged without headers, so no token reaches the log. */
   logger?: boolean | object;
+  /** Serve HTTPS with this certificate (PEM) instead of plain HTTP. */
+  tls?: { certPem: string; keyPem: string };
 }
 
 /**
  * The workspace REST API as a Fastify instance, not yet listening: OIDC discovery and M2M tokens, SCIM Me, Lakebase
- * Provisioned and Autoscaling resources and credentials, and the `/__emulator` admin routes. The caller listens
- * (`listen({ host: '127.0.0.1', port })`) and then tells the workspace its URL with `setBaseUrl`.
+ * Provisioned and Autoscaling resources and credentials, `/telemetry-ext`, and the `/__emulator` admin routes. The
+ * caller listens (`listen({ host: '127.0.0.1', port })`). OIDC discovery points at the URL each request arrived at
+ * (so one workspace can serve HTTP and HTTPS side by side), unless the caller fixes one with `setBaseUrl`.
  */
 export function buildApiServer(workspace: Workspace, options: ApiServerOptions = {}): FastifyInstance {
   const ws = internal(workspace);
@@ -32,7 +35,8 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
-  });
+    ...(options.tls ? { https: { cert: options.tls.certPem, key: options.tls.keyPem } } : {}),
+  }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-databricks-org-id', ws.workspaceId);
