@@ -9,7 +9,7 @@ import { connectBenchmark } from './connect.mjs';
 import { spawnEmulator, UPSTREAM } from './emulator.mjs';
 import { fmt, median, quick, spread, verdict } from './lib.mjs';
 import { checkoutCost, createBenchTable, dropBenchTable, poolBenchmark } from './pool.mjs';
-import { relayBenchmark } from './relay.mjs';
+import { relayBenchmark, relayReport } from './relay.mjs';
 import { rotationBenchmark } from './rotation.mjs';
 
 const plan = quick
@@ -17,14 +17,14 @@ const plan = quick
       pool: { rounds: 2, durationMs: 500 },
       connect: { samples: 60, rounds: 2 },
       rotation: { rounds: 2, segmentMs: 5000, faultRounds: 2, faultSegmentMs: 4000 },
-      relay: { rounds: 3, durationMs: 1000 },
+      relay: { rounds: 3, durationMs: 1000, pgbenchRounds: 2, pgbenchSeconds: 4 },
       app: { rounds: 2, durationSeconds: 2 },
     }
   : {
       pool: { rounds: 4, durationMs: 1200 },
       connect: { samples: 150, rounds: 3 },
       rotation: { rounds: 4, segmentMs: 15_000, faultRounds: 2, faultSegmentMs: 10_000 },
-      relay: { rounds: 5, durationMs: 3000 },
+      relay: { rounds: 5, durationMs: 3000, pgbenchRounds: 3, pgbenchSeconds: 10 },
       app: { rounds: 4, durationSeconds: 5 },
     };
 
@@ -190,15 +190,17 @@ try {
 // 5
 const relay = await relayBenchmark(plan.relay);
 results.relay = relay;
-console.log(
-  `\n[5] Emulator relay: select 1, ${relay.workers} clients, ${relay.rounds} rounds x ${relay.durationMs} ms  (${elapsed()})`,
-);
-console.log(`  through the emulator ${spread(relay.ours)} q/s, direct ${spread(relay.baseline)} q/s`);
-console.log(
-  `  evidence: emulator process CPU while relaying: ${spread(relay.emulatorCpu, 2)} cores (its JavaScript runs on one; 2 cores shared by load generator, emulator and PostgreSQL)`,
-);
-check(5, 'through emulator / direct q/s', relay.median, 0.8, {
-  note: `(range ${fmt(relay.min, 3)}-${fmt(relay.max, 3)})`,
+console.log(`\n[5] Emulator relay vs PgBouncer (session mode, TLS) vs direct  (${elapsed()})`);
+for (const line of relayReport(relay)) console.log(line);
+const relayNote = (r) => `(range ${fmt(r.min, 3)}-${fmt(r.max, 3)})`;
+check(5, 'select 1: through emulator / direct q/s', relay.select1.toDirect.median, 0.8, {
+  note: relayNote(relay.select1.toDirect),
+});
+check(5, 'pgbench select-only: emulator / pgbouncer tps', relay.selectOnly.toPgbouncer.median, 1, {
+  note: relayNote(relay.selectOnly.toPgbouncer),
+});
+check(5, 'pgbench TPC-B-like: emulator / pgbouncer tps', relay.tpcb.toPgbouncer.median, 1, {
+  note: relayNote(relay.tpcb.toPgbouncer),
 });
 
 // 6

@@ -11,6 +11,7 @@ import { PgliteStorage } from './postgres/pglite-storage.js';
 import type { SessionStorage } from './postgres/storage.js';
 import { parseUpstreamUrl, UpstreamStorage } from './postgres/upstream-storage.js';
 import { buildApiServer, createWorkspace, type Workspace, type WorkspaceStats } from './workspace/index.js';
+import { HTTPS_PORT, listenApi } from './workspace/listen.js';
 import { internal } from './workspace/workspace.js';
 
 /** Options for {@link startEmulator}. Every field has a default that suits tests. */
@@ -21,8 +22,14 @@ export interface EmulatorOptions {
   host?: string;
   /** Bind a non-loopback address: the emulator has no real security, so this must be asked for. */
   allowNonLoopback?: boolean;
-  /** Workspace REST API port; 0 (default) picks a free port. */
+  /**
+   * Port of the workspace REST API over plain HTTP; 0 (default) picks a free port. 443 is the HTTPS port, so
+   * `apiPort: 443` serves the HTTPS API there (what clients that force `https://<host>` reach) and plain HTTP on a
+   * free port. Binding 443 needs root or a capability; a refusal is `EMULATOR_PORT_NOT_PERMITTED` with the fix.
+   */
   apiPort?: number;
+  /** Port of the same API over HTTPS, with the front door's certificate (same CA); 0 (default) picks a free port. */
+  apiTlsPort?: number;
   /** PostgreSQL front door port; 0 (default) picks a free port. */
   pgPort?: number;
   /** Lifetime of minted database tokens in seconds. Default 3600, as on Lakebase. */
@@ -51,13 +58,24 @@ export interface EmulatorOptions {
 
 /** What a client needs to reach the emulator; `lakebase emulator --json` prints exactly this. */
 export interface EmulatorConnectionInfo {
+  /**
+   * The `DATABRICKS_HOST` to use: `https://localhost` when the HTTPS API has port 443 (trust `caFile`, e.g. with
+   * `NODE_EXTRA_CA_CERTS`), otherwise the plain `http://<host>:<apiPort>`, which every current SDK reaches as is.
+   */
   databricksHost: string;
+  /** The plain HTTP API: `http://<host>:<apiPort>`. */
+  databricksHostHttp: string;
+  /** The HTTPS API: `https://localhost:<apiTlsPort>`, or `https://localhost` on 443. Certificate signed by `caFile`. */
+  databricksHostTls: string;
   databricksToken: string;
   clientId: string;
   clientSecret: string;
   pgHost: string;
   pgPort: number;
+  /** Plain HTTP API port. */
   apiPort: number;
+  /** HTTPS API port. */
+  apiTlsPort: number;
   instanceName: string;
   endpoint: string;
   database: string;
@@ -106,6 +124,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       "Use 'postgres' (the default: an embedded PostgreSQL) or 'pglite'.",
     );
   }
+  const ports = apiPorts(options);
   const temporaryDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lakebase-emulator-')));
   // Parents (e.g. `.lakebase`) get the usual mode: as root, the embedded server's account must pass through them.
@@ -134,14 +153,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const branchData = internal(workspace).autoscaling.data;
     branchData.expectStorage(); // branch copies wait for the storage opened below
 
-    const api = buildApiServer(workspace);
-    await api.listen({ host, port: options.apiPort ?? 0 });
-    cleanup.push(() => api.close());
-    const apiPort = addressPort(api.server.address());
-    const databricksHost = `http://${host.includes(':') ? `[${host}]` : host}:${apiPort}`;
-    workspace.setBaseUrl(databricksHost);
-
+    // Both API servers point OIDC discovery at the URL each request came in on, so no base URL is fixed.
     const certificates = await ensureCertificates(dataDir);
+    const api = buildApiServer(workspace);
+    cleanup.push(() => api.close());
+    const apiPort = await listenApi(api, host, ports.http, 'workspace API (HTTP)');
+    const apiTls = buildApiServer(workspace, { tls: { certPem: certificates.certPem, keyPem: certificates.keyPem } });
+    cleanup.push(() => apiTls.close());
+    const apiTlsPort = await listenApi(apiTls, host, ports.https, 'workspace API (HTTPS)');
+    const httpHost = `http://${host.includes(':') ? `[${host}]` : host}:${apiPort}`;
+    // localhost: the certificate's name; on 443 the URL has no port, as clients that force https:// build it.
+    const databricksHostTls = apiTlsPort === HTTPS_PORT ? 'https://localhost' : `https://localhost:${apiTlsPort}`;
+    const databricksHost = apiTlsPort === HTTPS_PORT ? databricksHostTls : httpHost;
+
     const { storage, kind } = await openStorage(options, dataDir, workspace);
     cleanup.push(() => storage.close());
     await storage.prepare(workspace.defaultDatabase);
@@ -158,12 +182,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const info: EmulatorConnectionInfo = {
       databricksHost,
+      databricksHostHttp: httpHost,
+      databricksHostTls,
       databricksToken: workspace.user.pat,
       clientId: workspace.servicePrincipal.clientId,
       clientSecret: workspace.servicePrincipal.clientSecret,
       pgHost: PG_HOST,
       pgPort: frontDoor.port,
       apiPort,
+      apiTlsPort,
       instanceName: workspace.instanceName,
       endpoint: workspace.endpointName,
       database: workspace.defaultDatabase,
@@ -185,6 +212,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         PGDATABASE: info.database,
         PGSSLMODE: 'verify-full',
         PGSSLROOTCERT: info.caFile,
+        // Read by Node at start-up only: for child processes, so HTTPS to the API and TLS to PostgreSQL both verify.
+        NODE_EXTRA_CA_CERTS: info.caFile,
         LAKEBASE_DATABASE: info.database,
         ...(tier === 'provisioned'
           ? { LAKEBASE_INSTANCE_NAME: info.instanceName }
@@ -241,7 +270,15 @@ async function openStorage(
   return { storage: new PgliteStorage({ dataDir }), kind: 'pglite' };
 }
 
-function addressPort(address: ReturnType<import('node:net').Server['address']>): number {
-  if (address && typeof address === 'object') return address.port;
-  throw new Error('server is not listening on a TCP port');
+/** The HTTP and HTTPS API ports asked for: `apiPort: 443` means HTTPS there (see {@link EmulatorOptions.apiPort}). */
+function apiPorts(options: EmulatorOptions): { http: number; https: number } {
+  if (options.apiPort !== HTTPS_PORT) return { http: options.apiPort ?? 0, https: options.apiTlsPort ?? 0 };
+  if (options.apiTlsPort !== undefined && options.apiTlsPort !== HTTPS_PORT) {
+    throw new EmulatorError(
+      'EMULATOR_PORT_CONFLICT',
+      `apiPort 443 serves the HTTPS API there, but apiTlsPort asks for ${options.apiTlsPort}.`,
+      'Give one of them: apiPort 443 (CLI --api-port 443) or apiTlsPort.',
+    );
+  }
+  return { http: 0, https: HTTPS_PORT };
 }

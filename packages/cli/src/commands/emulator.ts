@@ -7,6 +7,7 @@ import { printJson } from '../output.js';
 interface EmulatorFlags {
   dataDir: string;
   apiPort: number;
+  apiTlsPort?: number;
   pgPort: number;
   tokenTtl: number;
   upstream?: string;
@@ -21,7 +22,17 @@ export function registerEmulatorCommand(program: Command): void {
     .command('emulator')
     .description('Run a local Lakebase: a fake Databricks workspace API and a TLS PostgreSQL that checks tokens.')
     .option('--data-dir <dir>', 'where data, TLS certificates and workspace state are kept', '.lakebase/emulator')
-    .option('--api-port <n>', 'workspace REST API port (0 picks a free port)', integerIn(0, 65535), 8765)
+    .option(
+      '--api-port <n>',
+      'workspace REST API port, plain HTTP (0 picks a free port); 443 serves HTTPS there, for clients that force https://<host> (needs root or cap_net_bind_service)',
+      integerIn(0, 65535),
+      8765,
+    )
+    .option(
+      '--api-tls-port <n>',
+      `the same API over HTTPS, same CA as PostgreSQL (default ${DEFAULT_TLS_PORT}; a free port with --api-port 0)`,
+      integerIn(0, 65535),
+    )
     .option('--pg-port <n>', 'PostgreSQL port (0 picks a free port)', integerIn(0, 65535), 55432)
     .option('--token-ttl <seconds>', 'lifetime of minted database tokens', integerIn(1, 86_400), 3600)
     .option(
@@ -40,6 +51,7 @@ export function registerEmulatorCommand(program: Command): void {
 Examples:
   $ lakebase emulator
   $ lakebase emulator --api-port 0 --pg-port 0 --json
+  $ sudo lakebase emulator --api-port 443     # DATABRICKS_HOST=https://localhost, for clients that drop the port
   $ lakebase emulator --storage pglite
   $ lakebase emulator --upstream postgresql://postgres@127.0.0.1:5432/test --token-ttl 60
 
@@ -51,6 +63,10 @@ Then, in another shell:
       const options: EmulatorOptions = {
         dataDir: path.resolve(flags.dataDir),
         apiPort: flags.apiPort,
+        // With --api-port 443 the HTTPS API takes 443 and plain HTTP a free port.
+        ...(flags.apiPort !== 443 || flags.apiTlsPort !== undefined
+          ? { apiTlsPort: flags.apiTlsPort ?? (flags.apiPort === 0 ? 0 : DEFAULT_TLS_PORT) }
+          : {}),
         pgPort: flags.pgPort,
         tokenTtlSeconds: flags.tokenTtl,
         host: flags.host,
@@ -68,6 +84,8 @@ Then, in another shell:
     });
 }
 
+const DEFAULT_TLS_PORT = 8766;
+
 function storageKind(value: string): 'postgres' | 'pglite' {
   if (value === 'postgres' || value === 'pglite') return value;
   throw new InvalidArgumentError(`expected postgres or pglite, got '${value}'.`);
@@ -78,7 +96,7 @@ function printSummary(emulator: Emulator): void {
   const env = emulator.env();
   const lines = [
     `Lakebase emulator ready (storage: ${info.storage}, data: ${info.dataDir})`,
-    `  workspace API   ${info.databricksHost}`,
+    `  workspace API   ${info.databricksHostHttp} (HTTP), ${info.databricksHostTls} (HTTPS, CA ${info.caFile})`,
     `  PostgreSQL      ${info.pgHost}:${info.pgPort} (TLS required, CA ${info.caFile})`,
     `  user            ${info.user}`,
     `  instance        ${info.instanceName}`,
@@ -86,6 +104,10 @@ function printSummary(emulator: Emulator): void {
     '',
     'Environment for a client (Provisioned tier):',
     ...Object.entries(env).map(([name, value]) => `  export ${name}=${shellQuote(value)}`),
+    '',
+    info.apiTlsPort === 443
+      ? 'DATABRICKS_HOST is the HTTPS API on 443: NODE_EXTRA_CA_CERTS makes Node trust it and PostgreSQL alike.'
+      : `Clients that force https://<host> (older Databricks JS SDKs) reach only port 443: restart with --api-port 443 (as root or with cap_net_bind_service); clients that keep the port can use DATABRICKS_HOST=${info.databricksHostTls}.`,
     '',
     'Press Ctrl-C to stop.',
   ];

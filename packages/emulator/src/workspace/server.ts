@@ -8,19 +8,25 @@ import { instanceRoutes } from './routes/instances.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { postgresRoutes } from './routes/postgres.js';
 import { scimRoutes } from './routes/scim.js';
+import { telemetryRoutes } from './routes/telemetry.js';
 import type { Workspace } from './types.js';
 import { internal } from './workspace.js';
+
+const MAX_LISTED_PATH = 256;
 
 /** Options for {@link buildApiServer}. */
 export interface ApiServerOptions {
   /** Fastify logger setting. Default off. Requests are logged without headers, so no token reaches the log. */
   logger?: boolean | object;
+  /** Serve HTTPS with this certificate (PEM) instead of plain HTTP. */
+  tls?: { certPem: string; keyPem: string };
 }
 
 /**
  * The workspace REST API as a Fastify instance, not yet listening: OIDC discovery and M2M tokens, SCIM Me, Lakebase
- * Provisioned and Autoscaling resources and credentials, and the `/__emulator` admin routes. The caller listens
- * (`listen({ host: '127.0.0.1', port })`) and then tells the workspace its URL with `setBaseUrl`.
+ * Provisioned and Autoscaling resources and credentials, `/telemetry-ext`, and the `/__emulator` admin routes. The
+ * caller listens (`listen({ host: '127.0.0.1', port })`). OIDC discovery points at the URL each request arrived at
+ * (so one workspace can serve HTTP and HTTPS side by side), unless the caller fixes one with `setBaseUrl`.
  */
 export function buildApiServer(workspace: Workspace, options: ApiServerOptions = {}): FastifyInstance {
   const ws = internal(workspace);
@@ -29,7 +35,8 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
-  });
+    ...(options.tls ? { https: { cert: options.tls.certPem, key: options.tls.keyPem } } : {}),
+  }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-databricks-org-id', ws.workspaceId);
@@ -80,13 +87,16 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
+    // Bounded so a long URL cannot bloat the stats (or the answer).
+    const path = (request.url.split('?')[0] ?? '').slice(0, MAX_LISTED_PATH);
+    ws.countUnknownEndpoint(request.method, path);
     return reply
       .code(404)
       .send({ error_code: 'ENDPOINT_NOT_FOUND', message: `No API found for '${request.method} ${path}'` });
   });
 
   app.register(oidcRoutes(ws));
+  app.register(telemetryRoutes(ws));
   app.register(adminRoutes(ws), { prefix: '/__emulator' });
   app.register(
     async (api) => {

@@ -18,7 +18,13 @@ import {
   saveState,
 } from './state.js';
 import { type DatabaseTokenClaims, TokenSigner } from './tokens.js';
-import type { ForcedInstanceState, Workspace, WorkspaceOptions, WorkspaceStats } from './types.js';
+import {
+  type ForcedInstanceState,
+  UNKNOWN_ENDPOINTS_LISTED,
+  type Workspace,
+  type WorkspaceOptions,
+  type WorkspaceStats,
+} from './types.js';
 
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
@@ -54,11 +60,15 @@ export class WorkspaceImpl implements Workspace, ModelContext {
   readonly loginFaults: LoginFaultInjector;
   private baseUrl: string | undefined;
   private tokenTtl = 3600;
-  private counters: WorkspaceStats = {
+  private counters: Omit<WorkspaceStats, 'unknownEndpoints'> = {
     credentialRequests: { provisioned: 0, autoscaling: 0, total: 0, failedByInjection: 0 },
     oauthTokensIssued: 0,
     logins: { attempted: 0, succeeded: 0, refused: 0, failedByInjection: 0 },
+    telemetryReports: 0,
   };
+  /** `method path` of each unknown endpoint called, with its count (at most UNKNOWN_ENDPOINTS_LISTED keys). */
+  private readonly unknownEndpoints = new Map<string, { method: string; path: string; count: number }>();
+  private unknownEndpointCalls = 0;
 
   constructor(
     private readonly dataDir: string,
@@ -224,8 +234,24 @@ export class WorkspaceImpl implements Workspace, ModelContext {
     this.counters.credentialRequests.failedByInjection++;
   }
 
+  /** Counts one call to a path the API does not implement. */
+  countUnknownEndpoint(method: string, path: string): void {
+    this.unknownEndpointCalls++;
+    const key = `${method} ${path}`;
+    const known = this.unknownEndpoints.get(key);
+    if (known) known.count++;
+    else if (this.unknownEndpoints.size < UNKNOWN_ENDPOINTS_LISTED) {
+      this.unknownEndpoints.set(key, { method, path, count: 1 });
+    }
+  }
+
+  countTelemetryReport(): void {
+    this.counters.telemetryReports++;
+  }
+
   stats(): WorkspaceStats {
-    return structuredClone(this.counters);
+    const calls = [...this.unknownEndpoints.values()].map((entry) => ({ ...entry })).sort((a, b) => b.count - a.count);
+    return { ...structuredClone(this.counters), unknownEndpoints: { total: this.unknownEndpointCalls, calls } };
   }
 
   async authorizeLogin(request: LoginRequest): Promise<LoginDecision> {

@@ -117,6 +117,8 @@ describe('/__emulator admin routes', () => {
       credentialRequests: { provisioned: 1, autoscaling: 0, total: 1, failedByInjection: 0 },
       oauthTokensIssued: 0,
       logins: { attempted: 0, succeeded: 0, refused: 0, failedByInjection: 0 },
+      telemetryReports: 0,
+      unknownEndpoints: { total: 0, calls: [] },
     });
   });
 
