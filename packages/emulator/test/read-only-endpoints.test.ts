@@ -75,6 +75,8 @@ describe('read-only endpoints (emulator)', () => {
     for (const host of [hosts.read_only_host as string, replica.status.hosts.host as string]) {
       const ro = await client(host);
       expect((await ro.query(`select id from ${table}`)).rows).toEqual([{ id: 1 }]);
+      const setting = await ro.query(`select current_setting('transaction_read_only') as ro`);
+      expect(setting.rows).toEqual([{ ro: 'on' }]);
       await expect(ro.query(`insert into ${table} values (2)`)).rejects.toMatchObject({ code: '25006' });
       await ro.end();
     }
@@ -84,6 +86,8 @@ describe('read-only endpoints (emulator)', () => {
     'set default_transaction_read_only = off',
     'set session characteristics as transaction read write',
     'begin read /* sneaky */ write',
+    'reset default_transaction_read_only',
+    'set local "transaction_read_only" to off',
     "select set_config('default_' || 'transaction_read_only', 'off', false)",
   ])('a read-only session cannot be turned read-write: %s', async (sql) => {
     const ro = await client((await primaryHosts()).read_only_host as string);

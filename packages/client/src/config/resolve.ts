@@ -8,6 +8,7 @@ import path from 'node:path';
 import { LakebaseError, registerSecret } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
+import { resolveReadScaling } from './read-scaling.js';
 import { parseStaticUrl } from './static-url.js';
 import {
   AUTH_TYPES,
@@ -92,6 +93,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     pool,
     dnsFallback,
     tokenRefreshMarginMs: marginSeconds * 1000,
+    readScaling: resolveReadScaling(options, env),
     workspace,
     sources,
   };

@@ -9,8 +9,8 @@
  *    option it is also what `RESET ALL` and `DISCARD ALL` restore.
  * 2. {@link ReadOnlyRequestGuard} reads the client's messages and ends the session (FATAL 25006) on any statement
  *    that could turn read-write back on: `READ WRITE` (BEGIN, START TRANSACTION, SET TRANSACTION, SET SESSION
- *    CHARACTERISTICS), any mention of `transaction_read_only` / `default_transaction_read_only` (SET, RESET,
- *    set_config, also as a U& identifier), `set_config` with a name that is not a literal, and fast-path function
+ *    CHARACTERISTICS), SET or RESET of `transaction_read_only` / `default_transaction_read_only` (also as a U&
+ *    identifier) or set_config naming them (reading them with current_setting or SHOW is fine), `set_config` with a name that is not a literal, and fast-path function
  *    calls (which could call set_config by OID).
  * 3. {@link ReadOnlyResponseWatch} reads the server's messages: PostgreSQL reports `default_transaction_read_only`
  *    (GUC_REPORT since 14), so a change made some other way (dynamic SQL in a DO block) ends the session too.
@@ -28,7 +28,9 @@ export function readOnlyOptions(clientOptions: string | undefined): string {
 
 const GAP = String.raw`(?:\s|/\*[\s\S]*?\*/|--[^\n]*\n)+`;
 const READ_WRITE = new RegExp(String.raw`\bread${GAP}write\b`, 'i');
-const READ_ONLY_SETTING = /transaction_read_only|transaction\\005fread_only|u&"/i;
+// SET/RESET of the setting (also spelled as a U& identifier), or set_config naming it; reading it stays allowed.
+const READ_ONLY_SETTING =
+  /\b(?:set|reset)\b[^;]*?(?:transaction_read_only|u&")|set_config\s*\(\s*'[^']*transaction_read_only/i;
 const SET_CONFIG_CALL = /set_config\s*\(\s*([^\s])/gi;
 
 /** Why `sql` may not run on a read-only session, or undefined. */

@@ -1,0 +1,246 @@
+/**
+ * OpenTelemetry metrics and spans, when `@opentelemetry/api` is installed (an optional peer dependency; without it
+ * nothing here runs and no query is wrapped). Metric names follow `@databricks/lakebase` where they overlap, so its
+ * dashboards carry over; spans follow the OpenTelemetry database semantic conventions. Neither ever carries a
+ * statement's text, a parameter value or a token: span and metric attributes are the operation keyword, the server,
+ * the database, the pool's role and error codes.
+ */
+import type pg from 'pg';
+import type { CredentialManager, TokenRefreshedEvent, TokenRefreshFailedEvent } from './credentials.js';
+import { hookPoolQueries, operationOf, type QueryHook } from './query-hooks.js';
+
+/** The parts of `@opentelemetry/api` used here (structural, so the client compiles and runs without it). */
+interface Attributes {
+  [key: string]: string | number | boolean | undefined;
+}
+interface Span {
+  setAttribute(key: string, value: string | number | boolean): unknown;
+  setStatus(status: { code: number; message?: string }): unknown;
+  end(): void;
+}
+interface Instrument {
+  record?(value: number, attributes?: Attributes): void;
+  add?(value: number, attributes?: Attributes): void;
+}
+interface Observable {
+  addCallback(callback: (result: { observe(value: number, attributes?: Attributes): void }) => void): void;
+}
+interface Meter {
+  createHistogram(name: string, options: { description: string; unit: string }): Instrument;
+  createCounter(name: string, options: { description: string; unit: string }): Instrument;
+  createObservableGauge(name: string, options: { description: string; unit?: string }): Observable;
+  createObservableCounter(name: string, options: { description: string; unit?: string }): Observable;
+}
+interface OtelApi {
+  trace: {
+    getTracer(name: string, version?: string): { startSpan(name: string, options: unknown): Span };
+  };
+  metrics: { getMeter(name: string, version?: string): Meter };
+}
+
+const SPAN_KIND_CLIENT = 2;
+const STATUS_ERROR = 2;
+const SCOPE = '@lakebase-kit/client';
+
+/** Which pool a measurement is about: `write`, `read`, or `pooled`. */
+export type PoolRole = 'write' | 'read' | 'pooled';
+
+/** What the telemetry of one pool knows about it. */
+export interface PoolInfo {
+  role: PoolRole;
+  database: () => string;
+  server: () => { address: string; port: number } | undefined;
+  authRetries: () => number;
+  transientRetries: () => number;
+}
+
+let api: OtelApi | null | undefined; // undefined: not loaded yet; null: not installed
+let loading: Promise<OtelApi | null> | undefined;
+
+/** Loads `@opentelemetry/api` once; resolves null when it is not installed. */
+function loadOpenTelemetry(): Promise<OtelApi | null> {
+  loading ??= import('@opentelemetry/api').then(
+    (module) => {
+      const m = module as unknown as OtelApi & { default?: OtelApi };
+      api = m.trace ? m : (m.default ?? null);
+      return api;
+    },
+    () => {
+      api = null;
+      return null;
+    },
+  );
+  return loading;
+}
+
+class Instruments {
+  readonly queryDuration: Instrument;
+  readonly tokenRefreshDuration: Instrument;
+  readonly poolErrors: Instrument;
+  readonly credentialRequests: Instrument;
+  readonly credentialFailures: Instrument;
+  readonly readFallbacks: Instrument;
+  readonly tracer: ReturnType<OtelApi['trace']['getTracer']>;
+
+  constructor(
+    readonly otel: OtelApi,
+    readonly meter: Meter,
+  ) {
+    this.tracer = otel.trace.getTracer(SCOPE);
+    this.queryDuration = meter.createHistogram('lakebase.query.duration', {
+      description: 'Duration of queries (pool.query and checked-out clients)',
+      unit: 'ms',
+    });
+    this.tokenRefreshDuration = meter.createHistogram('lakebase.token.refresh.duration', {
+      description: 'Duration of OAuth token refresh operations',
+      unit: 'ms',
+    });
+    this.poolErrors = meter.createCounter('lakebase.pool.errors', {
+      description: 'Connection pool errors by error code',
+      unit: '1',
+    });
+    this.credentialRequests = meter.createCounter('lakebase.credential.requests', {
+      description: 'Database credential requests, by outcome',
+      unit: '1',
+    });
+    this.credentialFailures = meter.createCounter('lakebase.credential.failures', {
+      description: 'Failed database credential requests, by error code and reason',
+      unit: '1',
+    });
+    this.readFallbacks = meter.createCounter('lakebase.read_pool.fallbacks', {
+      description: 'Times the read pool sent reads to the primary because the read host failed',
+      unit: '1',
+    });
+  }
+}
+
+/** Whether `@opentelemetry/api` is installed (and so whether pools emit metrics and spans). */
+export async function openTelemetryAvailable(): Promise<boolean> {
+  return (await loadOpenTelemetry()) !== null;
+}
+
+const instrumentedCredentials = new WeakSet<CredentialManager>();
+
+/** Per-pool telemetry events that happen outside a statement. */
+export interface PoolTelemetry {
+  /** Counts a read-pool fallback to the primary. */
+  readFallback(reason: string): void;
+  /** Counts an error of an idle connection (the pool's `error` event). */
+  poolError(error: Error): void;
+}
+
+/**
+ * Instruments `pool` (metrics, and a span per statement) once `@opentelemetry/api` has loaded; with it absent,
+ * nothing is installed. Instruments are made per pool, from the meter provider registered at that moment (the
+ * metrics API, unlike tracing, has no proxy: register the SDK before creating pools). Connections opened before the
+ * API loaded are not traced (it loads within milliseconds, before the first login completes in practice).
+ */
+export function instrumentPool(
+  pool: pg.Pool,
+  info: PoolInfo,
+  credentials: CredentialManager | undefined,
+  enabled = true,
+): PoolTelemetry {
+  let instruments: Instruments | undefined;
+  const attach = () => {
+    if (!api || !enabled) return;
+    const it = new Instruments(api, api.metrics.getMeter(SCOPE));
+    instruments = it;
+    attachPoolMetrics(it, pool, info);
+    if (credentials && !instrumentedCredentials.has(credentials)) {
+      instrumentedCredentials.add(credentials);
+      attachCredentialMetrics(it, credentials);
+    }
+    hookPoolQueries(pool, queryHook(it, info));
+  };
+  if (enabled) {
+    if (api !== undefined) attach();
+    else void loadOpenTelemetry().then(attach);
+  }
+  return {
+    poolError: (error) =>
+      instruments?.poolErrors.add?.(1, {
+        'lakebase.pool.role': info.role,
+        'error.code': (error as { code?: string }).code ?? 'unknown',
+      }),
+    readFallback: (reason) =>
+      instruments?.readFallbacks.add?.(1, { 'lakebase.pool.role': info.role, 'error.type': reason }),
+  };
+}
+
+function attachPoolMetrics(it: Instruments, pool: pg.Pool, info: PoolInfo): void {
+  const attributes = { 'lakebase.pool.role': info.role };
+  const gauge = (name: string, description: string, read: () => number) =>
+    it.meter.createObservableGauge(name, { description }).addCallback((r) => r.observe(read(), attributes));
+  gauge('lakebase.pool.connections.total', 'Total connections in the pool', () => pool.totalCount);
+  gauge('lakebase.pool.connections.idle', 'Idle connections in the pool', () => pool.idleCount);
+  gauge('lakebase.pool.connections.waiting', 'Clients waiting for a connection', () => pool.waitingCount);
+  it.meter
+    .createObservableCounter('lakebase.login.retries', { description: 'Logins retried, by kind', unit: '1' })
+    .addCallback((r) => {
+      r.observe(info.authRetries(), { ...attributes, 'lakebase.retry.kind': 'token_refused' });
+      r.observe(info.transientRetries(), { ...attributes, 'lakebase.retry.kind': 'transient' });
+    });
+}
+
+function attachCredentialMetrics(it: Instruments, credentials: CredentialManager): void {
+  credentials.on('token-refreshed', (event: TokenRefreshedEvent) => {
+    it.tokenRefreshDuration.record?.(event.durationMs, { 'lakebase.refresh.reason': event.reason });
+    it.credentialRequests.add?.(1, { outcome: 'success', 'lakebase.refresh.reason': event.reason });
+  });
+  credentials.on('token-refresh-failed', (event: TokenRefreshFailedEvent) => {
+    const attributes = {
+      'error.code': event.error.code,
+      'error.type': String(event.error.details.reason ?? event.error.code),
+      'lakebase.refresh.reason': event.reason,
+    };
+    it.credentialRequests.add?.(1, { outcome: 'failure', 'lakebase.refresh.reason': event.reason });
+    it.credentialFailures.add?.(1, attributes);
+  });
+  it.meter
+    .createObservableGauge('lakebase.token.seconds_left', {
+      description: 'Seconds until the current database token expires',
+      unit: 's',
+    })
+    .addCallback((r) => {
+      const expiresAt = credentials.status().expiresAt;
+      if (expiresAt) r.observe(Math.round((expiresAt.getTime() - Date.now()) / 1000));
+    });
+}
+
+/** A CLIENT span and a duration per statement, with the semantic conventions' attributes and no statement text. */
+function queryHook(it: Instruments, info: PoolInfo): QueryHook {
+  return (statement, run, done) => {
+    const operation = operationOf(statement.text);
+    const server = info.server();
+    const attributes: Attributes = {
+      'db.system.name': 'postgresql',
+      'db.namespace': info.database(),
+      'lakebase.pool.role': info.role,
+    };
+    if (operation) attributes['db.operation.name'] = operation;
+    if (server) {
+      attributes['server.address'] = server.address;
+      attributes['server.port'] = server.port;
+    }
+    const span = it.tracer.startSpan(operation ?? 'postgresql', { kind: SPAN_KIND_CLIENT, attributes });
+    const started = performance.now();
+    run((error, result) => {
+      const metric: Attributes = { 'db.system.name': 'postgresql', 'lakebase.pool.role': info.role };
+      if (operation) metric['db.operation.name'] = operation;
+      if (error) {
+        const code = (error as { code?: unknown }).code;
+        const type = typeof code === 'string' ? code : ((error as Error).name ?? 'Error');
+        if (typeof code === 'string') span.setAttribute('db.response.status_code', code);
+        span.setAttribute('error.type', type);
+        span.setStatus({ code: STATUS_ERROR });
+        metric['error.type'] = type;
+      } else if (result && typeof result.rowCount === 'number') {
+        span.setAttribute('db.response.returned_rows', result.rowCount);
+      }
+      it.queryDuration.record?.(performance.now() - started, metric);
+      span.end();
+      done(error, result);
+    });
+  };
+}
