@@ -33,7 +33,14 @@ type ConnectCallback = (
   done: (release?: unknown) => void,
 ) => void;
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: adds the typed overload of the read pool's own event
+export interface LakebaseReadPool {
+  on(event: 'read-fallback', listener: (event: ReadFallbackEvent) => void): this;
+  on(event: 'error' | 'connect' | 'acquire' | 'release' | 'remove', listener: (...args: never[]) => void): this;
+}
+
 /** A pool to the read host that falls back to its write pool. Events: `read-fallback` ({@link ReadFallbackEvent}). */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 export class LakebaseReadPool extends LakebasePool {
   /** The write pool this one falls back to. */
   declare readonly primary: LakebasePool;
