@@ -41,8 +41,26 @@ export function pooledHostUnsupported(reason: string): LakebaseError {
   });
 }
 
+/** Connections of pooled pools (so a checked-out one is recognised without its pool). */
+const pooledClients = new WeakSet<object>();
+/** The pooled hosts' naming on Lakebase and in the emulator (`ep-...-pooler.<domain>`). */
+const POOLER_HOST = /-pooler\./i;
+
+/**
+ * Whether `db` (a pool or a client) goes through a transaction pooler: a pool made with `pooled`, one of its
+ * connections, or any connection whose host is named like a pooled host.
+ */
+export function isPooledConnection(db: pg.Pool | pg.ClientBase): boolean {
+  if (pooledClients.has(db)) return true;
+  const route = (db as { lakebase?: { route?: string } }).lakebase?.route;
+  if (route === 'pooled') return true;
+  const host = (db as { host?: unknown; options?: { host?: unknown } }).host ?? (db as pg.Pool).options?.host;
+  return typeof host === 'string' && POOLER_HOST.test(host);
+}
+
 /** Refuses, on every connection of `pool`, what transaction pooling breaks. */
 export function enforceTransactionPooling(pool: pg.Pool): void {
+  pool.on('connect', (client: pg.PoolClient) => pooledClients.add(client));
   hookPoolQueries(pool, (statement, run, done) => {
     const reason = transactionPoolingRefusal(statement);
     if (reason) done(pooledHostUnsupported(reason));
