@@ -33,7 +33,6 @@ type ConnectCallback = (
   done: (release?: unknown) => void,
 ) => void;
 
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: adds the typed overload of the read pool's own event
 export interface LakebaseReadPool {
   on(event: 'read-fallback', listener: (event: ReadFallbackEvent) => void): this;
   on(event: 'error' | 'connect' | 'acquire' | 'release' | 'remove', listener: (...args: never[]) => void): this;

@@ -33,9 +33,21 @@ interface Meter {
 }
 interface OtelApi {
   trace: {
-    getTracer(name: string, version?: string): { startSpan(name: string, options: unknown): Span };
+    getTracer(name: string, version?: string): { startSpan(name: string, options?: unknown): Span };
+    getTracerProvider(): object;
   };
-  metrics: { getMeter(name: string, version?: string): Meter };
+  metrics: { getMeter(name: string, version?: string): Meter; getMeterProvider(): object };
+}
+
+/**
+ * Whether an SDK is registered: a tracer or meter provider other than the API's no-op ones. Without
+ * one, the per-statement hook would only feed no-ops, so it is not installed and queries cost what they did.
+ */
+function sdkRegistered(otel: OtelApi): boolean {
+  const tracing = otel.trace.getTracerProvider() as { getDelegate?(): object };
+  const tracer = tracing.getDelegate?.() ?? tracing;
+  const meter = otel.metrics.getMeterProvider();
+  return tracer.constructor.name !== 'NoopTracerProvider' || meter.constructor.name !== 'NoopMeterProvider';
 }
 
 const SPAN_KIND_CLIENT = 2;
@@ -151,7 +163,7 @@ export function instrumentPool(
       instrumentedCredentials.add(credentials);
       attachCredentialMetrics(it, credentials);
     }
-    hookPoolQueries(pool, queryHook(it, info));
+    if (sdkRegistered(api)) hookPoolQueries(pool, queryHook(it, info));
   };
   if (enabled) {
     if (api !== undefined) attach();
@@ -208,37 +220,64 @@ function attachCredentialMetrics(it: Instruments, credentials: CredentialManager
     });
 }
 
-/** A CLIENT span and a duration per statement, with the semantic conventions' attributes and no statement text. */
+/**
+ * A CLIENT span and a duration per statement, with the semantic conventions' attributes and no statement text. The
+ * attribute objects are made once per operation keyword (and error code) and reused: the SDK copies what it keeps.
+ */
 function queryHook(it: Instruments, info: PoolInfo): QueryHook {
+  const spanOptions = new Map<string | undefined, { kind: number; attributes: Attributes }>();
+  const metricAttributes = new Map<string, Attributes>();
+  let server: { address: string; port: number } | undefined;
+  const spanOptionsOf = (operation: string | undefined) => {
+    const now = info.server();
+    if (now?.address !== server?.address || now?.port !== server?.port) {
+      server = now;
+      spanOptions.clear(); // the target was resolved, or changed
+    }
+    let options = spanOptions.get(operation);
+    if (!options) {
+      const attributes: Attributes = {
+        'db.system.name': 'postgresql',
+        'db.namespace': info.database(),
+        'lakebase.pool.role': info.role,
+      };
+      if (operation) attributes['db.operation.name'] = operation;
+      if (server) {
+        attributes['server.address'] = server.address;
+        attributes['server.port'] = server.port;
+      }
+      options = { kind: SPAN_KIND_CLIENT, attributes };
+      if (spanOptions.size < 64) spanOptions.set(operation, options);
+    }
+    return options;
+  };
+  const metricAttributesOf = (operation: string | undefined, errorType: string | undefined): Attributes => {
+    const key = `${operation ?? ''}\0${errorType ?? ''}`;
+    let attributes = metricAttributes.get(key);
+    if (!attributes) {
+      attributes = { 'db.system.name': 'postgresql', 'lakebase.pool.role': info.role };
+      if (operation) attributes['db.operation.name'] = operation;
+      if (errorType) attributes['error.type'] = errorType;
+      if (metricAttributes.size < 256) metricAttributes.set(key, attributes);
+    }
+    return attributes;
+  };
   return (statement, run, done) => {
     const operation = operationOf(statement.text);
-    const server = info.server();
-    const attributes: Attributes = {
-      'db.system.name': 'postgresql',
-      'db.namespace': info.database(),
-      'lakebase.pool.role': info.role,
-    };
-    if (operation) attributes['db.operation.name'] = operation;
-    if (server) {
-      attributes['server.address'] = server.address;
-      attributes['server.port'] = server.port;
-    }
-    const span = it.tracer.startSpan(operation ?? 'postgresql', { kind: SPAN_KIND_CLIENT, attributes });
+    const span = it.tracer.startSpan(operation ?? 'postgresql', spanOptionsOf(operation));
     const started = performance.now();
     run((error, result) => {
-      const metric: Attributes = { 'db.system.name': 'postgresql', 'lakebase.pool.role': info.role };
-      if (operation) metric['db.operation.name'] = operation;
+      let errorType: string | undefined;
       if (error) {
         const code = (error as { code?: unknown }).code;
-        const type = typeof code === 'string' ? code : ((error as Error).name ?? 'Error');
+        errorType = typeof code === 'string' ? code : ((error as Error).name ?? 'Error');
         if (typeof code === 'string') span.setAttribute('db.response.status_code', code);
-        span.setAttribute('error.type', type);
+        span.setAttribute('error.type', errorType);
         span.setStatus({ code: STATUS_ERROR });
-        metric['error.type'] = type;
       } else if (result && typeof result.rowCount === 'number') {
         span.setAttribute('db.response.returned_rows', result.rowCount);
       }
-      it.queryDuration.record?.(performance.now() - started, metric);
+      it.queryDuration.record?.(performance.now() - started, metricAttributesOf(operation, errorType));
       span.end();
       done(error, result);
     });
