@@ -107,22 +107,17 @@ class Instruments {
       description: 'Duration of OAuth token refresh operations',
       unit: 'ms',
     });
-    this.poolErrors = meter.createCounter('lakebase.pool.errors', {
-      description: 'Connection pool errors by error code',
-      unit: '1',
-    });
-    this.credentialRequests = meter.createCounter('lakebase.credential.requests', {
-      description: 'Database credential requests, by outcome',
-      unit: '1',
-    });
-    this.credentialFailures = meter.createCounter('lakebase.credential.failures', {
-      description: 'Failed database credential requests, by error code and reason',
-      unit: '1',
-    });
-    this.readFallbacks = meter.createCounter('lakebase.read_pool.fallbacks', {
-      description: 'Times the read pool sent reads to the primary because the read host failed',
-      unit: '1',
-    });
+    const counter = (name: string, description: string) => meter.createCounter(name, { description, unit: '1' });
+    this.poolErrors = counter('lakebase.pool.errors', 'Connection pool errors by error code');
+    this.credentialRequests = counter('lakebase.credential.requests', 'Database credential requests, by outcome');
+    this.credentialFailures = counter(
+      'lakebase.credential.failures',
+      'Failed database credential requests, by error code and reason',
+    );
+    this.readFallbacks = counter(
+      'lakebase.read_pool.fallbacks',
+      'Times the read pool sent reads to the primary because the read host failed',
+    );
   }
 }
 
