@@ -40,14 +40,17 @@ interface OtelApi {
 }
 
 /**
- * Whether an SDK is registered: a tracer or meter provider other than the API's no-op ones. Without
- * one, the per-statement hook would only feed no-ops, so it is not installed and queries cost what they did.
+ * Which SDK halves are registered: a tracer or meter provider other than the API's no-op ones. With neither, the
+ * per-statement hook would only feed no-ops, so it is not installed and queries cost what they did; with one, the
+ * hook skips the other's per-statement work.
  */
-function sdkRegistered(otel: OtelApi): boolean {
+function registeredSdk(otel: OtelApi): { tracing: boolean; metering: boolean } {
   const tracing = otel.trace.getTracerProvider() as { getDelegate?(): object };
   const tracer = tracing.getDelegate?.() ?? tracing;
-  const meter = otel.metrics.getMeterProvider();
-  return tracer.constructor.name !== 'NoopTracerProvider' || meter.constructor.name !== 'NoopMeterProvider';
+  return {
+    tracing: tracer.constructor.name !== 'NoopTracerProvider',
+    metering: otel.metrics.getMeterProvider().constructor.name !== 'NoopMeterProvider',
+  };
 }
 
 const SPAN_KIND_CLIENT = 2;
@@ -158,7 +161,8 @@ export function instrumentPool(
       instrumentedCredentials.add(credentials);
       attachCredentialMetrics(it, credentials);
     }
-    if (sdkRegistered(api)) hookPoolQueries(pool, queryHook(it, info));
+    const sdk = registeredSdk(api);
+    if (sdk.tracing || sdk.metering) hookPoolQueries(pool, queryHook(it, info, sdk.tracing));
   };
   if (enabled) {
     if (api !== undefined) attach();
@@ -219,7 +223,7 @@ function attachCredentialMetrics(it: Instruments, credentials: CredentialManager
  * A CLIENT span and a duration per statement, with the semantic conventions' attributes and no statement text. The
  * attribute objects are made once per operation keyword (and error code) and reused: the SDK copies what it keeps.
  */
-function queryHook(it: Instruments, info: PoolInfo): QueryHook {
+function queryHook(it: Instruments, info: PoolInfo, tracing: boolean): QueryHook {
   const spanOptions = new Map<string | undefined, { kind: number; attributes: Attributes }>();
   const metricAttributes = new Map<string, Attributes>();
   let server: { address: string; port: number } | undefined;
@@ -259,21 +263,21 @@ function queryHook(it: Instruments, info: PoolInfo): QueryHook {
   };
   return (statement, run, done) => {
     const operation = operationOf(statement.text);
-    const span = it.tracer.startSpan(operation ?? 'postgresql', spanOptionsOf(operation));
+    const span = tracing ? it.tracer.startSpan(operation ?? 'postgresql', spanOptionsOf(operation)) : undefined;
     const started = performance.now();
     run((error, result) => {
       let errorType: string | undefined;
       if (error) {
         const code = (error as { code?: unknown }).code;
         errorType = typeof code === 'string' ? code : ((error as Error).name ?? 'Error');
-        if (typeof code === 'string') span.setAttribute('db.response.status_code', code);
-        span.setAttribute('error.type', errorType);
-        span.setStatus({ code: STATUS_ERROR });
-      } else if (result && typeof result.rowCount === 'number') {
+        if (typeof code === 'string') span?.setAttribute('db.response.status_code', code);
+        span?.setAttribute('error.type', errorType);
+        span?.setStatus({ code: STATUS_ERROR });
+      } else if (span && result && typeof result.rowCount === 'number') {
         span.setAttribute('db.response.returned_rows', result.rowCount);
       }
       it.queryDuration.record?.(performance.now() - started, metricAttributesOf(operation, errorType));
-      span.end();
+      span?.end();
       done(error, result);
     });
   };
