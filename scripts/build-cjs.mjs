@@ -47,7 +47,9 @@ async function buildCjs(packageDir) {
   const manifest = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8'));
   const requireFromPackage = createRequire(path.join(packageDir, 'package.json'));
   const external = new Set(
-    Object.keys(manifest.dependencies ?? {}).filter((name) => isRequirable(requireFromPackage, name)),
+    [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})].filter((name) =>
+      isRequirable(requireFromPackage, name),
+    ),
   );
 
   await rm(out, { recursive: true, force: true });

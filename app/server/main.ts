@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { buildApp, createLogger } from './app.js';
 import { connectDatabase } from './lakebase.js';
 import { readServerSettings } from './settings.js';
+import { startTelemetry } from './telemetry.js';
 import { prettyLogStream, startLine, wantsPrettyLogs } from './terminal.js';
 
 // Relative to this file (app/dist/server/main.js), so the server starts from any working directory.
@@ -63,6 +64,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: settings.logLevel, ...(stream ? { stream } : {}) });
   const signals = new StopSignals(logger);
 
+  // Before the pool exists: its instruments come from the meter provider registered when it is created.
+  const telemetry = await startTelemetry(settings.telemetry);
+  if (telemetry) logger.info({ endpoint: settings.telemetry.otlpEndpoint }, 'exporting OpenTelemetry over OTLP');
   // Locally, `.env.local` / `.env` (what `lakebase configure` writes, e.g. for a branch) from where npm was run; never
   // over variables already set. A deployed app (production) takes its environment only.
   const env = settings.production
@@ -73,7 +77,10 @@ async function main(): Promise<void> {
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
   });
-  signals.closeWith(() => connection.close());
+  signals.closeWith(async () => {
+    await connection.close();
+    await telemetry?.shutdown();
+  });
   if (connection.emulator) {
     logger.info(connection.emulator, 'no Lakebase configured: started the embedded Lakebase emulator');
   } else if (!connection.database.configured) {
@@ -94,7 +101,10 @@ async function main(): Promise<void> {
       webRoot: WEB_ROOT,
       logger,
     });
-    app.addHook('onClose', () => connection.close());
+    app.addHook('onClose', async () => {
+      await connection.close();
+      await telemetry?.shutdown();
+    });
     // Fastify's close stops accepting connections, waits for the requests in flight, then runs onClose (the pool).
     signals.closeWith(() => app.close());
     const address = await app.listen({ port: settings.port, host: settings.host });

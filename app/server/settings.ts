@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { TelemetrySettings } from './telemetry.js';
 
 /**
  * Server settings from the environment. This and the client's `resolveConfig` are the only readers of
@@ -20,6 +21,8 @@ export interface ServerSettings {
   migrateOnStart: boolean;
   /** `LOG_LEVEL`, default info. */
   logLevel: string;
+  /** OTLP export of the client's metrics and spans (telemetry.ts). */
+  telemetry: TelemetrySettings;
   /** The embedded emulator used when no Lakebase is configured outside production. */
   emulator: {
     /** `LAKEBASE_EMULATOR=off` disables it (the app then answers 503 LAKEBASE_NOT_CONFIGURED, as deployed). */
@@ -46,6 +49,11 @@ export function readServerSettings(env: Env = process.env, cwd: string = process
     devUser: env.DEV_USER_EMAIL?.trim() || 'dev@example.com',
     migrateOnStart: isTrue(env.MIGRATE_ON_START),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    telemetry: {
+      otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined,
+      serviceName: env.OTEL_SERVICE_NAME?.trim() || 'lakebase-app',
+      metricIntervalMs: parseInterval(env.OTEL_METRIC_EXPORT_INTERVAL),
+    },
     emulator: {
       enabled: !['off', 'false', '0', 'no'].includes((env.LAKEBASE_EMULATOR ?? '').trim().toLowerCase()),
       dataDir: path.resolve(baseDir, env.LAKEBASE_EMULATOR_DIR || path.join('.lakebase', 'emulator')),
@@ -60,6 +68,15 @@ function parsePort(value: string): number {
     throw new Error(`Invalid port '${value}' (DATABRICKS_APP_PORT / PORT): use an integer from 0 to 65535.`);
   }
   return port;
+}
+
+function parseInterval(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 60_000;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1000 || ms > 300_000) {
+    throw new Error(`Invalid OTEL_METRIC_EXPORT_INTERVAL '${value}': use milliseconds from 1000 to 300000.`);
+  }
+  return ms;
 }
 
 function isTrue(value: string | undefined): boolean {

@@ -43,6 +43,12 @@ export type LakebaseErrorCode =
   | 'LAKEBASE_OPERATION_FAILED'
   /** The caller cancelled the wait (AbortSignal). */
   | 'LAKEBASE_ABORTED'
+  /** A write went to the read pool (PostgreSQL answered 25006 read_only_sql_transaction). */
+  | 'LAKEBASE_READ_POOL_WRITE'
+  /** The read host is not configured or cannot be reached, and the read pool's fallback is `fail`. */
+  | 'LAKEBASE_READ_HOST_UNAVAILABLE'
+  /** Something transaction pooling cannot do (LISTEN, named prepared statements, migrations) on the pooled host. */
+  | 'LAKEBASE_POOLED_HOST_UNSUPPORTED'
   /** An error the library has no code for (from below it, with no SQLSTATE or socket code): please report it. */
   | 'LAKEBASE_UNEXPECTED_ERROR';
 

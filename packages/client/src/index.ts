@@ -27,6 +27,7 @@ export {
   validateEndpointPath,
   validateInstanceName,
 } from './config/names.js';
+export type { ReadFallback, ReadScalingOptions, ReadScalingSettings } from './config/read-scaling.js';
 export {
   type AuthType,
   type LakebaseConfig,
@@ -75,10 +76,17 @@ export {
   type LakebasePoolOptions,
 } from './connection/pool.js';
 export {
+  createReadPool,
+  LakebaseReadPool,
+  type ReadFallbackEvent,
+  type ReadPoolOptions,
+} from './connection/read-pool.js';
+export {
   type DatabaseToken,
   getDatabaseToken,
   getLibpqEnv,
 } from './connection/session.js';
+export { openTelemetryAvailable, type PoolRole } from './connection/telemetry.js';
 export {
   buildSslOptions,
   type TlsPolicy,

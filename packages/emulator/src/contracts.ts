@@ -28,7 +28,16 @@ export interface LoginRequest {
  * `External authorization failed.`). With `disconnect`, the front door closes the connection without a reply instead.
  */
 export type LoginDecision =
-  | { ok: true; role: string; database: string; resource: ResourceRef }
+  | {
+      ok: true;
+      role: string;
+      database: string;
+      resource: ResourceRef;
+      /** A read-only host: the session must refuse writes (SQLSTATE 25006). */
+      readOnly?: boolean;
+      /** A pooled host: the transaction-mode pooler's rules apply. */
+      pooled?: boolean;
+    }
   | { ok: false; sqlstate: string; message: string; disconnect?: boolean };
 
 /** Implemented by the workspace; called by the front door once per login. */

@@ -9,6 +9,7 @@ import { LakebaseError, registerSecret } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { selectBranch } from './branch.js';
 import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
+import { resolveReadScaling } from './read-scaling.js';
 import { parseStaticUrl } from './static-url.js';
 import {
   AUTH_TYPES,
@@ -93,6 +94,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     pool,
     dnsFallback,
     tokenRefreshMarginMs: marginSeconds * 1000,
+    readScaling: resolveReadScaling(options, env),
     workspace,
     sources,
   };

@@ -2,6 +2,8 @@
  * The shapes of configuration: the explicit options `resolveConfig` accepts and the resolved config it returns.
  */
 
+import type { ReadScalingOptions, ReadScalingSettings } from './read-scaling.js';
+
 /** Which kind of Lakebase (or plain PostgreSQL) the config points at. */
 export type LakebaseMode = 'provisioned' | 'autoscaling' | 'static';
 
@@ -22,7 +24,7 @@ export type AuthType = 'pat' | 'oauth-m2m' | 'databricks-cli' | 'metadata-servic
 export const AUTH_TYPES: readonly AuthType[] = ['pat', 'oauth-m2m', 'databricks-cli', 'metadata-service'];
 
 /** Explicit options. Every field is optional; each overrides the environment variable(s) named in its doc. */
-export interface LakebaseOptions {
+export interface LakebaseOptions extends ReadScalingOptions {
   /** Static PostgreSQL URL (`LAKEBASE_PG_URL`): `postgresql://user:password@host:5432/db?sslmode=…`. */
   url?: string;
   /** Provisioned instance name (`LAKEBASE_INSTANCE_NAME`). */
@@ -132,6 +134,8 @@ export interface LakebaseConfig {
   dnsFallback: boolean;
   tokenRefreshMarginMs: number;
   workspace: WorkspaceConfig;
+  /** The read pool's host and fallback, and the pooled host (config/read-scaling.ts). */
+  readScaling: ReadScalingSettings;
   /** Which option or variable each target field came from, e.g. `{ host: 'PGHOST' }`. For diagnostics. */
   sources: Record<string, string>;
 }

@@ -69,6 +69,8 @@ export class LakebaseConnector {
   readonly auth: WorkspaceAuth | undefined;
   readonly api: LakebaseApi | undefined;
   readonly credentials: CredentialManager | undefined;
+  /** Which host this connector's pools reach: the read-write host, the read host, or the pooled host (routes.ts). */
+  readonly route: 'write' | 'read' | 'pooled' = 'write';
   private readonly options: ConnectorOptions;
   private targetPromise: Promise<ConnectionTarget> | undefined;
   private resolved: ConnectionTarget | undefined;

@@ -16,6 +16,9 @@ import {
   retryClock,
   withLoginRetry,
 } from './login-retry.js';
+import { enforceTransactionPooling } from './pooled-host.js';
+import { routedConnector } from './routes.js';
+import { instrumentPool, type PoolTelemetry } from './telemetry.js';
 
 /** Options of {@link createLakebasePool}: Lakebase options plus any pg pool options to override. */
 export interface LakebasePoolOptions extends ConnectorOptions {
@@ -30,6 +33,8 @@ export interface LakebasePoolOptions extends ConnectorOptions {
    * `maxDelayMs` (2000) with jitter, until the connect timeout (`connectionTimeoutMillis`, `PGCONNECT_TIMEOUT`, 30 s).
    */
   connectRetry?: ConnectRetryOptions;
+  /** OpenTelemetry metrics and spans when `@opentelemetry/api` is installed (default true; false turns them off). */
+  telemetry?: boolean;
 }
 
 type ConnectCallback = (
@@ -49,6 +54,10 @@ export class LakebasePool extends pg.Pool {
   private authRetries = 0;
   private transientRetries = 0;
   private readonly connectRetry: ConnectRetryOptions;
+  /** Pools sharing this pool's credentials (read pools): ended with it. */
+  private readonly companions = new Set<pg.Pool>();
+  /** Telemetry events outside statements (a no-op without OpenTelemetry). */
+  declare readonly telemetry: PoolTelemetry;
 
   constructor(connector: LakebaseConnector, options: LakebasePoolOptions = {}) {
     const c = connector.config;
@@ -88,8 +97,27 @@ export class LakebasePool extends pg.Pool {
         configurable: true,
       });
     }
+    Object.defineProperty(this, 'telemetry', {
+      value: instrumentPool(
+        this,
+        {
+          role: connector.route,
+          database: () => c.database,
+          server: () => {
+            const target = connector.resolvedTarget;
+            return target && { address: target.host, port: target.port };
+          },
+          authRetries: () => this.authRetries,
+          transientRetries: () => this.transientRetries,
+        },
+        connector.credentials,
+        options.telemetry,
+      ),
+      enumerable: false,
+    });
     // An idle client's error (server restart, network drop) must never crash the process.
     this.on('error', (err: Error) => {
+      this.telemetry.poolError(err);
       connector.log('warn', 'idle PostgreSQL connection failed and was removed from the pool', {
         error: err.message,
         code: (err as { code?: string }).code,
@@ -110,6 +138,11 @@ export class LakebasePool extends pg.Pool {
         });
       });
     });
+  }
+
+  /** Ends `pool` (a pool sharing these credentials) when this one ends. */
+  addCompanion(pool: pg.Pool): void {
+    this.companions.add(pool);
   }
 
   /** Connections whose login was retried once with a forced token refresh. */
@@ -146,7 +179,11 @@ export class LakebasePool extends pg.Pool {
   override end(): Promise<void>;
   override end(callback: () => void): void;
   override end(callback?: () => void): Promise<void> | undefined {
-    this.endPromise ??= Promise.all([this.lakebase.close(), super.end()]).then(() => undefined);
+    this.endPromise ??= Promise.all([
+      ...[...this.companions].map((companion) => companion.end()),
+      this.lakebase.close(),
+      super.end(),
+    ]).then(() => undefined);
     if (!callback) return this.endPromise;
     this.endPromise.then(callback, callback);
     return undefined;
@@ -281,5 +318,11 @@ export function jitteredLifetime(intervalSeconds: number, jitter: number, random
  * @throws LakebaseError `LAKEBASE_NOT_CONFIGURED`, `LAKEBASE_CONFIG_INVALID`, `LAKEBASE_AUTH_*`.
  */
 export function createLakebasePool(options: LakebasePoolOptions = {}): LakebasePool {
-  return new LakebasePool(new LakebaseConnector(options), options);
+  const connector = new LakebaseConnector(options);
+  const pool = new LakebasePool(
+    connector.config.readScaling.pooled ? routedConnector(connector, 'pooled') : connector,
+    options,
+  );
+  if (connector.config.readScaling.pooled) enforceTransactionPooling(pool);
+  return pool;
 }

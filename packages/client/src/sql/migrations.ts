@@ -16,6 +16,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Migration, type MigrationBuilder, PG_MIGRATE_LOCK_ID, type RunnerOption, runner } from 'node-pg-migrate';
 import type pg from 'pg';
+import { isPooledConnection, pooledHostUnsupported } from '../connection/pooled-host.js';
 import { LakebaseError } from '../errors.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
 
@@ -288,8 +289,15 @@ async function withLockedClient<T>(
   changesSession: boolean,
   work: (client: pg.ClientBase) => Promise<T>,
 ): Promise<T> {
+  // The lock is a session lock: through a transaction pooler it would be taken and dropped on different server
+  // connections, and two runners could migrate at once.
+  if (isPooledConnection(db)) throw pooledHostUnsupported('migrations (their advisory lock needs a session)');
   const pooled = isPool(db);
   const client: pg.ClientBase = pooled ? await db.connect() : db;
+  if (isPooledConnection(client)) {
+    if (pooled) (client as pg.PoolClient).release();
+    throw pooledHostUnsupported('migrations (their advisory lock needs a session)');
+  }
   let healthy = true;
   try {
     await client.query(`select pg_advisory_lock(${PG_MIGRATE_LOCK_ID})`);

@@ -2,6 +2,7 @@ import { createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { LoginAuthority } from '../contracts.js';
+import { pooledStartupRefusal } from './pooler.js';
 import {
   authenticationCleartextPassword,
   CANCEL_REQUEST_CODE,
@@ -220,10 +221,21 @@ async function login(
     return;
   }
 
+  const poolerRefusal = decision.pooled ? pooledStartupRefusal(packet.params) : undefined;
+  if (poolerRefusal) {
+    fatal(stream, '08P01', poolerRefusal);
+    return;
+  }
   const pending = inbox.detach();
   try {
     await ctx.storage.openSession(
-      { role: decision.role, database: decision.database, params: packet.params, pending },
+      {
+        role: decision.role,
+        database: decision.database,
+        params: packet.params,
+        pending,
+        ...(decision.readOnly ? { readOnly: true } : {}),
+      },
       stream,
     );
   } catch (err) {

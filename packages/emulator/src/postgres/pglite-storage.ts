@@ -117,6 +117,12 @@ export class PgliteStorage implements SessionStorage {
 
   async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
     if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
+    if (request.readOnly) {
+      throw new StorageError(
+        '0A000',
+        'read-only endpoints are not modelled with --storage pglite; use the default storage',
+      );
+    }
     let db: PgliteDatabase;
     try {
       db = await this.database(request.database);

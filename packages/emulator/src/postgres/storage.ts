@@ -8,6 +8,8 @@ export interface SessionRequest {
   database: string;
   /** The client's StartupMessage parameters (application_name, client_encoding, options, ...), user/database included. */
   params: Record<string, string>;
+  /** A read-only host's session: writes fail with 25006 (see read-only-guard.ts). */
+  readOnly?: boolean;
   /** Bytes the client sent after its password message, if any; storage must treat them as the first input. */
   pending?: Buffer;
 }

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
+import { ReadOnlyRequestGuard, ReadOnlyResponseWatch, readOnlyOptions, readOnlyViolation } from './read-only-guard.js';
 import {
   type Logger,
   quoteIdent,
@@ -212,6 +213,7 @@ export class UpstreamStorage implements SessionStorage {
     for (const [k, v] of Object.entries(request.params)) if (!k.startsWith('_pq_.')) params[k] = v;
     params.user = request.role;
     params.database = database;
+    if (request.readOnly) params.options = readOnlyOptions(params.options);
     const upstream = await connectUpstream(this.target, params, this.rolePassword(request.role));
     if (client.destroyed || this.closing) {
       // The client gave up (or we are shutting down) while the upstream backend was starting: do not leak it.
@@ -219,9 +221,12 @@ export class UpstreamStorage implements SessionStorage {
       throw new StorageError('57P01', 'terminating connection due to administrator command');
     }
     client.write(upstream.startup);
-    if (request.pending && request.pending.length > 0) upstream.socket.write(request.pending);
-
     const server = upstream.socket;
+    // A read-only session goes through the guards of read-only-guard.ts; everything else is spliced raw.
+    const toServer = request.readOnly ? guardReadOnly(client, server) : server;
+    const toClient = request.readOnly ? watchReadOnly(client, server) : client;
+    if (request.pending && request.pending.length > 0) toServer.write(request.pending);
+
     const close = () => {
       client.destroy();
       server.destroy();
@@ -234,8 +239,8 @@ export class UpstreamStorage implements SessionStorage {
       this.sessions.delete(upstream.processId);
       close();
     });
-    client.pipe(server);
-    server.pipe(client);
+    client.pipe(toServer);
+    server.pipe(toClient);
     client.resume();
     server.resume();
     this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey, database });
@@ -293,6 +298,23 @@ export class UpstreamStorage implements SessionStorage {
     await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();
   }
+}
+
+function guardReadOnly(client: Duplex, server: Duplex): Writable {
+  const guard = new ReadOnlyRequestGuard((reason) => endReadOnly(client, server, reason));
+  guard.pipe(server);
+  return guard;
+}
+
+function watchReadOnly(client: Duplex, server: Duplex): Writable {
+  const watch = new ReadOnlyResponseWatch((reason) => endReadOnly(client, server, reason));
+  watch.pipe(client);
+  return watch;
+}
+
+function endReadOnly(client: Duplex, server: Duplex, reason: string): void {
+  server.destroy();
+  client.end(readOnlyViolation(reason));
 }
 
 /**

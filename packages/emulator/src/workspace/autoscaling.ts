@@ -15,6 +15,7 @@ import {
 } from './autoscaling-records.js';
 import { BranchData, expiryFrom, refusePointInTime } from './branches.js';
 import { type ModelContext, rfc3339 } from './context.js';
+import { endpointHosts } from './endpoint-hosts.js';
 import { paginate } from './pagination.js';
 import {
   type BranchRecord,
@@ -491,7 +492,7 @@ export class AutoscalingModel {
         disabled: endpoint.disabled,
         settings: { pg_settings: {} },
         group: { min: 1, max: 1, enable_readable_secondaries: false },
-        hosts: { host: this.endpointHost(endpoint) },
+        hosts: endpointHosts(this.endpointHost(endpoint), endpoint, this.ctx.state.endpoints),
       },
     };
   }

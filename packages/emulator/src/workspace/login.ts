@@ -1,4 +1,6 @@
 import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
+import { endpointName } from './autoscaling-records.js';
+import { type HostRoute, routeEndpointHost } from './endpoint-hosts.js';
 import type { WorkspaceImpl } from './workspace.js';
 
 /** A refusal, plus the DETAIL line a real server would add (the front door may send it when present). */
@@ -20,13 +22,14 @@ export async function authorizeLogin(ws: WorkspaceImpl, request: LoginRequest): 
   const claims = await ws.verifyDatabaseToken(password);
   if (!claims || claims.sub !== user) return badPassword;
 
-  const served = resourcesServedAt(ws, request.serverName);
+  const route = routeOf(ws, request.serverName);
+  const served = route?.resources ?? resourcesServedAt(ws, request.serverName);
   const resource = served.find((candidate) =>
     claims.resources.some((r) => r.kind === candidate.kind && r.name === candidate.name),
   );
   if (!resource) return badPassword;
 
-  const unavailable = unavailableState(ws, resource);
+  const unavailable = unavailableState(ws, route ? { kind: 'endpoint', name: endpointName(route.serving) } : resource);
   if (unavailable) {
     const refusal: LoginRefusal = {
       ok: false,
@@ -36,10 +39,25 @@ export async function authorizeLogin(ws: WorkspaceImpl, request: LoginRequest): 
     };
     return refusal;
   }
-  // A branch's endpoint serves the branch's own copy of the database.
-  const endpoint = resource.kind === 'endpoint' ? ws.autoscaling.findEndpoint(resource.name) : undefined;
+  // A branch's endpoints (read-only and pooled hosts included) serve the branch's own copy of the database.
+  const endpoint = route
+    ? route.serving
+    : resource.kind === 'endpoint'
+      ? ws.autoscaling.findEndpoint(resource.name)
+      : undefined;
   const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, database) : database;
-  return { ok: true, role: user, database: stored, resource };
+  const decision: LoginDecision = { ok: true, role: user, database: stored, resource };
+  if (route?.readOnly) decision.readOnly = true;
+  if (route?.pooled) decision.pooled = true;
+  return decision;
+}
+
+/** The route of a read-only or pooled host name (see endpoint-hosts.ts); undefined for every other name. */
+function routeOf(ws: WorkspaceImpl, serverName: string | undefined): HostRoute | undefined {
+  const host = serverName?.toLowerCase();
+  if (!host || LOOPBACK.has(host) || host === ws.pgHost.toLowerCase()) return undefined;
+  const route = routeEndpointHost(ws, host);
+  return route && (route.readOnly || route.pooled) ? route : undefined;
 }
 
 function refuse(sqlstate: string, message: string): LoginRefusal {

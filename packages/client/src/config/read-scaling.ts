@@ -1,0 +1,89 @@
+/**
+ * Settings of read scaling and the pooled host: where the read pool connects, what it does when that host is down,
+ * and whether connections go through the endpoint's transaction-mode pooler. Each option overrides its variable.
+ */
+import { LakebaseError } from '../errors.js';
+
+/** What the read pool does when its host is not configured or cannot be reached. */
+export type ReadFallback = 'primary' | 'fail';
+
+/** Explicit options (also fields of `LakebaseOptions`). */
+export interface ReadScalingOptions {
+  /** Host of the read pool (`LAKEBASE_READ_HOST`); default: the endpoint's `read_only_host` / instance's `read_only_dns`. */
+  readHost?: string;
+  /** `primary` (default: reads go to the write host, with a warning and a metric) or `fail` (`LAKEBASE_READ_FALLBACK`). */
+  readFallback?: ReadFallback;
+  /** After falling back, try the read host again after this many seconds (`LAKEBASE_READ_RETRY_SECONDS`, 1..3600, 30). */
+  readRetrySeconds?: number;
+  /** Connect timeout of the read pool in ms, short so a dead replica falls back quickly (`LAKEBASE_READ_CONNECT_TIMEOUT_MS`, 100..60000, 5000). */
+  readConnectTimeoutMs?: number;
+  /** Connect through the pooled host (PgBouncer, transaction mode) (`LAKEBASE_POOLED`, default false). */
+  pooled?: boolean;
+  /** The pooled host, when it cannot be looked up (`LAKEBASE_POOLED_HOST`). */
+  pooledHost?: string;
+}
+
+/** The resolved settings. */
+export interface ReadScalingSettings {
+  readHost: string | undefined;
+  readFallback: ReadFallback;
+  readRetryMs: number;
+  readConnectTimeoutMs: number;
+  pooled: boolean;
+  pooledHost: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the read-scaling settings; a bad value throws `LAKEBASE_CONFIG_INVALID` naming where it came from. */
+export function resolveReadScaling(options: ReadScalingOptions, env: Env): ReadScalingSettings {
+  const pick = (option: keyof ReadScalingOptions, name: string): [unknown, string] | undefined => {
+    const value = options[option];
+    if (value !== undefined && value !== '') return [value, `option ${option}`];
+    const fromEnv = env[name]?.trim();
+    return fromEnv ? [fromEnv, name] : undefined;
+  };
+  const text = (option: keyof ReadScalingOptions, name: string) => {
+    const found = pick(option, name);
+    return found ? String(found[0]).trim() : undefined;
+  };
+  const fallback = pick('readFallback', 'LAKEBASE_READ_FALLBACK');
+  const readFallback = fallback ? String(fallback[0]).toLowerCase() : 'primary';
+  if (readFallback !== 'primary' && readFallback !== 'fail') {
+    throw invalid(`${fallback?.[1]} must be 'primary' or 'fail', got '${String(fallback?.[0])}'.`, fallback?.[1]);
+  }
+  return {
+    readHost: text('readHost', 'LAKEBASE_READ_HOST'),
+    readFallback,
+    readRetryMs: 1000 * number(pick('readRetrySeconds', 'LAKEBASE_READ_RETRY_SECONDS'), 30, 1, 3600),
+    readConnectTimeoutMs: number(pick('readConnectTimeoutMs', 'LAKEBASE_READ_CONNECT_TIMEOUT_MS'), 5000, 100, 60_000),
+    pooled: boolean(pick('pooled', 'LAKEBASE_POOLED')),
+    pooledHost: text('pooledHost', 'LAKEBASE_POOLED_HOST'),
+  };
+}
+
+function number(found: [unknown, string] | undefined, fallback: number, min: number, max: number): number {
+  if (!found) return fallback;
+  const [value, source] = found;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw invalid(`${source} must be a number >= ${min} and <= ${max}, got '${String(value)}'.`, source);
+  }
+  return n;
+}
+
+function boolean(found: [unknown, string] | undefined): boolean {
+  if (!found) return false;
+  const [value, source] = found;
+  if (typeof value === 'boolean') return value;
+  const t = String(value).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+  if (['0', 'false', 'no', 'off'].includes(t)) return false;
+  throw invalid(`${source} must be true or false, got '${String(value)}'.`, source);
+}
+
+function invalid(message: string, source: string | undefined): LakebaseError {
+  return new LakebaseError('LAKEBASE_CONFIG_INVALID', message, {
+    suggestion: `Fix ${source?.replace(/^option /, 'the ') ?? 'the'} value.`,
+  });
+}
