@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built server, exactly what `npm start` runs. Tests that spawn it need `npm run build` first. */
@@ -22,6 +24,12 @@ export interface SpawnedServer {
   stop(): Promise<void>;
 }
 
+let initCwd: string | undefined;
+function isolatedInitCwd(): string {
+  initCwd ??= mkdtempSync(path.join(tmpdir(), 'lakebase-app-test-'));
+  return initCwd;
+}
+
 /**
  * Start `node app/dist/server/main.js` (or another build of it, `main`) with a clean environment (no Lakebase,
  * Databricks or PG* variables from the caller) plus `env`, and resolve once it logs its URL. PORT defaults to 0 (a
@@ -37,7 +45,9 @@ export function spawnServer(
     ),
   );
   const child = spawn(process.execPath, [main], {
-    env: { ...clean, PORT: '0', ...env },
+    // INIT_CWD is where the server reads .env.local from outside production: an empty directory, so a developer's own
+    // .env.local (lakebase configure at the repository root) never reaches a test's server.
+    env: { ...clean, INIT_CWD: isolatedInitCwd(), PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
