@@ -27,6 +27,7 @@ export {
   validateEndpointPath,
   validateInstanceName,
 } from './config/names.js';
+export { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from './config/per-user.js';
 export {
   type AuthType,
   type LakebaseConfig,
@@ -83,6 +84,13 @@ export {
   type TlsPolicy,
   tlsPolicy,
 } from './connection/tls.js';
+export {
+  createUserPools,
+  type UserLease,
+  UserPools,
+  type UserPoolsOptions,
+  type UserPoolsStats,
+} from './connection/user-pools.js';
 export {
   type DiagnoseOptions,
   type DiagnosisReport,

@@ -46,6 +46,7 @@ export class LakebasePool extends pg.Pool {
   /** Host and user are resolved (`ready` fulfilled): checkouts can take the fast path. */
   private prepared = false;
   private endPromise: Promise<void> | undefined;
+  private readonly endHooks: (() => Promise<void>)[] = [];
   private authRetries = 0;
   private transientRetries = 0;
   private readonly connectRetry: ConnectRetryOptions;
@@ -146,10 +147,17 @@ export class LakebasePool extends pg.Pool {
   override end(): Promise<void>;
   override end(callback: () => void): void;
   override end(callback?: () => void): Promise<void> | undefined {
-    this.endPromise ??= Promise.all([this.lakebase.close(), super.end()]).then(() => undefined);
+    this.endPromise ??= Promise.all([this.lakebase.close(), super.end(), ...this.endHooks.map((hook) => hook())]).then(
+      () => undefined,
+    );
     if (!callback) return this.endPromise;
     this.endPromise.then(callback, callback);
     return undefined;
+  }
+
+  /** Runs `hook` when the pool is ended (pools that belong to this one, such as per-user pools, close with it). */
+  onEnd(hook: () => Promise<void>): void {
+    this.endHooks.push(hook);
   }
 
   /** Hands a checkout's outcome to a pg-style callback. */

@@ -77,6 +77,14 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     this.relay.cancel(processId, secretKey);
   }
 
+  createRole(role: string, database: string, login: boolean): Promise<void> {
+    return this.relay.createRole(role, database, login);
+  }
+
+  roleExists(role: string): Promise<boolean> {
+    return this.relay.roleExists(role);
+  }
+
   async close(): Promise<void> {
     await this.relay.close();
     await this.server.stop();

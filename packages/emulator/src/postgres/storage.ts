@@ -39,6 +39,10 @@ export interface SessionStorage {
   cancel(processId: number, secretKey: number): void;
   /** Ends all sessions and releases storage (flushes PGlite to disk, closes upstream pools). */
   close(): Promise<void>;
+  /** Makes a role (LOGIN, or NOLOGIN for a group) with an app role's grants on `database`, before any login. */
+  createRole?(role: string, database: string, login: boolean): Promise<void>;
+  /** Whether the role exists in storage (one made in SQL with `databricks_create_role`). */
+  roleExists?(role: string): Promise<boolean>;
 }
 
 /** A session could not be opened; `sqlstate`/`message` go to the client in a FATAL ErrorResponse. */
