@@ -1,5 +1,6 @@
 import {
   createLakebasePool,
+  createUserPools,
   isLakebaseError,
   type LakebaseConfig,
   type LakebaseLogger,
@@ -66,6 +67,8 @@ export async function connectDatabase(
   }
 
   const pool = createLakebasePool({ config, logger });
+  // Per-user mode: pools made with each user's token; they close with `pool`. Bounds from LAKEBASE_USER_POOL*.
+  const userPools = settings.connectAs === 'user' ? createUserPools(pool, { env }) : undefined;
   const running = emulator;
   const info = (): DatabaseInfo => ({
     tier: config.mode,
@@ -83,6 +86,7 @@ export async function connectDatabase(
       pool,
       info,
       tokenExpiresAt: () => pool.lakebase.credentials?.status().expiresAt,
+      ...(userPools ? { userPools } : {}),
     },
     pool,
     emulator: running ? { dataDir: settings.emulator.dataDir, tier: settings.emulator.tier } : undefined,

@@ -45,6 +45,8 @@ const ifMatchHeaders = {
 /** `GET /api/preferences`, `GET|PUT|DELETE /api/preferences/:key`: always the caller's own rows only. */
 export const preferencesRoutes = fp(
   async (fastify) => {
+    // Per-user mode: the request's queries run on the caller's own pool (a no-op in service-principal mode).
+    fastify.addHook('preHandler', async (request) => fastify.database.attach(request));
     fastify.get(
       '/api/preferences',
       {
@@ -62,7 +64,7 @@ export const preferencesRoutes = fp(
       },
       async (request) => {
         const user = requireIdentity(request);
-        return { preferences: await query(() => fastify.database.preferences().list(user.email)) };
+        return { preferences: await query(() => fastify.database.preferences(request).list(user.email)) };
       },
     );
 
@@ -74,7 +76,7 @@ export const preferencesRoutes = fp(
       },
       async (request, reply) => {
         const user = requireIdentity(request);
-        const found = await query(() => fastify.database.preferences().get(user.email, request.params.key));
+        const found = await query(() => fastify.database.preferences(request).get(user.email, request.params.key));
         if (!found) throw notFound(request.params.key);
         return reply.header('etag', toETag(found.version)).send(found.preference);
       },
@@ -95,7 +97,7 @@ export const preferencesRoutes = fp(
         const user = requireIdentity(request);
         const { key } = request.params;
         const precondition = parseIfMatch(request.headers['if-match']);
-        const store = fastify.database.preferences();
+        const store = fastify.database.preferences(request);
         if (precondition) {
           const updated = await query(() => store.update(user.email, key, request.body.value, precondition));
           if (!updated) throw preconditionFailed(key);
@@ -123,7 +125,7 @@ export const preferencesRoutes = fp(
         const user = requireIdentity(request);
         const { key } = request.params;
         const precondition = parseIfMatch(request.headers['if-match']);
-        const deleted = await query(() => fastify.database.preferences().delete(user.email, key, precondition));
+        const deleted = await query(() => fastify.database.preferences(request).delete(user.email, key, precondition));
         if (!deleted) throw precondition ? preconditionFailed(key) : notFound(key);
         return reply.code(204).send();
       },

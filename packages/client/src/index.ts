@@ -115,6 +115,7 @@ export {
   type MissingTableAccess,
   type TableAccessReport,
 } from './sql/grants.js';
+export { type GroupGrantOptions, type GroupGrantResult, grantToGroup } from './sql/group-roles.js';
 export {
   type AppliedMigration,
   type ApplyMigrationsOptions,

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from '../config/per-user.js';
 import { LakebaseError, registerSecret } from '../errors.js';
 import { type DatabaseCredential, jwtClaims, LakebaseApi } from '../workspace/api.js';
-import { LakebaseConnector } from './connector.js';
+import { type ConnectionTarget, LakebaseConnector } from './connector.js';
 import { databaseErrorCode } from './database-errors.js';
 import { LakebasePool } from './pool.js';
 
@@ -216,26 +216,32 @@ export class UserPools {
       existing.seed ??= credential;
       return existing;
     }
+    // Host and instance come from the app's own pool, looked up once for all users.
+    const target = await this.main.lakebase.target();
     await this.reserveSlot();
     try {
       this.ensureOpen();
-      return this.open(identity, userToken, credential);
+      return this.open(identity, userToken, credential, target);
     } finally {
       this.reserved--;
     }
   }
 
-  private open(identity: string, userToken: string, credential: DatabaseCredential): UserEntry {
+  private open(
+    identity: string,
+    userToken: string,
+    credential: DatabaseCredential,
+    target: ConnectionTarget,
+  ): UserEntry {
     const entry = new UserEntry(identity, userToken);
     entry.seed = credential;
-    const target = this.main.lakebase.resolvedTarget;
     const base = this.main.lakebase.config;
     const connector = new LakebaseConnector({
       config: {
         ...base,
-        host: target?.host ?? base.host,
+        host: target.host,
         user: identity,
-        instanceName: target?.instanceName ?? base.instanceName,
+        instanceName: target.instanceName ?? base.instanceName,
         pool: { ...base.pool, size: 0, max: this.settings.maxConnectionsPerUser },
       },
       logger: this.main.lakebase.logger,
@@ -287,7 +293,7 @@ export class UserPools {
       const api = this.userApi(userToken);
       const c = this.main.lakebase.config;
       if (c.mode === 'autoscaling') return await api.generateEndpointCredential(c.endpoint as string);
-      const instance = this.main.lakebase.resolvedTarget?.instanceName ?? c.instanceName;
+      const instance = (await this.main.lakebase.target()).instanceName ?? c.instanceName;
       if (!instance) {
         throw new LakebaseError('LAKEBASE_NOT_CONFIGURED', 'Per-user pools need the instance name or endpoint.', {
           suggestion: 'Set LAKEBASE_INSTANCE_NAME (Provisioned) or LAKEBASE_ENDPOINT (Autoscaling).',

@@ -4,7 +4,8 @@ import type pg from 'pg';
  * `databricks_create_role(name, identity_type)`, the SQL way Lakebase offers to make a role for a Databricks identity
  * (there after `CREATE EXTENSION databricks_auth`). The emulator installs it in schema `public` of each database, owned
  * by its superuser (SECURITY DEFINER with a pinned search_path); `CREATE EXTENSION databricks_auth` is not needed and
- * not available. Any role may call it here. The workspace finds a role made this way at the identity's first login.
+ * not available. Any role may call it here; whoever makes a GROUP role gets ADMIN on it (to add members). The
+ * workspace finds a role made this way at the identity's first login.
  */
 const CREATE_FUNCTION = `
 CREATE FUNCTION public.databricks_create_role(role_name text, identity_type text)
@@ -17,6 +18,10 @@ BEGIN
     RAISE EXCEPTION 'identity_type must be USER, SERVICE_PRINCIPAL or GROUP, got %', identity_type USING ERRCODE = '22023';
   END IF;
   EXECUTE format('CREATE ROLE %I %s', role_name, CASE WHEN upper(identity_type) = 'GROUP' THEN 'NOLOGIN' ELSE 'LOGIN' END);
+  -- The caller may manage a group it made (add and remove members), as a CREATEROLE creator can in PostgreSQL 16+.
+  IF upper(identity_type) = 'GROUP' THEN
+    EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', role_name, session_user);
+  END IF;
   RETURN role_name;
 END
 $fn$`;
