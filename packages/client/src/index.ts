@@ -98,6 +98,7 @@ export {
   type DiagnosticStepName,
   diagnose,
 } from './diagnose/index.js';
+export { type DiagnoseUserOptions, diagnoseUser } from './diagnose/per-user.js';
 export {
   isLakebaseError,
   LakebaseError,

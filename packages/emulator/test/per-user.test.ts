@@ -34,7 +34,13 @@ describe.each([
       const admin = new pg.Client({ connectionString: upstream });
       await admin.connect();
       await admin.query(`DROP TABLE IF EXISTS ${table}`);
-      for (const role of [alice, bob, `carol-${id}@example.com`, `dave-${id}@example.com`]) {
+      for (const role of [
+        alice,
+        bob,
+        `carol-${id}@example.com`,
+        `dave-${id}@example.com`,
+        `noscope-${id}@example.com`,
+      ]) {
         await admin.query(`DROP OWNED BY "${role}"`).catch(() => {});
         await admin.query(`DROP ROLE IF EXISTS "${role}"`);
       }
@@ -183,7 +189,8 @@ describe.each([
     if (upstream) {
       const cleanup = new pg.Client({ connectionString: upstream });
       await cleanup.connect();
-      await cleanup.query(`DROP ROLE IF EXISTS "${erin}"`).catch(() => {});
+      await cleanup.query(`DROP OWNED BY "${erin}"`);
+      await cleanup.query(`DROP ROLE "${erin}"`);
       await cleanup.end();
     }
   });

@@ -54,3 +54,9 @@ export function resolvePerUserSettings(
   }
   return out;
 }
+
+/** The user token `lakebase doctor --as-user` checks with: `LAKEBASE_USER_TOKEN`, or undefined. */
+export function perUserToken(env: Record<string, string | undefined> = process.env): string | undefined {
+  const token = env.LAKEBASE_USER_TOKEN?.trim();
+  return token ? token : undefined;
+}
