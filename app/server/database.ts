@@ -2,8 +2,8 @@ import type { UserPools } from '@lakebase-kit/client';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
-import { notConfiguredError, toAppError } from './errors.js';
-import { attachUserPool } from './per-user.js';
+import { type AppError, notConfiguredError, toAppError } from './errors.js';
+import { attachUserPool, userQueryError } from './per-user.js';
 import { PreferencesStore } from './preferences-store.js';
 
 /** Non-secret facts about the database in use, for `/api/health`, `/api/me` and the UI. */
@@ -65,6 +65,8 @@ export interface DatabaseService {
    * `LAKEBASE_NOT_CONFIGURED` error when there is no database.
    */
   preferences(request?: FastifyRequest): PreferencesStore;
+  /** The API error for a failure of a database call (in per-user mode, a user's missing privilege is their 403). */
+  errorOf(error: unknown): AppError;
   /** Run `SELECT 1` (bounded by `timeoutMs`) and report pool and token state. Never throws. */
   health(timeoutMs?: number): Promise<DatabaseHealth>;
 }
@@ -81,6 +83,7 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
       configured: false,
       perUser: false,
       attach: async () => {},
+      errorOf: toAppError,
       info: () => undefined,
       preferences: () => {
         throw notConfiguredError();
@@ -107,6 +110,7 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
   return {
     configured: true,
     perUser: userPools !== undefined,
+    errorOf: userPools ? userQueryError : toAppError,
     attach: async (request) => {
       if (userPools) await attachUserPool(request, userPools);
     },

@@ -71,3 +71,24 @@ function userAccessError(error: unknown): AppError {
   if (code === undefined) return mapped;
   return new AppError(code, mapped.code, mapped.message, 'PermissionError', mapped.suggestion);
 }
+
+/**
+ * A query's failure in per-user mode: a missing privilege (SQLSTATE 42501) is the user's (not a member of the group
+ * role that holds the table privileges), so a 403 saying who can fix it; anything else as in service-principal mode.
+ */
+export function userQueryError(error: unknown): AppError {
+  let current = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if ((current as { code?: unknown }).code === '42501') {
+      return new AppError(
+        403,
+        'LAKEBASE_PERMISSION_DENIED',
+        'Your database role may not use this table.',
+        'PermissionError',
+        "Ask the app owner to add you to the app's group role: `lakebase grant --to lakebase_app_users --members <your email>`.",
+      );
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return toAppError(error);
+}

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from '../config/per-user.js';
 import { LakebaseError, registerSecret } from '../errors.js';
 import { type DatabaseCredential, jwtClaims, LakebaseApi } from '../workspace/api.js';
+import type { FetchFn } from '../workspace/http.js';
 import { type ConnectionTarget, LakebaseConnector } from './connector.js';
 import { databaseErrorCode } from './database-errors.js';
 import { LakebasePool } from './pool.js';
@@ -22,6 +23,8 @@ export interface UserPoolsOptions extends PerUserOptions {
   env?: Record<string, string | undefined>;
   /** Replace the credential call made with a user's token (tests). */
   mintCredential?: (userToken: string) => Promise<DatabaseCredential>;
+  /** The `fetch` of the credential calls made with users' tokens (default: the main pool's REST settings' fetch). */
+  fetch?: FetchFn;
 }
 
 /** Counters of the per-user pools, for `/api/health`, logs and tests. */
@@ -317,7 +320,10 @@ export class UserPools {
         },
       );
     }
-    return new LakebaseApi({ host, getToken: async () => userToken });
+    return new LakebaseApi(
+      { host, getToken: async () => userToken },
+      this.options.fetch ? { fetch: this.options.fetch } : {},
+    );
   }
 
   private remember(hash: string, known: { identity: string; credential: DatabaseCredential }): void {
