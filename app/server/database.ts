@@ -1,4 +1,4 @@
-import type { UserPools } from '@lakebase-kit/client';
+import type { UserPools, UserPoolsStats } from '@lakebase-kit/client';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
@@ -47,6 +47,8 @@ export interface DatabaseHealth {
   info?: DatabaseInfo;
   tokenExpiresAt?: string | undefined;
   pool?: PoolUsage;
+  /** Per-user mode: the users' pools (see `UserPools.stats()`). */
+  userPools?: UserPoolsStats;
   error?: { error_code: string; message: string; suggestion: string };
 }
 
@@ -133,6 +135,7 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
         info: info(),
         tokenExpiresAt: database.tokenExpiresAt?.()?.toISOString(),
         pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 },
+        ...(userPools ? { userPools: userPools.stats() } : {}),
       });
       try {
         await withTimeout(pool.query('SELECT 1'), timeoutMs);

@@ -125,6 +125,14 @@ describe('per-user mode against the emulator', () => {
     expect(JSON.stringify(body)).not.toContain(token);
   });
 
+  it("/api/health reports the users' pools against their bound", async () => {
+    const health = (await (await fetch(`${url}/api/health`)).json()) as {
+      database: { userPools?: { users: number; maxConnections: number; connections: number } };
+    };
+    expect(health.database.userPools).toMatchObject({ users: 3, maxConnections: 100 });
+    expect(health.database.userPools?.connections).toBeLessThanOrEqual(6);
+  });
+
   it('no token is a 401, and a token of another user than X-Forwarded-Email is a 403', async () => {
     const missing = await call('ann@example.com', 'GET', '', undefined, '');
     expect(missing.status).toBe(401);
