@@ -95,6 +95,14 @@ describe('per-user mode against the emulator', () => {
       ),
     );
     expect(forged).toBe('42501');
+    // The migration history is the owner's: the group role was not granted it.
+    const history = await pools.withUser(tokens.get('ann@example.com') as string, (pool) =>
+      pool.query('SELECT * FROM pgmigrations').then(
+        () => 'read',
+        (error: { code?: string }) => error.code,
+      ),
+    );
+    expect(history).toBe('42501');
     // The owner (the app's identity, service-principal mode) is not held by the policy and sees all six.
     const all = await connection.pool?.query<{ n: number }>('SELECT count(*)::int AS n FROM user_preferences');
     expect(all?.rows[0]?.n).toBe(6);

@@ -28,8 +28,14 @@ interface Unguarded {
 export async function diagnoseUser(options: DiagnoseUserOptions = {}): Promise<DiagnosisReport> {
   const steps: DiagnosticStep[] = [];
   const schema = options.schema ?? 'public';
-  const started = monotonicClock.now();
-  const ms = () => Math.round((monotonicClock.now() - started) * 10) / 10;
+  // Each step's own duration: from the end of the previous one.
+  let since = monotonicClock.now();
+  const ms = () => {
+    const now = monotonicClock.now();
+    const taken = Math.round((now - since) * 10) / 10;
+    since = now;
+    return taken;
+  };
   const fail = (name: DiagnosticStep['name'], error: unknown): DiagnosisReport => {
     const coded = isLakebaseError(error) ? error : undefined;
     steps.push({
@@ -113,7 +119,6 @@ async function unguardedTables(lease: UserLease, schema: string): Promise<Unguar
             (select count(*)::int from pg_policy p where p.polrelid = c.oid) as policies
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = $1 and c.relkind in ('r', 'p') and has_table_privilege(current_user, c.oid, 'SELECT')
-        and c.relname <> 'pgmigrations'
       order by 1`,
     [schema],
   );

@@ -6,9 +6,13 @@
 import type pg from 'pg';
 import { LakebaseError } from '../errors.js';
 import { type GrantResult, grantAccess } from './grants.js';
+import { CHECKSUMS_TABLE } from './migrations.js';
 import { quoteIdent } from './quote.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** The bookkeeping tables of `applyMigrations` (node-pg-migrate's default history table and our checksums). */
+const MIGRATION_TABLES = ['pgmigrations', CHECKSUMS_TABLE];
 
 export interface GroupGrantOptions {
   /** The group role (created NOLOGIN when missing). */
@@ -55,6 +59,18 @@ export async function grantToGroup(db: Queryable, options: GroupGrantOptions): P
     ...(options.schema ? { schema: options.schema } : {}),
     ...(options.readOnly ? { readOnly: true } : {}),
   });
+  // The migration history is the owner's, not per-user data: users must neither read nor rewrite it.
+  const schema = options.schema ?? 'public';
+  for (const table of MIGRATION_TABLES) {
+    const { rows } = await db.query<{ found: boolean }>('select to_regclass($1) is not null as found', [
+      `${quoteIdent(schema)}.${quoteIdent(table)}`,
+    ]);
+    if (rows[0]?.found) {
+      const statement = `REVOKE ALL ON ${quoteIdent(schema)}.${quoteIdent(table)} FROM ${quoteIdent(group)}`;
+      await db.query(statement);
+      grant.statements.push(statement);
+    }
+  }
   const result: GroupGrantResult = { group, createdGroup, grant, added: [], alreadyMembers: [], createdRoles: [] };
   for (const member of options.members ?? []) {
     if (!(await roleExists(db, member))) {
