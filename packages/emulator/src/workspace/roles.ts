@@ -31,6 +31,8 @@ export interface RoleStore {
  */
 export class RoleRegistry {
   private store: RoleStore | undefined;
+  /** Roles are made in storage one at a time: concurrent GRANTs on one database fail "tuple concurrently updated". */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly state: StateDocument & { roles?: RoleRecord[] },
@@ -92,7 +94,7 @@ export class RoleRegistry {
       throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `identity_type must be one of ${IDENTITY_TYPES.join(', ')}.`);
     }
     if (this.find(postgresRole)) throw new ApiError(400, 'BAD_REQUEST', 'role with that name already exists');
-    await this.store?.create(postgresRole, type);
+    await this.inStorage(postgresRole, type);
     const record = this.record(postgresRole, type);
     record.membershipRoles = membershipRoles;
     this.persist();
@@ -102,7 +104,15 @@ export class RoleRegistry {
   /** Makes a recorded role exist in storage now (idempotent), so grants to it work before its first login. */
   async materialize(postgresRole: string): Promise<void> {
     const record = this.get(postgresRole);
-    await this.store?.create(postgresRole, record.identityType);
+    await this.inStorage(postgresRole, record.identityType);
+  }
+
+  private inStorage(postgresRole: string, type: RoleIdentityType): Promise<void> {
+    const store = this.store;
+    if (!store) return Promise.resolve();
+    const done = this.queue.then(() => store.create(postgresRole, type));
+    this.queue = done.catch(() => {});
+    return done;
   }
 
   delete(postgresRole: string): void {
