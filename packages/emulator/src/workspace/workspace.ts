@@ -185,19 +185,24 @@ export class WorkspaceImpl implements Workspace, ModelContext {
 
   /** The identity a bearer token (PAT or unexpired OAuth access token) stands for. */
   async authenticateBearer(token: string): Promise<IdentityRecord | undefined> {
-    if (token.startsWith('dapi'))
-      return this.state.identities.find((i) => i.pat !== undefined && safeEqual(i.pat, token));
-    const sub = await this.signer.verifyAccessToken(token, this.now());
-    return sub === undefined ? undefined : this.identityByUserName(sub);
+    return (await this.authenticateBearerWithScopes(token))?.identity;
   }
 
   /**
-   * The OAuth scopes a bearer token carries: undefined for a PAT (which may call every API), the token's own list for
-   * an OAuth access token (`all-apis`, or a user token's `postgres`, ...).
+   * The identity a bearer token stands for and the OAuth scopes it carries (one signature check): `scopes` is
+   * undefined for a PAT (which may call every API), the token's own list for an OAuth access token (`all-apis`, or a
+   * user token's `postgres`, ...).
    */
-  async bearerScopes(token: string): Promise<string[] | undefined> {
-    if (token.startsWith('dapi')) return undefined;
-    return (await this.signer.verifyAccessTokenClaims(token, this.now()))?.scopes ?? [];
+  async authenticateBearerWithScopes(
+    token: string,
+  ): Promise<{ identity: IdentityRecord; scopes: string[] | undefined } | undefined> {
+    if (token.startsWith('dapi')) {
+      const identity = this.state.identities.find((i) => i.pat !== undefined && safeEqual(i.pat, token));
+      return identity ? { identity, scopes: undefined } : undefined;
+    }
+    const claims = await this.signer.verifyAccessTokenClaims(token, this.now());
+    const identity = claims === undefined ? undefined : this.identityByUserName(claims.sub);
+    return identity ? { identity, scopes: claims?.scopes ?? [] } : undefined;
   }
 
   /** The service principal whose client credentials these are, or undefined. */

@@ -33,14 +33,14 @@ export function addBearerAuth(api: FastifyInstance, ws: WorkspaceImpl): void {
         .headers({ 'www-authenticate': 'Bearer realm="DatabricksRealm"', 'x-databricks-reason-phrase': NOT_SENT })
         .send({ error_code: 401, message: `${NOT_SENT} [ReqId: ${request.id}]` });
     }
-    const identity = await ws.authenticateBearer(match[1] as string);
-    if (!identity) {
+    const found = await ws.authenticateBearerWithScopes(match[1] as string);
+    if (!found) {
       return reply
         .code(403)
         .header('x-databricks-reason-phrase', 'Invalid access token.')
         .send({ error_code: 403, message: `Invalid access token. [ReqId: ${request.id}]` });
     }
-    identities.set(request, identity);
-    scopes.set(request, await ws.bearerScopes(match[1] as string));
+    identities.set(request, found.identity);
+    scopes.set(request, found.scopes);
   });
 }
