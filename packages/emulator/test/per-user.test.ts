@@ -147,6 +147,37 @@ describe.each([
     await client.end();
   });
 
+  it('roles APIs: get and list by either tier, unknown is 404, delete stops new logins', async () => {
+    const fay = `fay-${id}@example.com`;
+    const token = await userToken(fay);
+    const pat = emulator.env().DATABRICKS_TOKEN as string;
+    const [, p, , b] = emulator.endpoint.split('/');
+    const got = await api(`/postgres/projects/${p}/branches/${b}/roles/${encodeURIComponent(fay)}`, pat);
+    expect(got.status).toBe(200);
+    expect(((await got.json()) as { status: { postgres_role: string } }).status.postgres_role).toBe(fay);
+    const listed = await api(`/database/instances/${emulator.instanceName}/roles`, pat);
+    const names = ((await listed.json()) as { database_instance_roles: { name: string }[] }).database_instance_roles;
+    expect(names.map((r) => r.name)).toEqual(expect.arrayContaining([fay, emulator.user]));
+    expect((await api(`/database/instances/${emulator.instanceName}/roles/nobody-${id}`, pat)).status).toBe(404);
+
+    const password = await credential(token);
+    await (await connect(fay, password)).end();
+    const removed = await fetch(
+      `${emulator.databricksHost}/api/2.0/database/instances/${emulator.instanceName}/roles/${encodeURIComponent(fay)}`,
+      {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${pat}` },
+      },
+    );
+    expect(removed.status).toBe(200);
+    // The PostgreSQL role stays with what it owns, but the workspace no longer lets fay in.
+    const refused = await connect(fay, password).then(
+      () => undefined,
+      (error: { code?: string }) => error.code,
+    );
+    expect(refused).toBe('28000');
+  });
+
   it('enforces row-level security keyed on current_user: each user reads and writes only their rows', async () => {
     const aliceToken = await userToken(alice);
     const bobToken = await userToken(bob);

@@ -35,7 +35,7 @@ export class RoleRegistry {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly state: StateDocument & { roles?: RoleRecord[] },
+    private readonly state: StateDocument & { roles?: RoleRecord[]; deletedRoles?: string[] },
     private readonly now: () => number,
     private readonly persist: () => void,
   ) {}
@@ -68,6 +68,7 @@ export class RoleRegistry {
   record(postgresRole: string, identityType: RoleIdentityType): RoleRecord {
     const existing = this.find(postgresRole);
     if (existing) return existing;
+    this.state.deletedRoles = this.state.deletedRoles?.filter((name) => name !== postgresRole);
     const record: RoleRecord = {
       postgresRole,
       identityType,
@@ -115,9 +116,14 @@ export class RoleRegistry {
     return done;
   }
 
+  /**
+   * The roles API's delete: the identity can no longer log in. The PostgreSQL role itself is kept with what it owns
+   * (the emulator does not model `reassign_owned_to`), and is not found again through storage until made anew.
+   */
   delete(postgresRole: string): void {
     this.get(postgresRole);
     this.state.roles = this.list().filter((r) => r.postgresRole !== postgresRole);
+    this.state.deletedRoles = [...(this.state.deletedRoles ?? []), postgresRole];
     this.persist();
   }
 
@@ -127,6 +133,7 @@ export class RoleRegistry {
    */
   async canLogIn(postgresRole: string, identityType: RoleIdentityType): Promise<boolean> {
     if (this.find(postgresRole)) return true;
+    if (this.state.deletedRoles?.includes(postgresRole)) return false;
     if (!(await this.store?.exists(postgresRole))) return false;
     this.record(postgresRole, identityType);
     return true;
