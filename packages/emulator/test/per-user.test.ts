@@ -40,6 +40,7 @@ describe.each([
         `carol-${id}@example.com`,
         `dave-${id}@example.com`,
         `noscope-${id}@example.com`,
+        `fay-${id}@example.com`,
       ]) {
         await admin.query(`DROP OWNED BY "${role}"`).catch(() => {});
         await admin.query(`DROP ROLE IF EXISTS "${role}"`);
