@@ -30,6 +30,8 @@ export type AppDatabase =
       tokenExpiresAt?: () => Date | undefined;
       /** Per-user mode (`LAKEBASE_CONNECT_AS=user`): requests run on the user's own pool; `pool` stays the app's. */
       userPools?: UserPools;
+      /** Embedded emulator only: a user token for a request that carries none (the emulator plays the Apps proxy). */
+      devUserToken?: (email: string) => Promise<string>;
     }
   | { configured: false };
 
@@ -114,7 +116,7 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
     perUser: userPools !== undefined,
     errorOf: userPools ? userQueryError : toAppError,
     attach: async (request) => {
-      if (userPools) await attachUserPool(request, userPools);
+      if (userPools) await attachUserPool(request, userPools, database.devUserToken);
     },
     info,
     preferences: (request) => {

@@ -21,13 +21,18 @@ declare module 'fastify' {
 /**
  * Leases the caller's pool for this request. The database identity comes from the token (the credential the workspace
  * minted for it), and must be the proxy's `X-Forwarded-Email` when that is sent; locally, without it, the token's
- * user is the caller.
+ * user is the caller. On the embedded emulator, a request without a token gets one for its caller (`devUserToken`).
  */
-export async function attachUserPool(request: FastifyRequest, pools: UserPools): Promise<void> {
+export async function attachUserPool(
+  request: FastifyRequest,
+  pools: UserPools,
+  devUserToken?: (email: string) => Promise<string>,
+): Promise<void> {
   if (request.databaseLease) return;
   const identity = requireIdentity(request);
   const raw = request.headers[USER_TOKEN_HEADER];
-  const token = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  let token = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!token && devUserToken) token = await devUserToken(identity.email);
   if (!token) {
     throw new AppError(
       401,

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { applyMigrations, grantToGroup } from '@lakebase-kit/client';
 import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
 import type { FastifyInstance } from 'fastify';
@@ -148,5 +151,48 @@ describe('per-user mode against the emulator', () => {
     const swapped = await call('ann@example.com', 'GET', '', undefined, tokens.get('ben@example.com'));
     expect(swapped.status).toBe(403);
     expect(((await swapped.json()) as ErrorBody).detail.error_code).toBe('IDENTITY_MISMATCH');
+  });
+});
+
+describe('per-user mode on the embedded emulator (npm start with LAKEBASE_CONNECT_AS=user)', () => {
+  let dataDir: string;
+  let connection: DatabaseConnection;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-app-per-user-'));
+    const settings = readServerSettings({ LAKEBASE_CONNECT_AS: 'user', LAKEBASE_EMULATOR_DIR: dataDir });
+    connection = await connectDatabase(settings, {}, quiet);
+    if (!connection.pool || !connection.emulator) throw new Error('expected the embedded emulator');
+    await applyMigrations(connection.pool, { dir: MIGRATIONS_DIR });
+    app = await buildApp({ database: connection.database, logger: false });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await connection?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('the emulator plays the proxy: each local user, with no token sent, runs as their own role', async () => {
+    const as = (email?: string) => (email ? { 'x-forwarded-email': email } : {});
+    for (const email of [undefined, 'zoe@example.com']) {
+      const put = await app.inject({
+        method: 'PUT',
+        url: '/api/preferences/theme',
+        headers: as(email),
+        payload: { value: email ?? 'dev' },
+      });
+      expect(put.statusCode).toBe(201);
+    }
+    const dev = (await app.inject({ url: '/api/preferences', headers: as() })).json() as {
+      preferences: { value: string }[];
+    };
+    expect(dev.preferences.map((p) => p.value)).toEqual(['dev']);
+    const zoe = (await app.inject({ url: '/api/preferences', headers: as('zoe@example.com') })).json() as {
+      preferences: { value: string }[];
+    };
+    expect(zoe.preferences.map((p) => p.value)).toEqual(['zoe@example.com']);
+    const pools = connection.database.configured ? connection.database.userPools : undefined;
+    expect(pools?.stats()).toMatchObject({ users: 2, credentialRequests: 2 });
   });
 });
