@@ -5,7 +5,7 @@
  */
 import type { UserLease, UserPools } from '@lakebase-kit/client';
 import type { FastifyRequest } from 'fastify';
-import { AppError, toAppError } from './errors.js';
+import { AppError, findInChain, toAppError } from './errors.js';
 import { requireIdentity } from './identity.js';
 
 /** The header the Apps proxy forwards the user's token in. Never logged (app.ts keeps an allowlist of headers). */
@@ -82,18 +82,13 @@ function userAccessError(error: unknown): AppError {
  * role that holds the table privileges), so a 403 saying who can fix it; anything else as in service-principal mode.
  */
 export function userQueryError(error: unknown): AppError {
-  let current = error;
-  for (let depth = 0; depth < 5 && current; depth++) {
-    if ((current as { code?: unknown }).code === '42501') {
-      return new AppError(
-        403,
-        'LAKEBASE_PERMISSION_DENIED',
-        'Your database role may not use this table.',
-        'PermissionError',
-        "Ask the app owner to add you to the app's group role: `lakebase grant --to lakebase_app_users --members <your email>`.",
-      );
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return toAppError(error);
+  const denied = findInChain(error, (e): e is { code: string } => (e as { code?: unknown } | null)?.code === '42501');
+  if (!denied) return toAppError(error);
+  return new AppError(
+    403,
+    'LAKEBASE_PERMISSION_DENIED',
+    'Your database role may not use this table.',
+    'PermissionError',
+    "Ask the app owner to add you to the app's group role: `lakebase grant --to lakebase_app_users --members <your email>`.",
+  );
 }
