@@ -1,6 +1,9 @@
+import type { UserPools, UserPoolsStats } from '@lakebase-kit/client';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
-import { notConfiguredError, toAppError } from './errors.js';
+import { type AppError, notConfiguredError, toAppError } from './errors.js';
+import { attachUserPool, userQueryError } from './per-user.js';
 import { PreferencesStore } from './preferences-store.js';
 
 /** Non-secret facts about the database in use, for `/api/health`, `/api/me` and the UI. */
@@ -25,6 +28,10 @@ export type AppDatabase =
       info: DatabaseInfo | (() => DatabaseInfo);
       /** When the current database token expires; undefined for password-based (static) connections. */
       tokenExpiresAt?: () => Date | undefined;
+      /** Per-user mode (`LAKEBASE_CONNECT_AS=user`): requests run on the user's own pool; `pool` stays the app's. */
+      userPools?: UserPools;
+      /** Embedded emulator only: a user token for a request that carries none (the emulator plays the Apps proxy). */
+      devUserToken?: (email: string) => Promise<string>;
     }
   | { configured: false };
 
@@ -42,14 +49,28 @@ export interface DatabaseHealth {
   info?: DatabaseInfo;
   tokenExpiresAt?: string | undefined;
   pool?: PoolUsage;
+  /** Per-user mode: the users' pools (see `UserPools.stats()`). */
+  userPools?: UserPoolsStats;
   error?: { error_code: string; message: string; suggestion: string };
 }
 
 export interface DatabaseService {
   readonly configured: boolean;
   info(): DatabaseInfo | undefined;
-  /** The preferences store, or the `LAKEBASE_NOT_CONFIGURED` error when there is no database. */
-  preferences(): PreferencesStore;
+  /** True when requests run as the signed-in user (per-user mode). */
+  readonly perUser: boolean;
+  /**
+   * Makes the request's database handle: in per-user mode leases the user's pool (released when the response is
+   * sent); otherwise nothing. A `preHandler` of the routes that use the database.
+   */
+  attach(request: FastifyRequest): Promise<void>;
+  /**
+   * The preferences store of this request: on the user's pool in per-user mode, on the app's pool otherwise; or the
+   * `LAKEBASE_NOT_CONFIGURED` error when there is no database.
+   */
+  preferences(request?: FastifyRequest): PreferencesStore;
+  /** The API error for a failure of a database call (in per-user mode, a user's missing privilege is their 403). */
+  errorOf(error: unknown): AppError;
   /** Run `SELECT 1` (bounded by `timeoutMs`) and report pool and token state. Never throws. */
   health(timeoutMs?: number): Promise<DatabaseHealth>;
 }
@@ -64,6 +85,9 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
   if (!database.configured) {
     return {
       configured: false,
+      perUser: false,
+      attach: async () => {},
+      errorOf: toAppError,
       info: () => undefined,
       preferences: () => {
         throw notConfiguredError();
@@ -82,13 +106,30 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
       },
     };
   }
-  const { pool } = database;
+  const { pool, userPools } = database;
   const store = new PreferencesStore(pool);
+  // One store per user pool (its prepared statements are per connection anyway); dropped with the pool.
+  const userStores = new WeakMap<pg.Pool, PreferencesStore>();
   const info = () => (typeof database.info === 'function' ? database.info() : database.info);
   return {
     configured: true,
+    perUser: userPools !== undefined,
+    errorOf: userPools ? userQueryError : toAppError,
+    attach: async (request) => {
+      if (userPools) await attachUserPool(request, userPools, database.devUserToken);
+    },
     info,
-    preferences: () => store,
+    preferences: (request) => {
+      if (!userPools) return store;
+      const lease = request?.databaseLease;
+      if (!lease) throw new Error('per-user mode: preferences(request) before attach(request)');
+      let own = userStores.get(lease.pool);
+      if (!own) {
+        own = new PreferencesStore(lease.pool);
+        userStores.set(lease.pool, own);
+      }
+      return own;
+    },
     health: async (timeoutMs = 5000) => {
       const started = performance.now();
       const common = () => ({
@@ -96,6 +137,7 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
         info: info(),
         tokenExpiresAt: database.tokenExpiresAt?.()?.toISOString(),
         pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 },
+        ...(userPools ? { userPools: userPools.stats() } : {}),
       });
       try {
         await withTimeout(pool.query('SELECT 1'), timeoutMs);
@@ -120,6 +162,10 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
 export const databasePlugin = fp<{ database: AppDatabase }>(
   async (fastify, options) => {
     fastify.decorate('database', createDatabaseService(options.database));
+    fastify.decorateRequest('databaseLease', undefined);
+    const release = async (request: FastifyRequest) => request.databaseLease?.release();
+    fastify.addHook('onResponse', release);
+    fastify.addHook('onRequestAbort', release);
   },
   { name: 'lakebase-database', fastify: '5.x' },
 );

@@ -136,7 +136,7 @@ function hasCode(value: unknown): value is { code: string } {
 }
 
 /** Drizzle wraps driver errors (`DrizzleQueryError`, whose message holds the SQL and parameters): look through causes. */
-function findInChain<T>(error: unknown, match: (value: unknown) => value is T): T | undefined {
+export function findInChain<T>(error: unknown, match: (value: unknown) => value is T): T | undefined {
   let current = error;
   for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
     if (match(current)) return current;

@@ -1,5 +1,7 @@
 import {
   createLakebasePool,
+  createUserPools,
+  grantToGroup,
   isLakebaseError,
   type LakebaseConfig,
   type LakebaseLogger,
@@ -23,6 +25,7 @@ export interface DatabaseConnection {
 interface EmulatorHandle {
   env(tier?: 'provisioned' | 'autoscaling'): Record<string, string>;
   stop(): Promise<void>;
+  workspace: { issueUserToken(email: string): Promise<{ access_token: string }> };
 }
 
 /**
@@ -66,6 +69,8 @@ export async function connectDatabase(
   }
 
   const pool = createLakebasePool({ config, logger });
+  // Per-user mode: pools made with each user's token; they close with `pool`. Bounds from LAKEBASE_USER_POOL*.
+  const userPools = settings.connectAs === 'user' ? createUserPools(pool, { env }) : undefined;
   const running = emulator;
   const info = (): DatabaseInfo => ({
     tier: config.mode,
@@ -83,6 +88,8 @@ export async function connectDatabase(
       pool,
       info,
       tokenExpiresAt: () => pool.lakebase.credentials?.status().expiresAt,
+      ...(userPools ? { userPools } : {}),
+      ...(userPools && running ? { devUserToken: devUserTokens(running, pool) } : {}),
     },
     pool,
     emulator: running ? { dataDir: settings.emulator.dataDir, tier: settings.emulator.tier } : undefined,
@@ -90,5 +97,35 @@ export async function connectDatabase(
       await pool.end();
       await running?.stop();
     },
+  };
+}
+
+/** The group role the migrations grant the tables to, in per-user mode. */
+const USERS_GROUP = 'lakebase_app_users';
+
+/**
+ * Per-user mode on the embedded emulator: the emulator plays the Apps proxy (a user token for the caller's email, as
+ * `X-Forwarded-Access-Token` would carry) and the admin (a role for the user, added to the group role), once per
+ * email, so `LAKEBASE_CONNECT_AS=user npm start` works locally with no setup. Never used with a real Lakebase.
+ */
+function devUserTokens(emulator: EmulatorHandle, pool: LakebasePool): (email: string) => Promise<string> {
+  const tokens = new Map<string, Promise<string>>();
+  return (email) => {
+    let token = tokens.get(email);
+    if (!token) {
+      token = (async () => {
+        const { access_token: issued } = await emulator.workspace.issueUserToken(email);
+        const client = await pool.connect();
+        try {
+          await grantToGroup(client, { group: USERS_GROUP, members: [email] });
+        } finally {
+          client.release();
+        }
+        return issued;
+      })();
+      token.catch(() => tokens.delete(email));
+      tokens.set(email, token);
+    }
+    return token;
   };
 }

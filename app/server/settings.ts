@@ -19,6 +19,11 @@ export interface ServerSettings {
   devUser: string;
   /** `MIGRATE_ON_START=true`: apply `app/migrations` before listening (under the advisory lock). */
   migrateOnStart: boolean;
+  /**
+   * `LAKEBASE_CONNECT_AS`: `app` (default) runs every query as the app's service principal; `user` runs each
+   * request as the signed-in user, with the token the Apps proxy forwards (needs `user_api_scopes: [postgres]`).
+   */
+  connectAs: 'app' | 'user';
   /** `LOG_LEVEL`, default info. */
   logLevel: string;
   /** OTLP export of the client's metrics and spans (telemetry.ts). */
@@ -48,6 +53,7 @@ export function readServerSettings(env: Env = process.env, cwd: string = process
     production,
     devUser: env.DEV_USER_EMAIL?.trim() || 'dev@example.com',
     migrateOnStart: isTrue(env.MIGRATE_ON_START),
+    connectAs: parseConnectAs(env.LAKEBASE_CONNECT_AS),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     telemetry: {
       otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined,
@@ -60,6 +66,15 @@ export function readServerSettings(env: Env = process.env, cwd: string = process
       tier,
     },
   };
+}
+
+function parseConnectAs(value: string | undefined): 'app' | 'user' {
+  const text = (value ?? '').trim().toLowerCase();
+  if (text === '' || text === 'app') return 'app';
+  if (text === 'user') return 'user';
+  throw new Error(
+    `Invalid LAKEBASE_CONNECT_AS '${value}': use 'app' (the service principal) or 'user' (each signed-in user).`,
+  );
 }
 
 function parsePort(value: string): number {

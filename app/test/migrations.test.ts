@@ -77,8 +77,16 @@ describe('applyMigrations', () => {
     expect((await applyMigrations(pool, { dir: MIGRATIONS_DIR, schema })).map((m) => m.name)).toEqual(MIGRATION_NAMES);
     expect(await applyMigrations(pool, { dir: MIGRATIONS_DIR, schema })).toEqual([]);
 
+    // The last migration (row-level security) reverts alone; reverting them all drops the table.
     const reverted = await applyMigrations(pool, { dir: MIGRATIONS_DIR, schema, direction: 'down' });
     expect(reverted.map((m) => m.name)).toEqual(MIGRATION_NAMES.slice(-1));
+    const rls = await pool.query(
+      `SELECT relrowsecurity FROM pg_class WHERE oid = '"${schema}".user_preferences'::regclass`,
+    );
+    expect(rls.rows[0].relrowsecurity).toBe(false);
+    const rest = MIGRATION_NAMES.length - 1;
+    const all = await applyMigrations(pool, { dir: MIGRATIONS_DIR, schema, direction: 'down', count: rest });
+    expect(all.map((m) => m.name)).toEqual(MIGRATION_NAMES.slice(0, rest).reverse());
     const { rows } = await pool.query(`SELECT to_regclass('"${schema}".user_preferences') AS table`);
     expect(rows[0].table).toBeNull();
   });

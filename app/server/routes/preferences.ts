@@ -1,6 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
-import { AppError, toAppError, validationError } from '../errors.js';
+import { AppError, validationError } from '../errors.js';
 import { parseIfMatch, preconditionFailed, toETag } from '../etag.js';
 import { requireIdentity } from '../identity.js';
 
@@ -45,6 +45,8 @@ const ifMatchHeaders = {
 /** `GET /api/preferences`, `GET|PUT|DELETE /api/preferences/:key`: always the caller's own rows only. */
 export const preferencesRoutes = fp(
   async (fastify) => {
+    // Per-user mode: the request's queries run on the caller's own pool (a no-op in service-principal mode).
+    fastify.addHook('preHandler', async (request) => fastify.database.attach(request));
     fastify.get(
       '/api/preferences',
       {
@@ -62,7 +64,9 @@ export const preferencesRoutes = fp(
       },
       async (request) => {
         const user = requireIdentity(request);
-        return { preferences: await query(() => fastify.database.preferences().list(user.email)) };
+        return {
+          preferences: await query(() => fastify.database.preferences(request).list(user.email), fastify.database),
+        };
       },
     );
 
@@ -74,7 +78,10 @@ export const preferencesRoutes = fp(
       },
       async (request, reply) => {
         const user = requireIdentity(request);
-        const found = await query(() => fastify.database.preferences().get(user.email, request.params.key));
+        const found = await query(
+          () => fastify.database.preferences(request).get(user.email, request.params.key),
+          fastify.database,
+        );
         if (!found) throw notFound(request.params.key);
         return reply.header('etag', toETag(found.version)).send(found.preference);
       },
@@ -95,13 +102,16 @@ export const preferencesRoutes = fp(
         const user = requireIdentity(request);
         const { key } = request.params;
         const precondition = parseIfMatch(request.headers['if-match']);
-        const store = fastify.database.preferences();
+        const store = fastify.database.preferences(request);
         if (precondition) {
-          const updated = await query(() => store.update(user.email, key, request.body.value, precondition));
+          const updated = await query(
+            () => store.update(user.email, key, request.body.value, precondition),
+            fastify.database,
+          );
           if (!updated) throw preconditionFailed(key);
           return reply.header('etag', toETag(updated.version)).send(updated.preference);
         }
-        const saved = await query(() => store.put(user.email, key, request.body.value));
+        const saved = await query(() => store.put(user.email, key, request.body.value), fastify.database);
         return reply
           .code(saved.created ? 201 : 200)
           .header('etag', toETag(saved.version))
@@ -123,7 +133,10 @@ export const preferencesRoutes = fp(
         const user = requireIdentity(request);
         const { key } = request.params;
         const precondition = parseIfMatch(request.headers['if-match']);
-        const deleted = await query(() => fastify.database.preferences().delete(user.email, key, precondition));
+        const deleted = await query(
+          () => fastify.database.preferences(request).delete(user.email, key, precondition),
+          fastify.database,
+        );
         if (!deleted) throw precondition ? preconditionFailed(key) : notFound(key);
         return reply.code(204).send();
       },
@@ -133,12 +146,12 @@ export const preferencesRoutes = fp(
 );
 
 /** Run a database call; anything it throws becomes the API's error shape (the original goes to the log). */
-async function query<T>(run: () => Promise<T>): Promise<T> {
+async function query<T>(run: () => Promise<T>, database: { errorOf(error: unknown): AppError }): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (error instanceof AppError) throw error;
-    throw Object.assign(toAppError(error), { cause: error });
+    throw Object.assign(database.errorOf(error), { cause: error });
   }
 }
 

@@ -41,6 +41,19 @@ const health = {
             max: { type: 'integer' },
           },
         },
+        // Per-user mode only: the users' pools (open users, connections and their bound, credentials minted).
+        userPools: {
+          type: 'object',
+          properties: {
+            users: { type: 'integer' },
+            connections: { type: 'integer' },
+            peakConnections: { type: 'integer' },
+            maxConnections: { type: 'integer' },
+            credentialRequests: { type: 'integer' },
+            poolsOpened: { type: 'integer' },
+            poolsClosed: { type: 'integer' },
+          },
+        },
         error: {
           type: 'object',
           properties: { error_code: { type: 'string' }, message: { type: 'string' }, suggestion: { type: 'string' } },

@@ -10,7 +10,7 @@ import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { BIN, runCommand } from './helpers.js';
 
-const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/test';
+export const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/test';
 
 export interface CliResult {
   code: number | null;

@@ -27,6 +27,7 @@ export {
   validateEndpointPath,
   validateInstanceName,
 } from './config/names.js';
+export { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from './config/per-user.js';
 export type { ReadFallback, ReadScalingOptions, ReadScalingSettings } from './config/read-scaling.js';
 export {
   type AuthType,
@@ -93,12 +94,20 @@ export {
   tlsPolicy,
 } from './connection/tls.js';
 export {
+  createUserPools,
+  type UserLease,
+  UserPools,
+  type UserPoolsOptions,
+  type UserPoolsStats,
+} from './connection/user-pools.js';
+export {
   type DiagnoseOptions,
   type DiagnosisReport,
   type DiagnosticStep,
   type DiagnosticStepName,
   diagnose,
 } from './diagnose/index.js';
+export { type DiagnoseUserOptions, diagnoseUser } from './diagnose/per-user.js';
 export {
   isLakebaseError,
   LakebaseError,
@@ -116,6 +125,7 @@ export {
   type MissingTableAccess,
   type TableAccessReport,
 } from './sql/grants.js';
+export { type GroupGrantOptions, type GroupGrantResult, grantToGroup } from './sql/group-roles.js';
 export {
   type AppliedMigration,
   type ApplyMigrationsOptions,

@@ -168,6 +168,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const { storage, kind } = await openStorage(options, dataDir, workspace);
     cleanup.push(() => storage.close());
+    workspace.attachRoleStore({
+      create: async (role, type) => storage.createRole?.(role, workspace.defaultDatabase, type !== 'GROUP'),
+      exists: async (role) => (await storage.roleExists?.(role)) ?? false,
+    });
     await storage.prepare(workspace.defaultDatabase);
     branchData.attach(storage);
     cleanup.push(() => branchData.settled());

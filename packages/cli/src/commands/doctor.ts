@@ -1,4 +1,4 @@
-import { type DiagnosisReport, type DiagnosticStep, diagnose, LakebaseError } from '@lakebase-kit/client';
+import { type DiagnosisReport, type DiagnosticStep, diagnose, diagnoseUser, LakebaseError } from '@lakebase-kit/client';
 import type { Command } from 'commander';
 import { commandEnv } from '../context.js';
 import { printJson } from '../output.js';
@@ -12,16 +12,23 @@ export function registerDoctorCommand(program: Command): void {
     )
     .option('--schema <name>', 'schema whose tables the connecting role must read and write (default: public)')
     .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)')
+    .option(
+      '--as-user',
+      "per-user mode: with the user's OAuth token in LAKEBASE_USER_TOKEN, check its postgres scope, the user's role, " +
+        'and that row-level security guards every table of the schema the user can read',
+    )
     .option('--json', 'print the report as one JSON line (steps with name, ok, ms, detail, suggestion, code)')
     .addHelpText(
       'after',
       `
 Examples:
   $ lakebase doctor
-  $ lakebase doctor --json | jq '.steps[] | select(.ok == false)'`,
+  $ lakebase doctor --json | jq '.steps[] | select(.ok == false)'
+  $ LAKEBASE_USER_TOKEN=<a user's token> lakebase doctor --as-user`,
     )
-    .action(async (flags: { json?: boolean; schema?: string }) => {
-      const report = await diagnose({ env: await commandEnv(), ...(flags.schema ? { schema: flags.schema } : {}) });
+    .action(async (flags: { json?: boolean; schema?: string; asUser?: boolean }) => {
+      const options = { env: await commandEnv(), ...(flags.schema ? { schema: flags.schema } : {}) };
+      const report = flags.asUser ? await diagnoseUser(options) : await diagnose(options);
       if (flags.json) printJson(report);
       else printSteps(report);
       const failed = report.steps.find((s) => !s.ok);

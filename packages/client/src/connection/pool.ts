@@ -51,6 +51,7 @@ export class LakebasePool extends pg.Pool {
   /** Host and user are resolved (`ready` fulfilled): checkouts can take the fast path. */
   private prepared = false;
   private endPromise: Promise<void> | undefined;
+  private readonly endHooks: (() => Promise<void>)[] = [];
   private authRetries = 0;
   private transientRetries = 0;
   private readonly connectRetry: ConnectRetryOptions;
@@ -181,12 +182,18 @@ export class LakebasePool extends pg.Pool {
   override end(callback?: () => void): Promise<void> | undefined {
     this.endPromise ??= Promise.all([
       ...[...this.companions].map((companion) => companion.end()),
+      ...this.endHooks.map((hook) => hook()),
       this.lakebase.close(),
       super.end(),
     ]).then(() => undefined);
     if (!callback) return this.endPromise;
     this.endPromise.then(callback, callback);
     return undefined;
+  }
+
+  /** Runs `hook` when the pool is ended (pools that belong to this one, such as per-user pools, close with it). */
+  onEnd(hook: () => Promise<void>): void {
+    this.endHooks.push(hook);
   }
 
   /** Hands a checkout's outcome to a pg-style callback. */

@@ -26,7 +26,11 @@ export type DiagnosticStepName =
   | 'tls'
   | 'login'
   | 'query'
-  | 'privileges';
+  | 'privileges'
+  // per-user mode (diagnoseUser)
+  | 'user-scope'
+  | 'user-role'
+  | 'row-security';
 
 export interface DiagnosticStep {
   name: DiagnosticStepName;

@@ -88,6 +88,14 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     return this.relay.dropDatabase(name);
   }
 
+  createRole(role: string, database: string, login: boolean): Promise<void> {
+    return this.relay.createRole(role, database, login);
+  }
+
+  roleExists(role: string): Promise<boolean> {
+    return this.relay.roleExists(role);
+  }
+
   async close(): Promise<void> {
     await this.relay.close();
     await this.server.stop();

@@ -192,6 +192,11 @@ export class PgliteStorage implements SessionStorage {
     if (this.options.dataDir) await rm(databaseDir(this.options.dataDir, name), { recursive: true, force: true });
   }
 
+  /** A login role made through the roles API (made now, so grants to it work); group roles are not modelled here. */
+  async createRole(role: string, database: string, login: boolean): Promise<void> {
+    if (login) await (await this.database(database)).provision(role);
+  }
+
   cancel(processId: number): void {
     // PGlite runs a statement synchronously on the event loop: by the time a CancelRequest is read nothing is running.
     this.logger.info('pglite ignores cancel request', { processId });

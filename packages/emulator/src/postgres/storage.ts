@@ -44,6 +44,10 @@ export interface SessionStorage {
   /** Branch copies (see {@link BranchDataStorage}). */
   copyDatabase(source: string, target: string): Promise<void>;
   dropDatabase(name: string): Promise<void>;
+  /** Makes a role (LOGIN, or NOLOGIN for a group) with an app role's grants on `database`, before any login. */
+  createRole?(role: string, database: string, login: boolean): Promise<void>;
+  /** Whether the role exists in storage (one made in SQL with `databricks_create_role`). */
+  roleExists?(role: string): Promise<boolean>;
 }
 
 /** A session could not be opened; `sqlstate`/`message` go to the client in a FATAL ErrorResponse. */

@@ -3,6 +3,7 @@ import type { Duplex, Writable } from 'node:stream';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
 import { ReadOnlyRequestGuard, ReadOnlyResponseWatch, readOnlyOptions, readOnlyViolation } from './read-only-guard.js';
+import { installRoleFunctions } from './role-functions.js';
 import {
   type Logger,
   quoteIdent,
@@ -57,6 +58,7 @@ export class UpstreamStorage implements SessionStorage {
   private readonly roles = new Map<string, Promise<void>>();
   private readonly databases = new Map<string, Promise<void>>();
   private readonly grants = new Map<string, Promise<void>>();
+  private readonly functions = new Map<string, Promise<void>>();
   private readonly sessions = new Map<number, { close(): void; secretKey: number; database: string }>();
   private readonly passwordKey: string;
   private closing = false;
@@ -193,6 +195,19 @@ export class UpstreamStorage implements SessionStorage {
     await this.ensureDatabase(upstream);
     await this.ensureRole(role);
     await this.ensureGrants(role, upstream);
+    await this.once(this.functions, upstream, () => installRoleFunctions(this.pool(upstream)));
+  }
+
+  /** A role made through the roles API: a login role is provisioned; a group role is a NOLOGIN role. */
+  async createRole(role: string, database: string, login: boolean): Promise<void> {
+    if (login) return this.provision(role, database);
+    const pool = this.pool(this.admin.database);
+    await ignoreCode(pool.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`), '42710', '23505');
+  }
+
+  async roleExists(role: string): Promise<boolean> {
+    const found = await this.pool(this.admin.database).query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    return (found.rowCount ?? 0) > 0;
   }
 
   async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {

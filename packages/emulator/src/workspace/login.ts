@@ -15,7 +15,11 @@ const LOOPBACK = new Set(['127.0.0.1', '::1']);
  */
 export async function authorizeLogin(ws: WorkspaceImpl, request: LoginRequest): Promise<LoginDecision> {
   const { user, database, password } = request;
-  if (!ws.identityByUserName(user)) return refuse('28000', `role "${user}" does not exist`);
+  const identity = ws.identityByUserName(user);
+  if (!identity) return refuse('28000', `role "${user}" does not exist`);
+  // A Databricks identity still needs its PostgreSQL role (roles API or databricks_create_role), as on Lakebase.
+  const type = identity.kind === 'user' ? 'USER' : 'SERVICE_PRINCIPAL';
+  if (!(await ws.roles.canLogIn(user, type))) return refuse('28000', `role "${user}" does not exist`);
   if (!ws.databases.includes(database)) return refuse('3D000', `database "${database}" does not exist`);
 
   const badPassword = refuse('28P01', `password authentication failed for user "${user}"`);

@@ -7,6 +7,7 @@ import { credentialRoutes } from './routes/credentials.js';
 import { instanceRoutes } from './routes/instances.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { postgresRoutes } from './routes/postgres.js';
+import { roleRoutes } from './routes/roles.js';
 import { scimRoutes } from './routes/scim.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import type { Workspace } from './types.js';
@@ -105,6 +106,7 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
       await api.register(instanceRoutes(ws));
       await api.register(postgresRoutes(ws));
       await api.register(credentialRoutes(ws));
+      await api.register(roleRoutes(ws));
     },
     { prefix: '/api/2.0' },
   );

@@ -75,6 +75,11 @@ export class TokenSigner {
 
   /** The subject of a valid, unexpired access token, or undefined. */
   async verifyAccessToken(token: string, nowMs: number): Promise<string | undefined> {
+    return (await this.verifyAccessTokenClaims(token, nowMs))?.sub;
+  }
+
+  /** Subject and scopes (space-separated `scope` claim) of a valid, unexpired access token, or undefined. */
+  async verifyAccessTokenClaims(token: string, nowMs: number): Promise<{ sub: string; scopes: string[] } | undefined> {
     try {
       const { payload } = await jwtVerify(token, this.oauthKey.publicKey, {
         algorithms: [ALG],
@@ -82,7 +87,9 @@ export class TokenSigner {
         typ: 'at+jwt',
         currentDate: new Date(nowMs),
       });
-      return typeof payload.sub === 'string' ? payload.sub : undefined;
+      if (typeof payload.sub !== 'string') return undefined;
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(/\s+/).filter(Boolean) : [];
+      return { sub: payload.sub, scopes };
     } catch {
       return undefined;
     }

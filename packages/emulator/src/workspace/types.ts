@@ -45,7 +45,18 @@ export interface Workspace extends LoginAuthority {
   /** The default Lakebase database (`databricks_postgres` unless configured). */
   readonly defaultDatabase: string;
   /** Adds another user with its own PAT (idempotent: an existing user keeps its PAT). Persisted. */
-  addUser(email: string): { userName: string; pat: string };
+  addUser(email: string, options?: { role?: boolean }): { userName: string; pat: string };
+  /**
+   * An OAuth access token for the user `email` (created if new), as the Databricks Apps proxy forwards in
+   * `x-forwarded-access-token`. `scopes` default to `['postgres']`; without `postgres` the token cannot mint a database
+   * credential (403). With `role: false` a new user has no PostgreSQL role.
+   */
+  issueUserToken(
+    email: string,
+    options?: { scopes?: string[]; role?: boolean },
+  ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number; scope: string }>;
+  /** Attaches the storage that makes and finds PostgreSQL roles (done by `startEmulator`). */
+  attachRoleStore(store: import('./roles.js').RoleStore): void;
   /** Mints a database token as the credential endpoints do, without HTTP, fault injection or counting. */
   mintDatabaseToken(
     userName: string,

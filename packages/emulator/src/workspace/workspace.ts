@@ -7,6 +7,7 @@ import { FaultInjector } from './faults.js';
 import { authorizeLogin } from './login.js';
 import { LoginFaultInjector } from './login-faults.js';
 import { InstanceModel } from './provisioned.js';
+import { RoleRegistry, type RoleStore } from './roles.js';
 import {
   type IdentityRecord,
   loadState,
@@ -25,6 +26,7 @@ import {
   type WorkspaceOptions,
   type WorkspaceStats,
 } from './types.js';
+import { issueUserToken } from './users.js';
 
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
@@ -58,6 +60,7 @@ export class WorkspaceImpl implements Workspace, ModelContext {
   readonly autoscaling: AutoscalingModel;
   readonly faults = new FaultInjector();
   readonly loginFaults: LoginFaultInjector;
+  readonly roles: RoleRegistry;
   private baseUrl: string | undefined;
   private tokenTtl = 3600;
   private counters: Omit<WorkspaceStats, 'unknownEndpoints'> = {
@@ -80,10 +83,13 @@ export class WorkspaceImpl implements Workspace, ModelContext {
     this.loginFaults = new LoginFaultInjector(now);
     this.instances = new InstanceModel(this);
     this.autoscaling = new AutoscalingModel(this);
+    this.roles = new RoleRegistry(state, now, () => this.persist());
   }
 
   /** First start: creates the identities and the default resources; later starts keep what is stored. */
   ensureDefaults(): void {
+    // A state file from before roles: every identity in it keeps the role it could log in with.
+    if (this.roles.unset) for (const identity of this.state.identities) this.recordRole(identity);
     this.addUser(this.settings.userName);
     if (!this.state.identities.some((i) => i.kind === 'service_principal')) {
       const clientId = randomUUID();
@@ -94,6 +100,7 @@ export class WorkspaceImpl implements Workspace, ModelContext {
         displayName: 'lakebase-emulator-sp',
         clientSecret: newClientSecret(),
       });
+      this.recordRole(this.state.identities.at(-1) as IdentityRecord);
     }
     if (!this.instances.find(this.settings.instanceName)) {
       this.instances.create({ name: this.settings.instanceName }, this.settings.userName, true);
@@ -155,16 +162,31 @@ export class WorkspaceImpl implements Workspace, ModelContext {
     return this.tokenTtl;
   }
 
-  addUser(email: string): { userName: string; pat: string } {
+  /** A workspace user; with `role: false` (per-user tests) the user has no PostgreSQL role yet, so cannot log in. */
+  addUser(email: string, options: { role?: boolean } = {}): { userName: string; pat: string } {
     if (!EMAIL.test(email)) throw new TypeError(`a user's name must be an email address, got '${email}'`);
     let record = this.identityByUserName(email);
     if (!record) {
       record = { kind: 'user', id: newNumericId(), userName: email, displayName: displayNameOf(email), pat: newPat() };
       this.state.identities.push(record);
+      if (options.role !== false) this.recordRole(record);
       this.persist();
     }
     if (record.kind !== 'user' || !record.pat) throw new TypeError(`'${email}' is not a user`);
     return { userName: record.userName, pat: record.pat };
+  }
+
+  issueUserToken(email: string, options: { scopes?: string[]; role?: boolean } = {}) {
+    return issueUserToken(this, email, options);
+  }
+
+  /** Attaches the storage that makes and finds PostgreSQL roles (see {@link RoleStore}). */
+  attachRoleStore(store: RoleStore): void {
+    this.roles.attach(store);
+  }
+
+  private recordRole(identity: IdentityRecord): void {
+    this.roles.record(identity.userName, identity.kind === 'user' ? 'USER' : 'SERVICE_PRINCIPAL');
   }
 
   identityByUserName(userName: string): IdentityRecord | undefined {
@@ -173,10 +195,24 @@ export class WorkspaceImpl implements Workspace, ModelContext {
 
   /** The identity a bearer token (PAT or unexpired OAuth access token) stands for. */
   async authenticateBearer(token: string): Promise<IdentityRecord | undefined> {
-    if (token.startsWith('dapi'))
-      return this.state.identities.find((i) => i.pat !== undefined && safeEqual(i.pat, token));
-    const sub = await this.signer.verifyAccessToken(token, this.now());
-    return sub === undefined ? undefined : this.identityByUserName(sub);
+    return (await this.authenticateBearerWithScopes(token))?.identity;
+  }
+
+  /**
+   * The identity a bearer token stands for and the OAuth scopes it carries (one signature check): `scopes` is
+   * undefined for a PAT (which may call every API), the token's own list for an OAuth access token (`all-apis`, or a
+   * user token's `postgres`, ...).
+   */
+  async authenticateBearerWithScopes(
+    token: string,
+  ): Promise<{ identity: IdentityRecord; scopes: string[] | undefined } | undefined> {
+    if (token.startsWith('dapi')) {
+      const identity = this.state.identities.find((i) => i.pat !== undefined && safeEqual(i.pat, token));
+      return identity ? { identity, scopes: undefined } : undefined;
+    }
+    const claims = await this.signer.verifyAccessTokenClaims(token, this.now());
+    const identity = claims === undefined ? undefined : this.identityByUserName(claims.sub);
+    return identity ? { identity, scopes: claims?.scopes ?? [] } : undefined;
   }
 
   /** The service principal whose client credentials these are, or undefined. */

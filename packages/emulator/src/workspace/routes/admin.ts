@@ -141,6 +141,36 @@ export function adminRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       },
     );
 
+    // A user's OAuth token, as the Apps proxy forwards it in x-forwarded-access-token (see users.ts).
+    app.post<{ Body: { email: string; scopes?: string[]; role?: boolean } }>(
+      '/users/token',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            properties: {
+              email: { type: 'string', minLength: 3, maxLength: 320 },
+              scopes: { type: 'array', items: { type: 'string' }, maxItems: 16 },
+              role: { type: 'boolean' },
+            },
+            required: ['email'],
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request, reply) => {
+        let token: Awaited<ReturnType<WorkspaceImpl['issueUserToken']>>;
+        try {
+          token = await ws.issueUserToken(request.body.email, request.body);
+        } catch (error) {
+          if (error instanceof TypeError) throw new RangeError(error.message); // a bad email: 400
+          throw error;
+        }
+        reply.header('cache-control', 'no-store');
+        return token;
+      },
+    );
+
     app.post<{ Body: { seconds: number } }>(
       '/token-ttl',
       {

@@ -3,6 +3,7 @@ import type { IdentityRecord } from '../state.js';
 import type { WorkspaceImpl } from '../workspace.js';
 
 const identities = new WeakMap<FastifyRequest, IdentityRecord>();
+const scopes = new WeakMap<FastifyRequest, string[] | undefined>();
 const NOT_SENT = 'Credential was not sent or was of an unsupported type for this API.';
 
 /** The identity the request authenticated as (set by {@link addBearerAuth}). */
@@ -10,6 +11,11 @@ export function identityOf(request: FastifyRequest): IdentityRecord {
   const identity = identities.get(request);
   if (!identity) throw new Error('route registered outside addBearerAuth');
   return identity;
+}
+
+/** The OAuth scopes of the request's bearer token; undefined for a PAT. */
+export function scopesOf(request: FastifyRequest): string[] | undefined {
+  return scopes.get(request);
 }
 
 /**
@@ -27,13 +33,14 @@ export function addBearerAuth(api: FastifyInstance, ws: WorkspaceImpl): void {
         .headers({ 'www-authenticate': 'Bearer realm="DatabricksRealm"', 'x-databricks-reason-phrase': NOT_SENT })
         .send({ error_code: 401, message: `${NOT_SENT} [ReqId: ${request.id}]` });
     }
-    const identity = await ws.authenticateBearer(match[1] as string);
-    if (!identity) {
+    const found = await ws.authenticateBearerWithScopes(match[1] as string);
+    if (!found) {
       return reply
         .code(403)
         .header('x-databricks-reason-phrase', 'Invalid access token.')
         .send({ error_code: 403, message: `Invalid access token. [ReqId: ${request.id}]` });
     }
-    identities.set(request, identity);
+    identities.set(request, found.identity);
+    scopes.set(request, found.scopes);
   });
 }

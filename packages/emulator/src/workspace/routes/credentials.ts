@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ResourceRef } from '../../contracts.js';
-import { invalidParameter, requiredField } from '../api-error.js';
+import { ApiError, invalidParameter, requiredField } from '../api-error.js';
+import { mayMintDatabaseCredential, POSTGRES_SCOPE } from '../users.js';
 import type { WorkspaceImpl } from '../workspace.js';
-import { identityOf } from './auth.js';
+import { identityOf, scopesOf } from './auth.js';
 import { claims } from './schemas.js';
 
 interface ProvisionedBody {
@@ -27,7 +28,15 @@ const MAX_TTL_SECONDS = 3600;
  * fault injector (before any validation, as an overloaded service would), then validated and answered.
  */
 export function credentialRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
-  const gate = async (tier: 'provisioned' | 'autoscaling') => {
+  const gate = async (request: FastifyRequest, tier: 'provisioned' | 'autoscaling') => {
+    // A user token forwarded by an app without the `postgres` user scope: refused as Databricks does.
+    if (!mayMintDatabaseCredential(scopesOf(request))) {
+      throw new ApiError(
+        403,
+        'PERMISSION_DENIED',
+        `Provided OAuth token does not have required scopes: ${POSTGRES_SCOPE} [ReqId: ${request.id}]`,
+      );
+    }
     ws.countCredentialRequest(tier);
     await ws.faults.delay();
     const failure = ws.faults.nextFailure();
@@ -55,7 +64,7 @@ export function credentialRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
         },
       },
       async (request) => {
-        await gate('provisioned');
+        await gate(request, 'provisioned');
         const names = request.body.instance_names ?? [];
         if (names.length === 0 && !request.body.claims?.length) {
           throw invalidParameter('At least one of instance_names or claims must be specified.');
@@ -86,7 +95,7 @@ export function credentialRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
         },
       },
       async (request) => {
-        await gate('autoscaling');
+        await gate(request, 'autoscaling');
         const { endpoint, ttl, expire_time: expireTime } = request.body;
         if (!endpoint) throw requiredField('endpoint');
         const name = ws.autoscaling.endpointJson(ws.autoscaling.endpointByName(endpoint)).name as string;

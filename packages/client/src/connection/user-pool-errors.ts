@@ -1,0 +1,48 @@
+/**
+ * What per-user pools say when a user cannot connect: a token without the `postgres` scope, a user without a
+ * PostgreSQL role. Each error names the fix for that user.
+ */
+import { LakebaseError } from '../errors.js';
+import type { DatabaseCredential } from '../workspace/api.js';
+import { databaseErrorCode } from './database-errors.js';
+
+/** Usable for a login for at least another minute. */
+export function fresh(credential: DatabaseCredential): boolean {
+  return credential.expiresAt.getTime() - Date.now() > 60_000;
+}
+
+/** A refusal at login, in the words per-user mode needs. */
+export function loginError(error: unknown, identity: string): unknown {
+  const code = databaseErrorCode(error, 'connect');
+  if (code !== 'LAKEBASE_ROLE_NOT_FOUND' && code !== 'LAKEBASE_LOGIN_FAILED') return error;
+  return new LakebaseError(
+    'LAKEBASE_ROLE_NOT_FOUND',
+    `User "${identity}" has no PostgreSQL role on this database, so they cannot connect as themselves.`,
+    {
+      cause: error,
+      suggestion:
+        `Create it: \`databricks postgres create-role <branch> --json '{"spec":{"postgres_role":"${identity}","identity_type":"USER"}}'\` ` +
+        `(Autoscaling; Provisioned: the instance roles API with identity_type USER), or in SQL ` +
+        `\`CREATE EXTENSION IF NOT EXISTS databricks_auth; SELECT databricks_create_role('${identity}', 'USER');\`, ` +
+        "then add it to the app's group role: `lakebase grant --to <group> --members " +
+        `${identity}\`.`,
+      details: { identity, reason: 'no_role' },
+    },
+  );
+}
+
+/** A 403 from the credential API for a user token: the app lacks the `postgres` user scope. */
+export function scopeError(error: unknown): unknown {
+  if (!(error instanceof LakebaseError) || error.code !== 'LAKEBASE_PERMISSION_DENIED') return error;
+  if (!/scope/i.test(error.message)) return error;
+  return new LakebaseError(
+    'LAKEBASE_PERMISSION_DENIED',
+    "The user's token may not mint a database credential: it lacks the `postgres` scope.",
+    {
+      cause: error,
+      suggestion:
+        'Add `user_api_scopes: [postgres]` to the app (databricks.yml) and redeploy; users then consent to the scope on their next visit.',
+      details: { ...error.details, reason: 'missing_scope' },
+    },
+  );
+}

@@ -1,0 +1,429 @@
+/**
+ * Per-user pools: connections made on behalf of a signed-in user, with the user's own PostgreSQL role, so grants and
+ * row-level security decide what each user sees. In Databricks Apps with `user_api_scopes: [postgres]`, the proxy
+ * forwards the user's OAuth token in `X-Forwarded-Access-Token`; that token mints a database credential for the user.
+ *
+ * Bounded: at most `maxUsers` pools (least recently used first out, only when idle), `maxConnectionsPerUser` each, so
+ * never more than their product of open connections; a pool unused for `idleSeconds` is closed. The identity of a
+ * pool comes from the credential the workspace minted for the token, never from a header or an unverified claim of
+ * the user's token, and a token is remembered only by its SHA-256: one user's token can never serve another user.
+ */
+import { createHash } from 'node:crypto';
+import { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from '../config/per-user.js';
+import { LakebaseError, registerSecret } from '../errors.js';
+import { type DatabaseCredential, jwtClaims, LakebaseApi } from '../workspace/api.js';
+import type { FetchFn } from '../workspace/http.js';
+import { type ConnectionTarget, LakebaseConnector } from './connector.js';
+import { LakebasePool } from './pool.js';
+import { fresh, loginError, scopeError } from './user-pool-errors.js';
+
+/** Options of {@link createUserPools}: the per-user settings, plus test seams. */
+export interface UserPoolsOptions extends PerUserOptions {
+  /** Environment to read the settings from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Replace the credential call made with a user's token (tests). */
+  mintCredential?: (userToken: string) => Promise<DatabaseCredential>;
+  /** The `fetch` of the credential calls made with users' tokens (default: the main pool's REST settings' fetch). */
+  fetch?: FetchFn;
+}
+
+/** Counters of the per-user pools, for `/api/health`, logs and tests. */
+export interface UserPoolsStats {
+  /** Users whose pools are open. */
+  users: number;
+  /** Open connections over all user pools (including pools being closed). */
+  connections: number;
+  /** The highest `connections` seen. */
+  peakConnections: number;
+  /** The bound: `maxUsers * maxConnectionsPerUser`. */
+  maxConnections: number;
+  /** Database credentials minted with user tokens. */
+  credentialRequests: number;
+  poolsOpened: number;
+  poolsClosed: number;
+}
+
+/** A user's pool, held for one unit of work (a request); `release()` once done so the pool may be closed. */
+export interface UserLease {
+  /** The PostgreSQL role the pool connects as (the user's email, or a service principal's id). */
+  readonly identity: string;
+  readonly pool: LakebasePool;
+  release(): void;
+}
+
+const SWEEP_MIN_MS = 1000;
+/** Tokens remembered (hash -> identity and credential) at least; more with a larger `maxUsers`. */
+const KNOWN_TOKENS_MIN = 1000;
+
+class UserEntry {
+  leases = 0;
+  lastUsed = 0;
+  /** A credential minted to learn the identity, handed to the pool's first refresh instead of minting again. */
+  seed: DatabaseCredential | undefined;
+  pool!: LakebasePool;
+  /** Resolves once the first login succeeded (or rejects with the coded reason it cannot). */
+  ready!: Promise<void>;
+  /** The newest token seen for this identity: later credentials are minted with it. Non-enumerable. */
+  declare token: string;
+
+  constructor(
+    readonly identity: string,
+    token: string,
+  ) {
+    Object.defineProperty(this, 'token', { value: token, enumerable: false, writable: true });
+  }
+}
+
+/** See the module comment. Make one with {@link createUserPools}. */
+export class UserPools {
+  readonly settings: PerUserSettings;
+  private readonly entries = new Map<string, UserEntry>();
+  /**
+   * SHA-256 of a token -> the identity its credential was for, and that credential (reused when the user's pool is
+   * opened again, so a token mints once in its lifetime). Bounded; keyed by the hash, never by the raw token.
+   */
+  private readonly known = new Map<string, { identity: string; credential: DatabaseCredential }>();
+  private readonly resolving = new Map<string, Promise<UserEntry>>();
+  private readonly closing = new Set<LakebasePool>();
+  private reserved = 0;
+  private waiters: (() => void)[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+  private counters = { credentialRequests: 0, poolsOpened: 0, poolsClosed: 0, peakConnections: 0 };
+
+  constructor(
+    private readonly main: LakebasePool,
+    private readonly options: UserPoolsOptions = {},
+  ) {
+    this.settings = resolvePerUserSettings(options, options.env);
+  }
+
+  /**
+   * The pool of the user whose OAuth token this is, leased until `release()`. The first call for a token mints a
+   * credential with it (which names the user) and, for a new user, opens the pool and logs in once.
+   * @throws LakebaseError `LAKEBASE_AUTH_FAILED` (no or bad token), `LAKEBASE_PERMISSION_DENIED` (the token lacks the
+   *   `postgres` scope), `LAKEBASE_ROLE_NOT_FOUND` (the user has no PostgreSQL role), `LAKEBASE_CONNECT_FAILED`
+   *   (every pool busy for `waitMs`), `LAKEBASE_CLOSED`.
+   */
+  async acquire(userToken: string): Promise<UserLease> {
+    if (typeof userToken !== 'string' || userToken.trim() === '') {
+      throw new LakebaseError('LAKEBASE_AUTH_FAILED', 'No user token came with the request.', {
+        suggestion:
+          'In Databricks Apps, add `user_api_scopes: [postgres]` to the app so the proxy forwards X-Forwarded-Access-Token; locally, send that header with a token from the emulator (POST /__emulator/users/token).',
+        details: { reason: 'no_user_token' },
+      });
+    }
+    registerSecret(userToken);
+    this.ensureOpen();
+    const hash = createHash('sha256').update(userToken).digest('hex');
+    let entry = this.entryFor(hash);
+    if (!entry) {
+      let pending = this.resolving.get(hash);
+      if (!pending) {
+        pending = this.resolve(hash, userToken).finally(() => this.resolving.delete(hash));
+        this.resolving.set(hash, pending);
+      }
+      entry = await pending;
+    }
+    this.ensureOpen();
+    if (this.entries.get(entry.identity) !== entry) return this.acquire(userToken); // closed meanwhile: reopen
+    // Leased before the first login finishes, so the pool cannot be taken as idle and closed under us.
+    const lease = this.lease(entry);
+    try {
+      await entry.ready;
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    return lease;
+  }
+
+  /** Runs `fn` with the user's pool, released afterwards. */
+  async withUser<T>(userToken: string, fn: (pool: LakebasePool, identity: string) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(userToken);
+    try {
+      return await fn(lease.pool, lease.identity);
+    } finally {
+      lease.release();
+    }
+  }
+
+  stats(): UserPoolsStats {
+    return {
+      users: this.entries.size,
+      connections: this.connections(),
+      peakConnections: this.counters.peakConnections,
+      maxConnections: this.settings.maxUsers * this.settings.maxConnectionsPerUser,
+      credentialRequests: this.counters.credentialRequests,
+      poolsOpened: this.counters.poolsOpened,
+      poolsClosed: this.counters.poolsClosed,
+    };
+  }
+
+  /** Closes every user pool; later `acquire` calls fail with `LAKEBASE_CLOSED`. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.notify();
+    await Promise.all([...this.entries.values()].map((entry) => this.closeEntry(entry)));
+    await Promise.all([...this.closing].map((pool) => pool.end()));
+  }
+
+  private ensureOpen(): void {
+    if (this.closed || this.main.ending) {
+      throw new LakebaseError('LAKEBASE_CLOSED', 'The per-user pools are closed (the main pool was ended).', {
+        suggestion: 'Create the pools again after creating a new main pool.',
+      });
+    }
+  }
+
+  private entryFor(hash: string): UserEntry | undefined {
+    const known = this.known.get(hash);
+    return known === undefined ? undefined : this.entries.get(known.identity);
+  }
+
+  private lease(entry: UserEntry): UserLease {
+    entry.leases++;
+    entry.lastUsed = Date.now();
+    // Most recently used last: eviction takes the first idle one.
+    this.entries.delete(entry.identity);
+    this.entries.set(entry.identity, entry);
+    let released = false;
+    return {
+      identity: entry.identity,
+      pool: entry.pool,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.leases--;
+        entry.lastUsed = Date.now();
+        this.notePeak();
+        this.notify();
+      },
+    };
+  }
+
+  /** Mints with the token to learn whose it is, then finds or opens that user's pool. */
+  private async resolve(hash: string, userToken: string): Promise<UserEntry> {
+    let known = this.known.get(hash);
+    if (!known || !fresh(known.credential)) {
+      const credential = await this.mint(userToken);
+      const identity = jwtClaims(credential.token).sub ?? (await this.userApi(userToken).me()).userName;
+      known = { identity, credential };
+    }
+    this.remember(hash, known);
+    const { identity, credential } = known;
+    const existing = this.entries.get(identity);
+    if (existing) {
+      existing.token = userToken; // the newest token mints the next credentials
+      existing.seed ??= credential;
+      return existing;
+    }
+    // Host and instance come from the app's own pool, looked up once for all users.
+    const target = await this.main.lakebase.target();
+    await this.reserveSlot();
+    try {
+      this.ensureOpen();
+      return this.open(identity, userToken, credential, target);
+    } finally {
+      this.reserved--;
+    }
+  }
+
+  private open(
+    identity: string,
+    userToken: string,
+    credential: DatabaseCredential,
+    target: ConnectionTarget,
+  ): UserEntry {
+    const entry = new UserEntry(identity, userToken);
+    entry.seed = credential;
+    const base = this.main.lakebase.config;
+    const connector = new LakebaseConnector({
+      config: {
+        ...base,
+        host: target.host,
+        user: identity,
+        instanceName: target.instanceName ?? base.instanceName,
+        pool: { ...base.pool, size: 0, max: this.settings.maxConnectionsPerUser },
+      },
+      logger: this.main.lakebase.logger,
+      credentialSource: () => this.credentialFor(entry),
+    });
+    entry.pool = new LakebasePool(connector, {
+      pg: { max: this.settings.maxConnectionsPerUser, min: 0, idleTimeoutMillis: this.settings.idleSeconds * 1000 },
+    });
+    entry.pool.on('connect', () => this.notePeak());
+    entry.lastUsed = Date.now();
+    this.entries.set(identity, entry);
+    this.counters.poolsOpened++;
+    this.startSweeper();
+    // One login now, so a user without a role gets the coded error here rather than from a query.
+    entry.ready = entry.pool.connect().then(
+      (client) => client.release(),
+      async (error: unknown) => {
+        await this.closeEntry(entry);
+        throw loginError(error, identity);
+      },
+    );
+    entry.ready.catch(() => {}); // awaited by acquire; a concurrent caller may not be there
+    return entry;
+  }
+
+  /** The pool's credential source: the seed first, then a credential minted with the user's newest token. */
+  private async credentialFor(entry: UserEntry): Promise<DatabaseCredential> {
+    const seed = entry.seed;
+    entry.seed = undefined;
+    if (seed && fresh(seed)) return seed;
+    const credential = await this.mint(entry.token);
+    const sub = jwtClaims(credential.token).sub;
+    if (sub !== undefined && sub !== entry.identity) {
+      // Never: a token is only ever stored on its own identity's entry. If it happens, the pool must go.
+      void this.closeEntry(entry);
+      throw new LakebaseError(
+        'LAKEBASE_IDENTITY_MISMATCH',
+        `A credential for "${sub}" was minted for the pool of "${entry.identity}"; the pool was closed.`,
+        { suggestion: 'Report this: per-user pools must never mix identities.' },
+      );
+    }
+    return credential;
+  }
+
+  private async mint(userToken: string): Promise<DatabaseCredential> {
+    this.counters.credentialRequests++;
+    try {
+      if (this.options.mintCredential) return await this.options.mintCredential(userToken);
+      const api = this.userApi(userToken);
+      const c = this.main.lakebase.config;
+      if (c.mode === 'autoscaling') return await api.generateEndpointCredential(c.endpoint as string);
+      const instance = (await this.main.lakebase.target()).instanceName ?? c.instanceName;
+      if (!instance) {
+        throw new LakebaseError('LAKEBASE_NOT_CONFIGURED', 'Per-user pools need the instance name or endpoint.', {
+          suggestion: 'Set LAKEBASE_INSTANCE_NAME (Provisioned) or LAKEBASE_ENDPOINT (Autoscaling).',
+        });
+      }
+      return await api.generateInstanceCredential([instance]);
+    } catch (error) {
+      throw scopeError(error);
+    }
+  }
+
+  /** The REST client authenticated as the user (their token as the bearer). */
+  private userApi(userToken: string): LakebaseApi {
+    const host = this.main.lakebase.config.workspace.host;
+    if (this.main.lakebase.config.mode === 'static' || !host) {
+      throw new LakebaseError(
+        'LAKEBASE_NOT_CONFIGURED',
+        'Per-user pools need a Lakebase workspace, not a static URL.',
+        {
+          suggestion: 'Set DATABRICKS_HOST and LAKEBASE_ENDPOINT or LAKEBASE_INSTANCE_NAME.',
+        },
+      );
+    }
+    return new LakebaseApi(
+      { host, getToken: async () => userToken },
+      this.options.fetch ? { fetch: this.options.fetch } : {},
+    );
+  }
+
+  private remember(hash: string, known: { identity: string; credential: DatabaseCredential }): void {
+    this.known.delete(hash);
+    this.known.set(hash, known);
+    const limit = Math.max(this.settings.maxUsers * 4, KNOWN_TOKENS_MIN);
+    while (this.known.size > limit) this.known.delete(this.known.keys().next().value as string);
+  }
+
+  /** Waits until a pool may be opened without passing `maxUsers`, closing the least recently used idle pool. */
+  private async reserveSlot(): Promise<void> {
+    const deadline = Date.now() + this.settings.waitMs;
+    for (;;) {
+      this.ensureOpen();
+      if (this.entries.size + this.closing.size + this.reserved < this.settings.maxUsers) {
+        this.reserved++;
+        return;
+      }
+      const idle = [...this.entries.values()].find((e) => e.leases === 0);
+      if (idle) {
+        await this.closeEntry(idle);
+        continue;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new LakebaseError(
+          'LAKEBASE_CONNECT_FAILED',
+          `All ${this.settings.maxUsers} per-user pools stayed busy for ${this.settings.waitMs} ms.`,
+          {
+            suggestion:
+              'Raise LAKEBASE_USER_POOLS_MAX_USERS (each user costs up to LAKEBASE_USER_POOL_MAX connections), or retry.',
+            retryable: true,
+            details: { reason: 'user_pools_full', maxUsers: this.settings.maxUsers },
+          },
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiters.push(done);
+      });
+    }
+  }
+
+  private async closeEntry(entry: UserEntry): Promise<void> {
+    if (this.entries.get(entry.identity) === entry) this.entries.delete(entry.identity);
+    if (!entry.pool || this.closing.has(entry.pool)) return;
+    this.closing.add(entry.pool);
+    try {
+      await entry.pool.end();
+    } finally {
+      this.closing.delete(entry.pool);
+      this.counters.poolsClosed++;
+      this.notify();
+    }
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private connections(): number {
+    let n = 0;
+    for (const entry of this.entries.values()) n += entry.pool.totalCount;
+    for (const pool of this.closing) n += pool.totalCount;
+    return n;
+  }
+
+  private notePeak(): void {
+    this.counters.peakConnections = Math.max(this.counters.peakConnections, this.connections());
+  }
+
+  /** Closes pools unused for `idleSeconds`, checking at most every second. */
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    const idleMs = this.settings.idleSeconds * 1000;
+    this.sweeper = setInterval(
+      () => {
+        const now = Date.now();
+        for (const entry of [...this.entries.values()]) {
+          if (entry.leases === 0 && now - entry.lastUsed >= idleMs) void this.closeEntry(entry);
+        }
+      },
+      Math.max(SWEEP_MIN_MS, Math.floor(idleMs / 2)),
+    );
+    this.sweeper.unref();
+  }
+}
+
+/**
+ * Per-user pools that share `main`'s target (host, database, instance or endpoint) and end with it: `main.end()`
+ * closes them all.
+ */
+export function createUserPools(main: LakebasePool, options: UserPoolsOptions = {}): UserPools {
+  const pools = new UserPools(main, options);
+  main.onEnd(() => pools.close());
+  return pools;
+}

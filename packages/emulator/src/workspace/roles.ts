@@ -1,0 +1,186 @@
+import { ApiError } from './api-error.js';
+import type { StateDocument } from './state.js';
+
+/** Who a PostgreSQL role stands for, as the roles APIs name it. `PG_ONLY` is a plain role with no Databricks identity. */
+export type RoleIdentityType = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP' | 'PG_ONLY';
+const IDENTITY_TYPES: readonly RoleIdentityType[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP', 'PG_ONLY'];
+
+/** A role the workspace made (roles API, `databricks_create_role`, or an identity's default role). */
+export interface RoleRecord {
+  postgresRole: string;
+  identityType: RoleIdentityType;
+  authMethod: 'LAKEBASE_OAUTH_V1' | 'PG_PASSWORD_SCRAM_SHA_256' | 'NO_LOGIN';
+  createTime: number;
+  membershipRoles: string[];
+}
+
+/**
+ * Makes and checks roles in storage. Wired by `startEmulator` to the storage in use, so a role made through the API
+ * exists in PostgreSQL at once (a `GRANT group TO "user@x"` works before the user's first login), and a role made in
+ * SQL with `databricks_create_role` is found at login.
+ */
+export interface RoleStore {
+  create(role: string, identityType: RoleIdentityType): Promise<void>;
+  exists(role: string): Promise<boolean>;
+}
+
+/**
+ * The PostgreSQL roles of the workspace, one list for every instance and branch (the emulator keeps one storage per
+ * database name, shared by all resources, as the default instance and endpoint share theirs). A Databricks identity
+ * may log in only once it has a role here, as on Lakebase.
+ */
+export class RoleRegistry {
+  private store: RoleStore | undefined;
+  /** Roles are made in storage one at a time: concurrent GRANTs on one database fail "tuple concurrently updated". */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly state: StateDocument & { roles?: RoleRecord[]; deletedRoles?: string[] },
+    private readonly now: () => number,
+    private readonly persist: () => void,
+  ) {}
+
+  /** True when the state file predates roles (then every identity in it gets its role, as before). */
+  get unset(): boolean {
+    return this.state.roles === undefined;
+  }
+
+  attach(store: RoleStore): void {
+    this.store = store;
+  }
+
+  list(): RoleRecord[] {
+    this.state.roles ??= [];
+    return this.state.roles;
+  }
+
+  find(postgresRole: string): RoleRecord | undefined {
+    return this.list().find((r) => r.postgresRole === postgresRole);
+  }
+
+  get(postgresRole: string): RoleRecord {
+    const found = this.find(postgresRole);
+    if (!found) throw new ApiError(404, 'NOT_FOUND', `role not found; role_id:"${postgresRole}"`);
+    return found;
+  }
+
+  /** Records a role without touching storage (an identity's own role, made by storage on first login). */
+  record(postgresRole: string, identityType: RoleIdentityType): RoleRecord {
+    const existing = this.find(postgresRole);
+    if (existing) return existing;
+    this.state.deletedRoles = this.state.deletedRoles?.filter((name) => name !== postgresRole);
+    const record: RoleRecord = {
+      postgresRole,
+      identityType,
+      authMethod: identityType === 'GROUP' ? 'NO_LOGIN' : 'LAKEBASE_OAUTH_V1',
+      createTime: this.now(),
+      membershipRoles: [],
+    };
+    this.list().push(record);
+    this.persist();
+    return record;
+  }
+
+  /** The roles API: a new role, made in storage now. 400 when it exists, as Lakebase answers. */
+  async create(postgresRole: unknown, identityType: unknown, membershipRoles: string[] = []): Promise<RoleRecord> {
+    if (typeof postgresRole !== 'string' || postgresRole.length === 0 || postgresRole.length > 63) {
+      throw new ApiError(
+        400,
+        'INVALID_PARAMETER_VALUE',
+        'Field postgres_role must be a role name of 1 to 63 characters.',
+      );
+    }
+    const type = (identityType ?? 'PG_ONLY') as RoleIdentityType;
+    if (!IDENTITY_TYPES.includes(type)) {
+      throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `identity_type must be one of ${IDENTITY_TYPES.join(', ')}.`);
+    }
+    if (this.find(postgresRole)) throw new ApiError(400, 'BAD_REQUEST', 'role with that name already exists');
+    await this.inStorage(postgresRole, type);
+    const record = this.record(postgresRole, type);
+    record.membershipRoles = membershipRoles;
+    this.persist();
+    return record;
+  }
+
+  /** Makes a recorded role exist in storage now (idempotent), so grants to it work before its first login. */
+  async materialize(postgresRole: string): Promise<void> {
+    const record = this.get(postgresRole);
+    await this.inStorage(postgresRole, record.identityType);
+  }
+
+  private inStorage(postgresRole: string, type: RoleIdentityType): Promise<void> {
+    const store = this.store;
+    if (!store) return Promise.resolve();
+    const done = this.queue.then(() => store.create(postgresRole, type));
+    this.queue = done.catch(() => {});
+    return done;
+  }
+
+  /**
+   * The roles API's delete: the identity can no longer log in. The PostgreSQL role itself is kept with what it owns
+   * (the emulator does not model `reassign_owned_to`), and is not found again through storage until made anew.
+   */
+  delete(postgresRole: string): void {
+    this.get(postgresRole);
+    this.state.roles = this.list().filter((r) => r.postgresRole !== postgresRole);
+    this.state.deletedRoles = [...(this.state.deletedRoles ?? []), postgresRole];
+    this.persist();
+  }
+
+  /**
+   * Whether `postgresRole` may log in: recorded here, or made in SQL (`databricks_create_role`) and found in storage,
+   * which records it.
+   */
+  async canLogIn(postgresRole: string, identityType: RoleIdentityType): Promise<boolean> {
+    if (this.find(postgresRole)) return true;
+    if (this.state.deletedRoles?.includes(postgresRole)) return false;
+    if (!(await this.store?.exists(postgresRole))) return false;
+    this.record(postgresRole, identityType);
+    return true;
+  }
+}
+
+/** Provisioned `DatabaseInstanceRole` (reference 1.2). */
+export function instanceRoleJson(role: RoleRecord, instanceName: string): Record<string, unknown> {
+  return {
+    name: role.postgresRole,
+    instance_name: instanceName,
+    identity_type: role.identityType,
+    ...(role.membershipRoles.includes('DATABRICKS_SUPERUSER') ? { membership_role: 'DATABRICKS_SUPERUSER' } : {}),
+    attributes: { bypassrls: false, createdb: false, createrole: false },
+    effective_attributes: { bypassrls: false, createdb: false, createrole: false },
+  };
+}
+
+/** Autoscaling `Role` (reference 2.3). */
+export function branchRoleJson(role: RoleRecord, branch: string): Record<string, unknown> {
+  const roleId = roleIdOf(role.postgresRole);
+  const spec = {
+    postgres_role: role.postgresRole,
+    identity_type: role.identityType,
+    auth_method: role.authMethod,
+    membership_roles: role.membershipRoles,
+    attributes: { bypassrls: false, createdb: false, createrole: false },
+  };
+  const created = new Date(role.createTime).toISOString();
+  return {
+    name: `${branch}/roles/${roleId}`,
+    role_id: roleId,
+    parent: branch,
+    create_time: created,
+    update_time: created,
+    spec,
+    status: spec,
+  };
+}
+
+/** A role id (`[a-z0-9-]`, 1..63) derived from a role name such as an email. */
+export function roleIdOf(postgresRole: string): string {
+  const id = postgresRole
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .replace(/-+$/, '')
+    .slice(0, 63);
+  return id || 'role';
+}
