@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NOT_CONFIGURED_SUGGESTION, normalizeDatabricksHost } from '../src/config/resolve.js';
+import { normalizeDatabricksHost } from '../src/config/databricks-host.js';
+import { NOT_CONFIGURED_SUGGESTION } from '../src/config/resolve.js';
 import { resolveConfig } from '../src/index.js';
 import { thrownLakebaseError } from './helpers/errors.js';
 

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isLoopbackHost, normalizeDatabricksHost } from '../src/config/databricks-host.js';
 import { loadEnvFiles, mergeEnvText } from '../src/config/env-file.js';
-import { isLoopbackHost, normalizeDatabricksHost } from '../src/config/resolve.js';
 import { LakebaseError, redact, registerSecret, resolveConfig } from '../src/index.js';
 import { thrownLakebaseError } from './helpers/errors.js';
 

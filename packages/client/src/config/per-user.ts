@@ -3,7 +3,7 @@
  * once, how many connections each may hold, and how long an unused one stays open. Explicit options win over the
  * environment; every number has a range, and a value outside it is `LAKEBASE_CONFIG_INVALID` naming its source.
  */
-import { parseNumber } from './resolve.js';
+import { parseNumber } from './numbers.js';
 
 /** Explicit options; each overrides the environment variable named in its doc. */
 export interface PerUserOptions {

@@ -8,7 +8,16 @@ import path from 'node:path';
 import { LakebaseError, registerSecret } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { selectBranch } from './branch.js';
+import { normalizeDatabricksHost } from './databricks-host.js';
+import { invalid } from './invalid.js';
 import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
+import {
+  MAX_POOL_CONNECTIONS,
+  MAX_RECYCLE_INTERVAL_SECONDS,
+  MAX_REFRESH_MARGIN_SECONDS,
+  MAX_TIMER_DELAY_SECONDS,
+  parseNumber,
+} from './numbers.js';
 import { resolveReadScaling } from './read-scaling.js';
 import { parseStaticUrl } from './static-url.js';
 import {
@@ -40,18 +49,6 @@ export const NOT_CONFIGURED_SUGGESTION =
   'LAKEBASE_ENDPOINT, or LAKEBASE_PG_URL';
 
 export const DEFAULT_DATABASE = 'databricks_postgres';
-
-/*
- * Ranges of the numeric settings. Durations stop where a timer can still honour them (Node fires a longer one after
- * 1 ms) or where the platform makes a longer one meaningless.
- */
-/** A database token lives an hour: a larger refresh margin would refresh on every use. */
-export const MAX_REFRESH_MARGIN_SECONDS = 3600;
-/** Lakebase closes any connection after 3 days. */
-export const MAX_RECYCLE_INTERVAL_SECONDS = 3 * 24 * 3600;
-/** Per pool setting (DB_POOL_SIZE, DB_MAX_OVERFLOW): far above any instance's connection limit. */
-export const MAX_POOL_CONNECTIONS = 10_000;
-const MAX_TIMER_DELAY_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
 
 type Env = Record<string, string | undefined>;
 
@@ -366,73 +363,6 @@ function validateSslMode(value: string, source: string): SslMode {
   return mode;
 }
 
-/** Parse a number from an option or variable, or throw `LAKEBASE_CONFIG_INVALID` naming where it came from. */
-export function parseNumber(
-  value: unknown,
-  source: string,
-  bounds: { min?: number; max?: number; integer?: boolean } = {},
-): number {
-  const n =
-    typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-  const kind = bounds.integer ? 'an integer' : 'a number';
-  const ok =
-    Number.isFinite(n) &&
-    (!bounds.integer || Number.isInteger(n)) &&
-    (bounds.min === undefined || n >= bounds.min) &&
-    (bounds.max === undefined || n <= bounds.max);
-  if (!ok) {
-    const range = [
-      bounds.min === undefined ? '' : `>= ${bounds.min}`,
-      bounds.max === undefined ? '' : `<= ${bounds.max}`,
-    ]
-      .filter(Boolean)
-      .join(' and ');
-    throw invalid(
-      `${source} must be ${kind}${range ? ` ${range}` : ''}, got '${String(value)}'.`,
-      `Fix ${source.replace(/^option /, 'the ')} value.`,
-    );
-  }
-  return n;
-}
-
-/**
- * Normalise a workspace host the way the Databricks SDKs do: add `https://` when there is no scheme, keep only
- * `scheme://host[:port]`, and drop the default `:443`. Refuses `http://` unless the host is loopback.
- */
-export function normalizeDatabricksHost(raw: string, source = 'DATABRICKS_HOST'): string {
-  const text = raw.trim();
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch (cause) {
-    throw invalid(
-      `Malformed Databricks host '${raw}'.`,
-      'Set DATABRICKS_HOST to the workspace URL, e.g. https://dbc-1234.cloud.databricks.com.',
-      cause,
-    );
-  }
-  if (!url.hostname) throw invalid(`Malformed Databricks host '${raw}'.`, 'Set DATABRICKS_HOST to the workspace URL.');
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw invalid(
-      `Refusing http://${url.hostname} (${source}): workspace credentials (a PAT, an OAuth secret) would be sent in ` +
-        'cleartext.',
-      `Use https://${url.hostname}${url.port ? `:${url.port}` : ''} in ${source}; plain http:// is accepted only for ` +
-        'a loopback host (localhost, 127.0.0.1, ::1), such as the local emulator.',
-    );
-  }
-  const port = url.port && !(url.protocol === 'https:' && url.port === '443') ? `:${url.port}` : '';
-  return `${url.protocol}//${url.hostname}${port}`;
-}
-
-/** localhost (and *.localhost), 127.0.0.0/8 and ::1: traffic that never leaves the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (host === '::1') return true;
-  return /^127(\.\d{1,3}){3}$/.test(host);
-}
-
 /** Store a secret as a non-enumerable property (so it never appears in JSON or `console.log`) and register it. */
 export function defineSecret<T extends object>(target: T, key: string, value: string): void {
   registerSecret(value);
@@ -446,8 +376,4 @@ function expandHome(file: string, home: string): string {
 function clean(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
-}
-
-export function invalid(message: string, suggestion: string, cause?: unknown): LakebaseError {
-  return new LakebaseError('LAKEBASE_CONFIG_INVALID', message, { suggestion, cause });
 }

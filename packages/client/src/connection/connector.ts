@@ -5,7 +5,8 @@
  */
 import { userInfo } from 'node:os';
 import type pg from 'pg';
-import { type LakebaseConfig, type LakebaseOptions, parseNumber, resolveConfig } from '../config/resolve.js';
+import { parseNumber } from '../config/numbers.js';
+import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from '../config/resolve.js';
 import { LakebaseError, redact } from '../errors.js';
 import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from '../time.js';
 import { type DatabaseCredential, LakebaseApi } from '../workspace/api.js';

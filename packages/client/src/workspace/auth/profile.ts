@@ -7,7 +7,8 @@
  * already set are never overwritten by the file.
  */
 import { readFileSync } from 'node:fs';
-import { checkAuthType, defineSecret, normalizeDatabricksHost, type WorkspaceConfig } from '../../config/resolve.js';
+import { normalizeDatabricksHost } from '../../config/databricks-host.js';
+import { checkAuthType, defineSecret, type WorkspaceConfig } from '../../config/resolve.js';
 import { LakebaseError } from '../../errors.js';
 
 export type IniSections = Map<string, Map<string, string>>;
