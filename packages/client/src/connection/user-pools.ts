@@ -8,14 +8,15 @@
  * pool comes from the credential the workspace minted for the token, never from a header or an unverified claim of
  * the user's token, and a token is remembered only by its SHA-256: one user's token can never serve another user.
  */
-import { createHash } from 'node:crypto';
 import { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from '../config/per-user.js';
 import { LakebaseError, registerSecret } from '../errors.js';
-import { type DatabaseCredential, jwtClaims, LakebaseApi } from '../workspace/api.js';
+import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
 import type { FetchFn } from '../workspace/http.js';
 import { type ConnectionTarget, LakebaseConnector } from './connector.js';
 import { LakebasePool } from './pool.js';
+import { mintUserCredential, userApi } from './user-credentials.js';
 import { fresh, loginError, scopeError } from './user-pool-errors.js';
+import { KnownTokens } from './user-tokens.js';
 
 /** Options of {@link createUserPools}: the per-user settings, plus test seams. */
 export interface UserPoolsOptions extends PerUserOptions {
@@ -52,8 +53,6 @@ export interface UserLease {
 }
 
 const SWEEP_MIN_MS = 1000;
-/** Tokens remembered (hash -> identity and credential) at least; more with a larger `maxUsers`. */
-const KNOWN_TOKENS_MIN = 1000;
 
 class UserEntry {
   leases = 0;
@@ -78,11 +77,7 @@ class UserEntry {
 export class UserPools {
   readonly settings: PerUserSettings;
   private readonly entries = new Map<string, UserEntry>();
-  /**
-   * SHA-256 of a token -> the identity its credential was for, and that credential (reused when the user's pool is
-   * opened again, so a token mints once in its lifetime). Bounded; keyed by the hash, never by the raw token.
-   */
-  private readonly known = new Map<string, { identity: string; credential: DatabaseCredential }>();
+  private readonly known: KnownTokens;
   private readonly resolving = new Map<string, Promise<UserEntry>>();
   private readonly closing = new Set<LakebasePool>();
   private reserved = 0;
@@ -96,6 +91,7 @@ export class UserPools {
     private readonly options: UserPoolsOptions = {},
   ) {
     this.settings = resolvePerUserSettings(options, options.env);
+    this.known = new KnownTokens(this.settings.maxUsers);
   }
 
   /**
@@ -115,7 +111,7 @@ export class UserPools {
     }
     registerSecret(userToken);
     this.ensureOpen();
-    const hash = createHash('sha256').update(userToken).digest('hex');
+    const hash = KnownTokens.hash(userToken);
     let entry = this.entryFor(hash);
     if (!entry) {
       let pending = this.resolving.get(hash);
@@ -208,10 +204,11 @@ export class UserPools {
     let known = this.known.get(hash);
     if (!known || !fresh(known.credential)) {
       const credential = await this.mint(userToken);
-      const identity = jwtClaims(credential.token).sub ?? (await this.userApi(userToken).me()).userName;
+      const identity =
+        jwtClaims(credential.token).sub ?? (await userApi(this.main, userToken, this.options.fetch).me()).userName;
       known = { identity, credential };
     }
-    this.remember(hash, known);
+    this.known.remember(hash, known);
     const { identity, credential } = known;
     const existing = this.entries.get(identity);
     if (existing) {
@@ -293,44 +290,10 @@ export class UserPools {
     this.counters.credentialRequests++;
     try {
       if (this.options.mintCredential) return await this.options.mintCredential(userToken);
-      const api = this.userApi(userToken);
-      const c = this.main.lakebase.config;
-      if (c.mode === 'autoscaling') return await api.generateEndpointCredential(c.endpoint as string);
-      const instance = (await this.main.lakebase.target()).instanceName ?? c.instanceName;
-      if (!instance) {
-        throw new LakebaseError('LAKEBASE_NOT_CONFIGURED', 'Per-user pools need the instance name or endpoint.', {
-          suggestion: 'Set LAKEBASE_INSTANCE_NAME (Provisioned) or LAKEBASE_ENDPOINT (Autoscaling).',
-        });
-      }
-      return await api.generateInstanceCredential([instance]);
+      return await mintUserCredential(this.main, userToken, this.options.fetch);
     } catch (error) {
       throw scopeError(error);
     }
-  }
-
-  /** The REST client authenticated as the user (their token as the bearer). */
-  private userApi(userToken: string): LakebaseApi {
-    const host = this.main.lakebase.config.workspace.host;
-    if (this.main.lakebase.config.mode === 'static' || !host) {
-      throw new LakebaseError(
-        'LAKEBASE_NOT_CONFIGURED',
-        'Per-user pools need a Lakebase workspace, not a static URL.',
-        {
-          suggestion: 'Set DATABRICKS_HOST and LAKEBASE_ENDPOINT or LAKEBASE_INSTANCE_NAME.',
-        },
-      );
-    }
-    return new LakebaseApi(
-      { host, getToken: async () => userToken },
-      this.options.fetch ? { fetch: this.options.fetch } : {},
-    );
-  }
-
-  private remember(hash: string, known: { identity: string; credential: DatabaseCredential }): void {
-    this.known.delete(hash);
-    this.known.set(hash, known);
-    const limit = Math.max(this.settings.maxUsers * 4, KNOWN_TOKENS_MIN);
-    while (this.known.size > limit) this.known.delete(this.known.keys().next().value as string);
   }
 
   /** Waits until a pool may be opened without passing `maxUsers`, closing the least recently used idle pool. */

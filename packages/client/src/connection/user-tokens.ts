@@ -1,0 +1,39 @@
+/** Users' tokens, remembered only by SHA-256: which identity each one's credential named, and that credential. */
+import { createHash } from 'node:crypto';
+import type { DatabaseCredential } from '../workspace/api.js';
+
+/** Tokens remembered (hash -> identity and credential) at least; more with a larger `maxUsers`. */
+const KNOWN_TOKENS_MIN = 1000;
+
+/** What a token was found to be: the identity its credential was for, and that credential. */
+export interface KnownToken {
+  identity: string;
+  credential: DatabaseCredential;
+}
+
+/**
+ * SHA-256 of a token -> the identity its credential was for, and that credential (reused when the user's pool is
+ * opened again, so a token mints once in its lifetime). Bounded, least recently remembered first out; keyed by the
+ * hash, never by the raw token.
+ */
+export class KnownTokens {
+  private readonly known = new Map<string, KnownToken>();
+
+  constructor(private readonly maxUsers: number) {}
+
+  /** The key of a token in this cache. */
+  static hash(userToken: string): string {
+    return createHash('sha256').update(userToken).digest('hex');
+  }
+
+  get(hash: string): KnownToken | undefined {
+    return this.known.get(hash);
+  }
+
+  remember(hash: string, known: KnownToken): void {
+    this.known.delete(hash);
+    this.known.set(hash, known);
+    const limit = Math.max(this.maxUsers * 4, KNOWN_TOKENS_MIN);
+    while (this.known.size > limit) this.known.delete(this.known.keys().next().value as string);
+  }
+}
