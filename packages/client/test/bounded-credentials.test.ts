@@ -4,7 +4,7 @@
  * and a caller whose wait is bounded by its connect timeout.
  */
 import { describe, expect, it } from 'vitest';
-import { boundedRefreshDelay, MIN_REFRESH_INTERVAL_MS } from '../src/connection/credentials.js';
+import { boundedRefreshDelay, MIN_REFRESH_INTERVAL_MS } from '../src/connection/refresh-policy.js';
 import {
   CredentialManager,
   type DatabaseCredential,

@@ -14,7 +14,6 @@ import { isLakebaseError, LakebaseError, registerSecret } from '../errors.js';
 import {
   backoffDelay,
   type Clock,
-  clampTimerDelay,
   sleep,
   systemClock,
   systemTimers,
@@ -24,12 +23,7 @@ import {
 } from '../time.js';
 import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
 import { errorText } from '../workspace/http.js';
-
-/**
- * The shortest gap between two background refreshes, whatever the server says about expiry: a token that arrives
- * (nearly) expired must not turn an idle pool into a loop that gets the workspace rate-limited.
- */
-export const MIN_REFRESH_INTERVAL_MS = 1000;
+import { boundedRefreshDelay, MIN_REFRESH_INTERVAL_MS, refreshTimes, retryAfterFailure } from './refresh-policy.js';
 
 /** How long `close()` waits for an in-flight credential request. */
 export const CLOSE_WAIT_MS = 1000;
@@ -299,9 +293,7 @@ export class CredentialManager extends EventEmitter {
     registerSecret(token);
     const obtainedAt = this.clock.now();
     const expiresAt = credential.expiresAt.getTime();
-    const lifetime = Math.max(0, expiresAt - obtainedAt);
-    const refreshAt = Math.max(obtainedAt + lifetime / 2, expiresAt - this.refreshMarginMs);
-    const usableUntil = expiresAt - Math.min(30_000, lifetime * 0.1);
+    const { refreshAt, usableUntil } = refreshTimes(obtainedAt, expiresAt, this.refreshMarginMs);
     const role = credential.role ?? jwtClaims(token).sub;
     const cached: CachedCredential = { token, role, expiresAt, obtainedAt, refreshAt, usableUntil };
     this.current = cached;
@@ -324,13 +316,13 @@ export class CredentialManager extends EventEmitter {
     if (!current || this.closed) return;
     const remaining = current.usableUntil - this.clock.now();
     if (remaining <= 0) return;
-    // Back off, but try again before the token becomes unusable (at least baseDelayMs apart, so no tight loop).
-    const backoff = backoffDelay(this.failedRounds - 1, this.baseDelayMs * 2, this.maxDelayMs, this.random);
-    const delay = Math.min(backoff, Math.max(remaining / 2, Math.min(this.baseDelayMs, remaining)));
-    // The 1 s floor gives way only to the last chance of a short-lived token that is still usable.
-    const floor = Math.min(MIN_REFRESH_INTERVAL_MS, remaining / 2);
-    this.retryNotBefore = this.clock.now() + Math.max(floor, delay);
-    this.schedule(delay, 'retry', floor);
+    const { delayMs, floorMs } = retryAfterFailure(remaining, this.failedRounds, {
+      baseDelayMs: this.baseDelayMs,
+      maxDelayMs: this.maxDelayMs,
+      random: this.random,
+    });
+    this.retryNotBefore = this.clock.now() + Math.max(floorMs, delayMs);
+    this.schedule(delayMs, 'retry', floorMs);
   }
 
   private schedule(delayMs: number, reason: RefreshReason, floorMs = MIN_REFRESH_INTERVAL_MS): void {
@@ -372,11 +364,6 @@ export class CredentialManager extends EventEmitter {
       },
     );
   }
-}
-
-/** A background refresh delay: at least `floorMs` (default 1 s), at most what a timer can honour. */
-export function boundedRefreshDelay(delayMs: number, floorMs = MIN_REFRESH_INTERVAL_MS): number {
-  return clampTimerDelay(Math.max(floorMs, delayMs));
 }
 
 /** A token whose expiry has passed when it arrives: clock skew, a broken proxy or endpoint. */
