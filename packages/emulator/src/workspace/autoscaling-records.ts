@@ -2,6 +2,9 @@
 import { invalidParameter, patternMismatch, requiredField } from './api-error.js';
 import { type BranchRecord, type EndpointRecord, type ProjectRecord, randomUUID } from './state.js';
 
+export const DEFAULT_BRANCH_ID = 'production';
+export const DEFAULT_ENDPOINT_ID = 'primary';
+
 /** Autoscaling resource ids, as validated live (reference section 2). */
 export const RESOURCE_ID_PATTERN = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DURATION = /^(\d+)s$/;

@@ -1,4 +1,5 @@
 import { ApiError, invalidParameter, postgresNotFound, requiredField } from './api-error.js';
+import { AutoscalingJson } from './autoscaling-json.js';
 import {
   type BranchInput,
   branchName,
@@ -6,16 +7,16 @@ import {
   checkDuration,
   checkId,
   checkSizing,
+  DEFAULT_BRANCH_ID,
+  DEFAULT_ENDPOINT_ID,
   type EndpointInput,
   endpointName,
   newBranch,
   newEndpoint,
   type ProjectInput,
-  sizingJson,
 } from './autoscaling-records.js';
 import { BranchData, expiryFrom, refusePointInTime } from './branches.js';
-import { type ModelContext, rfc3339 } from './context.js';
-import { endpointHosts } from './endpoint-hosts.js';
+import type { ModelContext } from './context.js';
 import { paginate } from './pagination.js';
 import {
   type BranchRecord,
@@ -25,21 +26,19 @@ import {
   randomUUID,
 } from './state.js';
 
-export const DEFAULT_BRANCH_ID = 'production';
-export const DEFAULT_ENDPOINT_ID = 'primary';
-const TYPE_PREFIX = 'type.googleapis.com/databricks.postgres.v1.';
 const ENDPOINT_NAME = /^projects\/([^/]+)\/branches\/([^/]+)\/endpoints\/([^/]+)$/;
 const BRANCH_NAME = /^projects\/([^/]+)\/branches\/([^/]+)$/;
-
-type Json = Record<string, unknown>;
 
 /** Lakebase Autoscaling: projects, branches, endpoints and their long-running operations (reference section 2). */
 export class AutoscalingModel {
   /** Branch data copies in storage. */
   readonly data: BranchData;
+  /** The records as the API answers them. */
+  readonly json: AutoscalingJson;
 
   constructor(private readonly ctx: ModelContext) {
     this.data = new BranchData(ctx);
+    this.json = new AutoscalingJson(this, ctx);
   }
 
   get defaultEndpointName(): string {
@@ -347,7 +346,7 @@ export class AutoscalingModel {
     );
   }
 
-  // ---- state and rendering ---------------------------------------------------------------------------------------
+  // ---- state -----------------------------------------------------------------------------------------------------
 
   /** `INIT` while being created or forced, `IDLE` when disabled, else `ACTIVE`. */
   endpointState(endpoint: EndpointRecord): 'INIT' | 'ACTIVE' | 'IDLE' {
@@ -385,116 +384,6 @@ export class AutoscalingModel {
     endpoint.pinnedInit = state === 'STARTING';
     if (state === 'AVAILABLE') endpoint.readyAt = Math.min(endpoint.readyAt, this.ctx.now());
     this.ctx.persist();
-  }
-
-  operationJson(operation: OperationRecord): Json {
-    const kind = operation.kind[0]?.toUpperCase() + operation.kind.slice(1);
-    const branch = operation.kind === 'branch' && !operation.deleted ? this.operationBranch(operation) : undefined;
-    const done = this.ctx.now() >= operation.doneAt && !(branch && this.data.copying(branch));
-    const json: Json = {
-      name: operation.name,
-      metadata: { '@type': `${TYPE_PREFIX}${kind}OperationMetadata` },
-      done,
-    };
-    if (done && branch?.dataState === 'failed') {
-      json.error = { error_code: 'INTERNAL_ERROR', message: `copying the branch data failed: ${branch.dataError}` };
-    } else if (done && operation.deleted) json.response = { '@type': 'type.googleapis.com/google.protobuf.Empty' };
-    else if (done) json.response = { '@type': `${TYPE_PREFIX}${kind}`, ...this.resourceJson(operation) };
-    return json;
-  }
-
-  private operationBranch(operation: OperationRecord): BranchRecord | undefined {
-    return this.ctx.state.branches.find((b) => branchName(b) === operation.resourceName);
-  }
-
-  private resourceJson(operation: OperationRecord): Json {
-    try {
-      return this.currentResourceJson(operation);
-    } catch (error) {
-      // Deleted since: the operation still succeeded, so answer with what is left of the resource, its name.
-      if (error instanceof ApiError && error.statusCode === 404) return { name: operation.resourceName };
-      throw error;
-    }
-  }
-
-  private currentResourceJson(operation: OperationRecord): Json {
-    const parts = operation.resourceName.split('/');
-    if (operation.kind === 'project') return this.projectJson(this.project(parts[1] as string));
-    if (operation.kind === 'branch') return this.branchJson(this.branch(parts[1] as string, parts[3] as string));
-    return this.endpointJson(this.endpoint(parts[1] as string, parts[3] as string, parts[5] as string));
-  }
-
-  projectJson(project: ProjectRecord): Json {
-    return {
-      name: `projects/${project.projectId}`,
-      project_id: project.projectId,
-      uid: project.uid,
-      create_time: rfc3339(project.createTime),
-      update_time: rfc3339(project.updateTime),
-      status: {
-        project_id: project.projectId,
-        display_name: project.displayName,
-        pg_version: project.pgVersion,
-        owner: project.owner,
-        default_branch: `projects/${project.projectId}/branches/${DEFAULT_BRANCH_ID}`,
-        default_endpoint_settings: sizingJson(project.defaultEndpointSettings),
-        history_retention_duration: project.historyRetentionDuration,
-        enable_pg_native_login: project.enablePgNativeLogin,
-        custom_tags: project.customTags ?? [],
-        branch_logical_size_limit_bytes: 8_796_093_022_208,
-        synthetic_storage_size_bytes: 0,
-      },
-    };
-  }
-
-  branchJson(branch: BranchRecord): Json {
-    const ready = this.ctx.now() >= branch.readyAt && !this.data.copying(branch);
-    return {
-      name: branchName(branch),
-      branch_id: branch.branchId,
-      parent: `projects/${branch.projectId}`,
-      uid: branch.uid,
-      create_time: rfc3339(branch.createTime),
-      update_time: rfc3339(branch.updateTime),
-      status: {
-        branch_id: branch.branchId,
-        current_state: ready ? 'READY' : 'INIT',
-        ...(ready ? {} : { pending_state: 'READY' }),
-        default: branch.isDefault,
-        is_protected: branch.isProtected,
-        logical_size_bytes: 0,
-        ...(branch.sourceBranch
-          ? { source_branch: branch.sourceBranch, source_branch_time: rfc3339(branch.createTime) }
-          : {}),
-        ...(branch.expireTime !== undefined ? { expire_time: rfc3339(branch.expireTime) } : {}),
-        state_change_time: rfc3339(ready ? branch.readyAt : branch.createTime),
-      },
-    };
-  }
-
-  endpointJson(endpoint: EndpointRecord): Json {
-    const state = this.endpointState(endpoint);
-    return {
-      name: endpointName(endpoint),
-      endpoint_id: endpoint.endpointId,
-      parent: `projects/${endpoint.projectId}/branches/${endpoint.branchId}`,
-      uid: endpoint.uid,
-      create_time: rfc3339(endpoint.createTime),
-      update_time: rfc3339(endpoint.updateTime),
-      status: {
-        endpoint_id: endpoint.endpointId,
-        endpoint_type: endpoint.endpointType,
-        current_state: state,
-        ...(state === 'INIT' && !endpoint.pinnedInit ? { pending_state: 'ACTIVE' } : {}),
-        autoscaling_limit_min_cu: endpoint.minCu,
-        autoscaling_limit_max_cu: endpoint.maxCu,
-        suspend_timeout_duration: endpoint.suspendTimeoutDuration,
-        disabled: endpoint.disabled,
-        settings: { pg_settings: {} },
-        group: { min: 1, max: 1, enable_readable_secondaries: false },
-        hosts: endpointHosts(this.endpointHost(endpoint), endpoint, this.ctx.state.endpoints),
-      },
-    };
   }
 }
 

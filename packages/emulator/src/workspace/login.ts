@@ -83,7 +83,7 @@ function resourcesServedAt(ws: WorkspaceImpl, serverName: string | undefined): R
   const instance = ws.state.instances.find((i) => ws.instances.host(i).toLowerCase() === host);
   if (instance) return [{ kind: 'instance', name: instance.name }];
   const endpoint = ws.state.endpoints.find((e) => ws.autoscaling.endpointHost(e).toLowerCase() === host);
-  if (endpoint) return [{ kind: 'endpoint', name: ws.autoscaling.endpointJson(endpoint).name as string }];
+  if (endpoint) return [{ kind: 'endpoint', name: ws.autoscaling.json.endpoint(endpoint).name as string }];
   return [];
 }
 

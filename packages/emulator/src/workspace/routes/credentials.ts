@@ -98,7 +98,7 @@ export function credentialRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
         await gate(request, 'autoscaling');
         const { endpoint, ttl, expire_time: expireTime } = request.body;
         if (!endpoint) throw requiredField('endpoint');
-        const name = ws.autoscaling.endpointJson(ws.autoscaling.endpointByName(endpoint)).name as string;
+        const name = ws.autoscaling.json.endpoint(ws.autoscaling.endpointByName(endpoint)).name as string;
         const requested = requestedTtl(ttl, expireTime, ws.now());
         const lifetime = requested === undefined ? undefined : Math.min(requested, ws.tokenTtlSeconds);
         const { token, expiresAt } = await mint(request, [{ kind: 'endpoint', name }], lifetime);

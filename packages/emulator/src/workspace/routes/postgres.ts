@@ -35,15 +35,15 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       '/postgres/projects',
       { schema: { querystring: idQuery('project_id'), body: projectBody } },
       async (request) =>
-        model.operationJson(model.createProject(request.query.project_id, request.body, identityOf(request).userName)),
+        model.json.operation(model.createProject(request.query.project_id, request.body, identityOf(request).userName)),
     );
     app.get<{ Querystring: PageQuery }>('/postgres/projects', { schema: { querystring: pageQuery } }, async (request) =>
       page('projects', model.listProjects(request.query.page_size, request.query.page_token), (p) =>
-        model.projectJson(p),
+        model.json.project(p),
       ),
     );
     app.get<{ Params: P }>('/postgres/projects/:p', async (request) =>
-      model.projectJson(model.project(request.params.p)),
+      model.json.project(model.project(request.params.p)),
     );
 
     // ---- branches
@@ -52,7 +52,7 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       { schema: { querystring: idQuery('branch_id'), body: branchBody } },
       async (request) => {
         const { branch_id, replace_existing } = request.query;
-        return model.operationJson(model.createBranch(request.params.p, branch_id, request.body, replace_existing));
+        return model.json.operation(model.createBranch(request.params.p, branch_id, request.body, replace_existing));
       },
     );
     app.patch<{ Params: PB; Querystring: { update_mask?: string }; Body: BranchInput }>(
@@ -60,7 +60,7 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       { schema: { body: branchBody } },
       async (request) => {
         const { p, b } = request.params;
-        return model.operationJson(model.updateBranch(p, b, request.query.update_mask, request.body));
+        return model.json.operation(model.updateBranch(p, b, request.query.update_mask, request.body));
       },
     );
     app.get<{ Params: P; Querystring: PageQuery }>(
@@ -68,11 +68,11 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       { schema: { querystring: pageQuery } },
       async (request) =>
         page('branches', model.listBranches(request.params.p, request.query.page_size, request.query.page_token), (b) =>
-          model.branchJson(b),
+          model.json.branch(b),
         ),
     );
     app.get<{ Params: PB }>('/postgres/projects/:p/branches/:b', async (request) =>
-      model.branchJson(model.branch(request.params.p, request.params.b)),
+      model.json.branch(model.branch(request.params.p, request.params.b)),
     );
 
     // ---- endpoints
@@ -80,7 +80,7 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       '/postgres/projects/:p/branches/:b/endpoints',
       { schema: { querystring: idQuery('endpoint_id'), body: endpointBody } },
       async (request) =>
-        model.operationJson(
+        model.json.operation(
           model.createEndpoint(request.params.p, request.params.b, request.query.endpoint_id, request.body),
         ),
     );
@@ -90,40 +90,40 @@ export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       async (request) => {
         const { p, b } = request.params;
         const result = model.listEndpoints(p, b, request.query.page_size, request.query.page_token);
-        return page('endpoints', result, (e) => model.endpointJson(e));
+        return page('endpoints', result, (e) => model.json.endpoint(e));
       },
     );
     app.get<{ Params: PBE }>('/postgres/projects/:p/branches/:b/endpoints/:e', async (request) =>
-      model.endpointJson(model.endpoint(request.params.p, request.params.b, request.params.e)),
+      model.json.endpoint(model.endpoint(request.params.p, request.params.b, request.params.e)),
     );
 
     // ---- deletes (purge is accepted and ignored: nothing is kept soft-deleted)
     app.delete<{ Params: P }>('/postgres/projects/:p', async (request) =>
-      model.operationJson(model.deleteProject(request.params.p)),
+      model.json.operation(model.deleteProject(request.params.p)),
     );
     app.delete<{ Params: PB; Querystring: { allow_missing?: boolean } }>(
       '/postgres/projects/:p/branches/:b',
       { schema: { querystring: { type: 'object', properties: { allow_missing: { type: 'boolean' } } } } },
       async (request) =>
-        model.operationJson(model.deleteBranch(request.params.p, request.params.b, request.query.allow_missing)),
+        model.json.operation(model.deleteBranch(request.params.p, request.params.b, request.query.allow_missing)),
     );
     app.delete<{ Params: PBE }>('/postgres/projects/:p/branches/:b/endpoints/:e', async (request) =>
-      model.operationJson(model.deleteEndpoint(request.params.p, request.params.b, request.params.e)),
+      model.json.operation(model.deleteEndpoint(request.params.p, request.params.b, request.params.e)),
     );
 
     // ---- operations: named `<resource name>/operations/<uuid>`, like the Databricks CLI's fake
     app.get<{ Params: P & { op: string } }>('/postgres/projects/:p/operations/:op', async (request) =>
-      model.operationJson(model.operation(`projects/${request.params.p}/operations/${request.params.op}`)),
+      model.json.operation(model.operation(`projects/${request.params.p}/operations/${request.params.op}`)),
     );
     app.get<{ Params: PB & { op: string } }>('/postgres/projects/:p/branches/:b/operations/:op', async (request) => {
       const { p, b, op } = request.params;
-      return model.operationJson(model.operation(`projects/${p}/branches/${b}/operations/${op}`));
+      return model.json.operation(model.operation(`projects/${p}/branches/${b}/operations/${op}`));
     });
     app.get<{ Params: PBE & { op: string } }>(
       '/postgres/projects/:p/branches/:b/endpoints/:e/operations/:op',
       async (request) => {
         const { p, b, e, op } = request.params;
-        return model.operationJson(model.operation(`projects/${p}/branches/${b}/endpoints/${e}/operations/${op}`));
+        return model.json.operation(model.operation(`projects/${p}/branches/${b}/endpoints/${e}/operations/${op}`));
       },
     );
   };
