@@ -5,7 +5,7 @@
  * wrong role, database or (after one fresh-token retry) password will not heal, so those fail at once.
  */
 
-import { backoffDelay, clampTimerDelay, monotonicClock, sleep } from '../time.js';
+import { backoffDelay, monotonicClock, sleep } from '../time.js';
 
 /** SQLSTATEs a login can get from a compute that is waking up or briefly overloaded. */
 const TRANSIENT_SQLSTATES = new Set([
