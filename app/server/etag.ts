@@ -33,6 +33,38 @@ export function parseIfMatch(header: string | undefined): Precondition | undefin
   return { versions };
 }
 
+/** `If-None-Match` on a write: only `*` (create, never replace) means something for a PUT; anything else is refused. */
+export function parseIfNoneMatch(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  throw validationError(
+    'If-None-Match',
+    'If-None-Match on a write must be * (create the preference only if it does not exist yet)',
+    'INVALID_IF_NONE_MATCH',
+  );
+}
+
+/** If-Match needs the preference to exist and If-None-Match: * needs it not to: together they can never hold. */
+export function bothPreconditions(): AppError {
+  return validationError(
+    'If-None-Match',
+    'Send either If-Match (change an existing preference) or If-None-Match: * (create a new one), not both',
+    'INVALID_IF_NONE_MATCH',
+  );
+}
+
+/** 412 for `If-None-Match: *` when the preference exists: a create that would have replaced someone's value. */
+export function alreadyExists(key: string): AppError {
+  return new AppError(
+    412,
+    'PREFERENCE_EXISTS',
+    `The preference '${key}' already exists (If-None-Match: * creates only a new one).`,
+    'ConflictError',
+    `Read it (GET /api/preferences/${key}) and change it with If-Match set to its ETag, or pick another key.`,
+    'key',
+  );
+}
+
 export function preconditionFailed(key: string): AppError {
   return new AppError(
     412,

@@ -71,6 +71,12 @@ export class PreferencesStore {
         })
         .returning({ ...returned, created: sql<boolean>`(xmax = 0)` })
         .prepare('preferences_put'),
+      create: db
+        .insert(userPreferences)
+        .values({ userEmail, key, value: json })
+        .onConflictDoNothing({ target: [userPreferences.userEmail, userPreferences.key] })
+        .returning(returned)
+        .prepare('preferences_create'),
       update: db
         .update(userPreferences)
         .set({ value: json, updatedAt: sql`now()` })
@@ -105,6 +111,12 @@ export class PreferencesStore {
     const [row] = await this.queries.put.execute({ userEmail, key, json: JSON.stringify(value) });
     if (!row) throw new Error('upsert returned no row');
     return { ...toVersioned(row), created: row.created };
+  }
+
+  /** Insert only if the key is new (`If-None-Match: *`); undefined when it exists already, nothing written. */
+  async create(userEmail: string, key: string, value: unknown): Promise<VersionedPreference | undefined> {
+    const [row] = await this.queries.create.execute({ userEmail, key, json: JSON.stringify(value) });
+    return row && toVersioned(row);
   }
 
   /** Replace only if `precondition` holds; undefined when it does not (the row is missing or has another version). */

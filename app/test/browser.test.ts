@@ -99,6 +99,16 @@ describe.skipIf(!hasChromium)('the built app in headless Chromium (served by the
       .poll(() => page.getByTestId('preference-theme').getByTestId('preference-value').textContent(), UI)
       .toBe(JSON.stringify({ mode: 'dark', fontSize: 14 }, null, 2));
 
+    // Add never replaces: adding a key that exists is refused in the form, and the stored value stays.
+    await addForm.getByLabel('Key').fill('theme');
+    await addForm.getByLabel('Value').fill('"replaced"');
+    await addForm.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => addForm.getByRole('alert').textContent(), UI).toContain("'theme' already exists");
+    await page.reload();
+    await expect
+      .poll(() => page.getByTestId('preference-theme').getByTestId('preference-value').textContent(), UI)
+      .toBe(JSON.stringify({ mode: 'dark', fontSize: 14 }, null, 2));
+
     // Delete: add a second preference, remove it, and it is gone after a reload too.
     await addForm.getByLabel('Key').fill('obsolete');
     await addForm.getByLabel('Value').fill('1');

@@ -99,4 +99,35 @@ describe('optimistic concurrency on preferences (ETag / If-Match)', () => {
     });
     expect(deleted.statusCode).toBe(204);
   });
+
+  it('If-None-Match: * creates only a new preference: of 10 concurrent creates one wins, the rest get 412', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => put('created-once', i, { 'if-none-match': '*' })),
+    );
+    const codes = results.map((r) => r.statusCode).sort();
+    expect(codes).toEqual([201, ...Array(9).fill(412)]);
+    const winner = results.find((r) => r.statusCode === 201);
+    expect(winner?.headers.etag).toMatch(/^"\d+"$/);
+    // The value stored is the winner's, untouched by the nine refused creates.
+    expect((await read('created-once')).json().value).toBe(winner?.json().value);
+    const refused = results.find((r) => r.statusCode === 412);
+    expect(refused?.json().detail).toMatchObject({
+      error_code: 'PREFERENCE_EXISTS',
+      technical_details: { error_type: 'ConflictError', field: 'key' },
+    });
+  });
+
+  it('refuses If-None-Match other than *, and together with If-Match, with 400 and nothing written', async () => {
+    const etag = (await put('either', 1)).headers.etag as string;
+    const refusedHeaders: Record<string, string>[] = [
+      { 'if-none-match': etag },
+      { 'if-none-match': '*', 'if-match': etag },
+    ];
+    for (const headers of refusedHeaders) {
+      const refused = await put('either', 2, headers);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().detail.error_code).toBe('INVALID_IF_NONE_MATCH');
+    }
+    expect((await read('either')).json().value).toBe(1);
+  });
 });

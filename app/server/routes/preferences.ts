@@ -1,7 +1,14 @@
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
 import { AppError, validationError } from '../errors.js';
-import { parseIfMatch, preconditionFailed, toETag } from '../etag.js';
+import {
+  alreadyExists,
+  bothPreconditions,
+  parseIfMatch,
+  parseIfNoneMatch,
+  preconditionFailed,
+  toETag,
+} from '../etag.js';
 import { requireIdentity } from '../identity.js';
 
 /** 1–64 characters: letters, digits, `_`, `.`, `-`, starting with a letter or digit (mirrored by a CHECK in SQL). */
@@ -39,6 +46,13 @@ const ifMatchHeaders = {
   type: 'object',
   properties: {
     'if-match': { type: 'string', description: 'ETag of a previous read, or *: write only if it still holds' },
+  },
+} as const;
+const putHeaders = {
+  type: 'object',
+  properties: {
+    ...ifMatchHeaders.properties,
+    'if-none-match': { type: 'string', description: '*: create only, never replace an existing preference' },
   },
 } as const;
 
@@ -87,13 +101,17 @@ export const preferencesRoutes = fp(
       },
     );
 
-    fastify.put<{ Params: { key: string }; Body: { value: unknown }; Headers: { 'if-match'?: string } }>(
+    fastify.put<{
+      Params: { key: string };
+      Body: { value: unknown };
+      Headers: { 'if-match'?: string; 'if-none-match'?: string };
+    }>(
       '/api/preferences/:key',
       {
         schema: {
           params: keyParams,
           body: putBody,
-          headers: ifMatchHeaders,
+          headers: putHeaders,
           response: { 200: preference, 201: preference, 412: errorBody, ...failures },
         },
         schemaErrorFormatter: describeValidationErrors,
@@ -102,7 +120,14 @@ export const preferencesRoutes = fp(
         const user = requireIdentity(request);
         const { key } = request.params;
         const precondition = parseIfMatch(request.headers['if-match']);
+        const createOnly = parseIfNoneMatch(request.headers['if-none-match']);
+        if (createOnly && precondition) throw bothPreconditions();
         const store = fastify.database.preferences(request);
+        if (createOnly) {
+          const created = await query(() => store.create(user.email, key, request.body.value), fastify.database);
+          if (!created) throw alreadyExists(key);
+          return reply.code(201).header('etag', toETag(created.version)).send(created.preference);
+        }
         if (precondition) {
           const updated = await query(
             () => store.update(user.email, key, request.body.value, precondition),

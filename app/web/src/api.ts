@@ -92,8 +92,13 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return (await send(method, path, body)).payload as T;
 }
 
-async function versioned(method: string, path: string, body?: unknown, etag?: string): Promise<VersionedPreference> {
-  const { response, payload } = await send(method, path, body, etag ? { 'if-match': etag } : {});
+async function versioned(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<VersionedPreference> {
+  const { response, payload } = await send(method, path, body, headers);
   return { preference: payload as Preference, etag: response.headers.get('etag') ?? undefined };
 }
 
@@ -110,6 +115,9 @@ export const api = {
   getPreference: (key: string) => versioned('GET', preferencePath(key)),
   /** With `etag`: only if the preference still has that version, else ApiError 412 `PREFERENCE_CHANGED`. */
   savePreference: (key: string, value: unknown, etag?: string) =>
-    versioned('PUT', preferencePath(key), { value }, etag),
+    versioned('PUT', preferencePath(key), { value }, etag ? { 'if-match': etag } : {}),
+  /** Only if the key is new (`If-None-Match: *`), else ApiError 412 `PREFERENCE_EXISTS`: an add never replaces. */
+  createPreference: (key: string, value: unknown) =>
+    versioned('PUT', preferencePath(key), { value }, { 'if-none-match': '*' }),
   deletePreference: (key: string) => request<void>('DELETE', preferencePath(key)),
 };

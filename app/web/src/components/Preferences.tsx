@@ -48,7 +48,9 @@ function PreferenceForm({
     event.preventDefault();
     setSaving(true);
     try {
-      await api.savePreference(key.trim(), parseValue(text), existing?.etag);
+      // An edit applies to the version it read (If-Match); an add never replaces a preference someone else made.
+      if (existing) await api.savePreference(key.trim(), parseValue(text), existing.etag);
+      else await api.createPreference(key.trim(), parseValue(text));
       setError(undefined);
       if (!existing) {
         setKey('');
