@@ -64,7 +64,9 @@ describe('what `npm start` shows a person', () => {
         expect(output).toMatch(/INFO.*lakebase app listening/);
         expect(output).not.toContain('{"level"');
 
-        const server = processTree(child.pid as number).filter((p) => p.command.endsWith(MAIN_JS));
+        // `script` runs the command through $SHELL -c; dash keeps that shell as the server's parent, bash execs into
+        // it. Either way the server is the one process whose command line is exactly ours.
+        const server = processTree(child.pid as number).filter((p) => p.command === `${process.execPath} ${MAIN_JS}`);
         expect(server).toHaveLength(1);
         process.kill((server[0] as { pid: number }).pid, 'SIGTERM');
         expect(await exited).toBe(0);
