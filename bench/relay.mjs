@@ -16,11 +16,12 @@ import { startPgBouncer } from './pgbouncer.mjs';
 
 const run = promisify(execFile);
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+/** CPU seconds a process has used in user and kernel mode, from /proc (Linux). */
 async function cpuSeconds(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  // utime and stime, in clock ticks (USER_HZ = 100)
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /** A scratch database on the bench server for this run (pgbench's tables), dropped at the end. */
@@ -136,15 +137,21 @@ export async function relayBenchmark({
       direct: new pg.Pool({ connectionString: db.url, max: workers }),
     };
     const pids = { emulator: emulator.pid, pgbouncer: bouncer.pid };
-    const cpu = { emulator: [], pgbouncer: [] };
-    /** Runs `work` for one side and records the proxy's CPU (cores) while it ran. */
-    const withCpu = async (name, work) => {
+    // Where each proxy's time goes: CPU microseconds per query (or transaction), user and kernel, per workload.
+    const cpu = {};
+    /** Runs `work` (resolving with operations/s over `seconds`) for one side and records the proxy's CPU per op. */
+    const withCpu = async (workload, name, seconds, work) => {
       const pid = pids[name];
-      const cpu0 = pid ? await cpuSeconds(pid) : 0;
-      const t0 = performance.now();
-      const figure = await work();
-      if (pid) cpu[name].push(((await cpuSeconds(pid)) - cpu0) / ((performance.now() - t0) / 1000));
-      return figure;
+      const before = pid ? await cpuSeconds(pid) : undefined;
+      const perSecond = await work();
+      if (before) {
+        const after = await cpuSeconds(pid);
+        const operations = perSecond * seconds;
+        cpu[workload] ??= { emulator: { user: [], system: [] }, pgbouncer: { user: [], system: [] } };
+        cpu[workload][name].user.push(((after.user - before.user) * 1e6) / operations);
+        cpu[workload][name].system.push(((after.system - before.system) * 1e6) / operations);
+      }
+      return perSecond;
     };
 
     const select1 = await interleavedSides({
@@ -153,9 +160,11 @@ export async function relayBenchmark({
       measure: async (pool, name) => {
         const query = () => pool.query('select 1');
         await throughput(query, { workers, durationMs: 200 }); // warm the pool's connections
-        const { perSecond, failed } = await withCpu(name, () => throughput(query, { workers, durationMs }));
-        if (failed) throw new Error(`${failed} queries failed (${name})`);
-        return perSecond;
+        return withCpu('select1', name, durationMs / 1000, async () => {
+          const { perSecond, failed } = await throughput(query, { workers, durationMs });
+          if (failed) throw new Error(`${failed} queries failed (${name})`);
+          return perSecond;
+        });
       },
     });
     await Promise.all(Object.values(pools).map((pool) => pool.end()));
@@ -167,7 +176,7 @@ export async function relayBenchmark({
       pgbenchTps[workload] = await interleavedSides({
         rounds: pgbenchRounds,
         sides: libpq,
-        measure: (env, name) => withCpu(name, () => pgbench(env, args, pgbenchSeconds)),
+        measure: (env, name) => withCpu(workload, name, pgbenchSeconds, () => pgbench(env, args, pgbenchSeconds)),
       });
     }
 
@@ -215,9 +224,18 @@ export function relayReport(result) {
     lines.push(`    emulator ${spread(v.emulator)}, pgbouncer ${spread(v.pgbouncer)}, direct ${spread(v.direct)}`);
     lines.push(`    emulator / pgbouncer ${r(figures.toPgbouncer)}, emulator / direct ${r(figures.toDirect)}`);
   }
-  lines.push(
-    `  evidence: proxy CPU while measured, cores: emulator ${spread(result.cpu.emulator, 2)}, pgbouncer ${spread(result.cpu.pgbouncer, 2)}`,
-  );
+  lines.push('  where the proxies spend CPU, us per query or transaction (user + kernel):');
+  for (const [label, workload] of [
+    ['select 1', 'select1'],
+    ['select-only', 'selectOnly'],
+    ['TPC-B-like', 'tpcb'],
+  ]) {
+    const side = (name) => {
+      const c = result.cpu[workload][name];
+      return `${name} ${spread(c.user, 1)} + ${spread(c.system, 1)}`;
+    };
+    lines.push(`    ${label.padEnd(11)} ${side('emulator')} | ${side('pgbouncer')}`);
+  }
   return lines;
 }
 

@@ -60,4 +60,35 @@ describe('OTLP export', () => {
     expect(metrics).toContain('lakebase.query.duration');
     expect(metrics).toContain('lakebase.pool.connections.total');
   });
+
+  it('leaves sampling to OTEL_TRACES_SAMPLER: traced out, statements still count in the metrics', async () => {
+    received.length = 0;
+    const saved = process.env.OTEL_TRACES_SAMPLER;
+    process.env.OTEL_TRACES_SAMPLER = 'always_off'; // read by the SDK's tracer provider, as deployments set it
+    try {
+      const telemetry = await startTelemetry(
+        readServerSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'sampled-test' }).telemetry,
+      );
+      const pool = createLakebasePool({
+        url: 'postgresql://postgres@127.0.0.1:5432/test',
+        env: {},
+        logger: { warn() {} },
+      });
+      for (let i = 0; i < 3; i++) await pool.query('select 1');
+      await pool.end();
+      await telemetry?.shutdown();
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_TRACES_SAMPLER;
+      else process.env.OTEL_TRACES_SAMPLER = saved;
+    }
+    const bodies = (path: string) =>
+      received
+        .filter((r) => r.path === path)
+        .map((r) => r.body)
+        .join('\n');
+    expect(bodies('/v1/traces')).not.toContain('db.system.name');
+    const metrics = bodies('/v1/metrics');
+    expect(metrics).toContain('sampled-test');
+    expect(metrics).toContain('lakebase.query.duration');
+  });
 });
