@@ -115,6 +115,23 @@ describe.skipIf(!hasChromium)('the built app in headless Chromium (served by the
     await addForm.getByRole('button', { name: 'Add' }).click();
     const obsolete = page.getByTestId('preference-obsolete');
     await expect.poll(() => obsolete.getByTestId('preference-value').textContent(), UI).toBe('1');
+    // Someone else changes it after it was shown: Delete removes only the version shown, so it refuses, shows the
+    // latest value and says so; the changed value is still stored.
+    const changedElsewhere = await page.evaluate(async () => {
+      const response = await fetch('/api/preferences/obsolete', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 2 }),
+      });
+      return response.status;
+    });
+    expect(changedElsewhere).toBe(200);
+    await obsolete.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => obsolete.getByTestId('preference-notice').textContent(), UI).toMatch(/changed elsewhere/);
+    await expect.poll(() => obsolete.getByTestId('preference-value').textContent(), UI).toBe('2');
+    const stored = await page.evaluate(async () => (await fetch('/api/preferences/obsolete')).status);
+    expect(stored).toBe(200);
+    // Deleting the version now shown works.
     await obsolete.getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => obsolete.count(), UI).toBe(0);
     await page.reload();

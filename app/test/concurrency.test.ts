@@ -100,6 +100,28 @@ describe('optimistic concurrency on preferences (ETag / If-Match)', () => {
     expect(deleted.statusCode).toBe(204);
   });
 
+  it('DELETE follows the If-Match rules of PUT: * needs it to exist, malformed is 400, a re-created key has a new ETag', async () => {
+    const del = (key: string, ifMatch: string) =>
+      app().inject({ method: 'DELETE', url: `/api/preferences/${key}`, headers: { ...ALICE, 'if-match': ifMatch } });
+    expect((await del('never-made', '*')).statusCode).toBe(412);
+    const original = (await put('recreated', 'v1')).headers.etag as string;
+    const malformed = await del('recreated', original.slice(1, -1));
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().detail).toMatchObject({
+      error_code: 'INVALID_IF_MATCH',
+      technical_details: { field: 'If-Match' },
+    });
+    expect((await del('recreated', original)).statusCode).toBe(204);
+    // Deleted and made again with the same value: the ETag read before the delete does not match the new row.
+    const remade = (await put('recreated', 'v1')).headers.etag as string;
+    expect(remade).not.toBe(original);
+    const stale = await del('recreated', original);
+    expect(stale.statusCode).toBe(412);
+    expect(stale.json().detail.error_code).toBe('PREFERENCE_CHANGED');
+    expect((await read('recreated')).json().value).toBe('v1');
+    expect((await del('recreated', '*')).statusCode).toBe(204);
+  });
+
   it('If-None-Match: * creates only a new preference: of 10 concurrent creates one wins, the rest get 412', async () => {
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => put('created-once', i, { 'if-none-match': '*' })),

@@ -119,5 +119,8 @@ export const api = {
   /** Only if the key is new (`If-None-Match: *`), else ApiError 412 `PREFERENCE_EXISTS`: an add never replaces. */
   createPreference: (key: string, value: unknown) =>
     versioned('PUT', preferencePath(key), { value }, { 'if-none-match': '*' }),
-  deletePreference: (key: string) => request<void>('DELETE', preferencePath(key)),
+  /** With `etag`: only if the preference still has that version, else ApiError 412 `PREFERENCE_CHANGED`. */
+  deletePreference: async (key: string, etag?: string): Promise<void> => {
+    await send('DELETE', preferencePath(key), undefined, etag ? { 'if-match': etag } : {});
+  },
 };

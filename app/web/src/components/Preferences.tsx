@@ -140,11 +140,28 @@ function PreferenceRow({ preference, onChanged }: { preference: Preference; onCh
     }
   };
 
+  /**
+   * Deletes the version this row shows, never a newer one: the list carries no ETags, so read the current version
+   * first, refuse if it is not the one shown, and delete with `If-Match` set to its ETag (a change that lands between
+   * the read and the delete gets 412).
+   */
   const remove = async () => {
+    const changed = () => {
+      setError('It was changed elsewhere since it was shown: this is the latest value. Delete again to remove it.');
+      onChanged();
+    };
     try {
-      await api.deletePreference(preference.key);
+      const current = await api.getPreference(preference.key);
+      if (!sameVersion(current.preference, preference)) return changed();
+      await api.deletePreference(preference.key, current.etag);
+      setError(undefined);
       onChanged();
     } catch (caught) {
+      if (caught instanceof ApiError && caught.code === 'PREFERENCE_CHANGED') return changed();
+      if (caught instanceof ApiError && caught.status === 404) {
+        setError('It was deleted elsewhere.');
+        return onChanged();
+      }
       setError(caught instanceof ApiError ? caught.message : String(caught));
     }
   };
@@ -198,6 +215,11 @@ function PreferenceRow({ preference, onChanged }: { preference: Preference; onCh
       )}
     </li>
   );
+}
+
+/** The same version: every write sets `updatedAt`, and the value is compared too, as the server returns it. */
+function sameVersion(a: Preference, b: Preference): boolean {
+  return a.updatedAt === b.updatedAt && JSON.stringify(a.value) === JSON.stringify(b.value);
 }
 
 /** Text that parses as JSON is sent as that JSON; anything else is sent as a plain string. */

@@ -14,7 +14,6 @@ import { isLakebaseError, LakebaseError, registerSecret } from '../errors.js';
 import {
   backoffDelay,
   type Clock,
-  sleep,
   systemClock,
   systemTimers,
   type TimerHandle,
@@ -22,10 +21,10 @@ import {
   withDeadline,
 } from '../time.js';
 import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
-import { errorText } from '../workspace/http.js';
+import { errorText, ownerController, sleepUnlessAborted, unlessAborted, withAbortSignal } from '../workspace/http.js';
 import { boundedRefreshDelay, MIN_REFRESH_INTERVAL_MS, refreshTimes, retryAfterFailure } from './refresh-policy.js';
 
-/** How long `close()` waits for an in-flight credential request. */
+/** How long `close()` waits for an in-flight credential request to settle once cancelled. */
 export const CLOSE_WAIT_MS = 1000;
 
 export type RefreshReason = 'initial' | 'scheduled' | 'lazy' | 'expired' | 'forced' | 'retry';
@@ -119,6 +118,8 @@ export class CredentialManager extends EventEmitter {
   private retryNotBefore = 0;
   private requests = 0;
   private closed = false;
+  /** Aborted by {@link close}: owns the REST requests of every refresh round (workspace/http.ts withAbortSignal). */
+  private readonly lifetime = ownerController();
 
   constructor(options: CredentialManagerOptions) {
     super();
@@ -150,7 +151,7 @@ export class CredentialManager extends EventEmitter {
    *   `LAKEBASE_CLOSED` after {@link close}.
    */
   async getCredential(options: CredentialWaitOptions = {}): Promise<DatabaseCredential> {
-    this.assertOpen();
+    if (this.closed) throw this.closedError();
     const now = this.clock.now();
     const current = this.current;
     if (current && now < current.refreshAt) return publicCredential(current);
@@ -171,7 +172,7 @@ export class CredentialManager extends EventEmitter {
    * logins costs one request.
    */
   async forceRefresh(rejectedToken?: string, options: CredentialWaitOptions = {}): Promise<string> {
-    this.assertOpen();
+    if (this.closed) throw this.closedError();
     const current = this.current;
     if (
       current &&
@@ -201,13 +202,14 @@ export class CredentialManager extends EventEmitter {
   }
 
   /**
-   * Stop background refresh and wait for an in-flight request to settle, at most {@link CLOSE_WAIT_MS} (a hanging
-   * workspace must not hold `pool.end()`; the request ends at its own deadline and makes no further attempt).
-   * Idempotent.
+   * Stop background refresh and cancel an in-flight request: its socket is closed, callers waiting on it fail with
+   * `LAKEBASE_CLOSED` at once, and no further attempt is made. Then wait for the round to settle, at most
+   * {@link CLOSE_WAIT_MS} (an injected `fetchCredential` may ignore the cancellation). Idempotent.
    */
   async close(): Promise<void> {
     this.closed = true;
     this.clearTimer();
+    if (!this.lifetime.signal.aborted) this.lifetime.abort(this.closedError());
     const inflight = this.inflight;
     if (inflight)
       await withDeadline(inflight, CLOSE_WAIT_MS, () => new Error('close wait'), this.timers).catch(() => {});
@@ -217,10 +219,10 @@ export class CredentialManager extends EventEmitter {
     return this.status();
   }
 
-  /** A caller's wait on a refresh, bounded by its timeout (the refresh itself is not cancelled). */
+  /** A caller's wait on a refresh, bounded by its timeout (the refresh itself is not cancelled) and by close(). */
   private waitFor<T>(refresh: Promise<T>, timeoutMs: number | undefined): Promise<T> {
     return withDeadline(
-      refresh,
+      unlessAborted(refresh, this.lifetime.signal, () => this.closedError()),
       timeoutMs ?? 0,
       () =>
         new LakebaseError(
@@ -252,10 +254,13 @@ export class CredentialManager extends EventEmitter {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       try {
         this.requests++;
-        const credential = await this.fetchCredential();
+        // Its REST requests belong to this manager, not to the caller that started the round: only close() ends them.
+        const credential = await withAbortSignal(this.lifetime.signal, () => this.fetchCredential());
+        if (this.closed) throw this.closedError();
         if (credential.expiresAt.getTime() <= this.clock.now()) throw expiredOnArrival(credential.expiresAt);
         return this.store(credential, reason, started, attempt);
       } catch (error) {
+        if (this.closed) throw this.closedError(); // cancelled by close(): nothing to report, retry or schedule
         lastError = toLakebaseError(error);
         const willRetry = attempt < this.maxAttempts && lastError.retryable && !this.closed;
         this.emit('token-refresh-failed', {
@@ -270,12 +275,13 @@ export class CredentialManager extends EventEmitter {
         const someoneWaits = !this.current || this.clock.now() >= this.current.usableUntil;
         // The workspace answered, uselessly: asking again at once would get the same answer. Wait the floor at least.
         const floor = lastError.details.reason === 'token-expired' ? MIN_REFRESH_INTERVAL_MS : 0;
-        await sleep(
+        await sleepUnlessAborted(
           Math.max(floor, backoffDelay(attempt - 1, this.baseDelayMs, this.maxDelayMs, this.random)),
           this.timers,
+          this.lifetime.signal,
+          () => this.closedError(),
           someoneWaits,
         );
-        if (this.closed) break;
       }
     }
     this.failedRounds++;
@@ -342,12 +348,10 @@ export class CredentialManager extends EventEmitter {
     this.timer = undefined;
   }
 
-  private assertOpen(): void {
-    if (this.closed) {
-      throw new LakebaseError('LAKEBASE_CLOSED', 'The credential manager (or its pool) has been closed.', {
-        suggestion: 'Create a new pool; a closed pool cannot mint tokens.',
-      });
-    }
+  private closedError(): LakebaseError {
+    return new LakebaseError('LAKEBASE_CLOSED', 'The credential manager (or its pool) has been closed.', {
+      suggestion: 'Create a new pool; a closed pool cannot mint tokens.',
+    });
   }
 
   private credentialFailed(error: unknown): LakebaseError {

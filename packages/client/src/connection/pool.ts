@@ -6,7 +6,9 @@
  * token, and an idempotent `end()` that also stops the background refresh.
  */
 import pg from 'pg';
+import { LakebaseError } from '../errors.js';
 import { clampTimerDelay, MAX_TIMER_DELAY_MS } from '../time.js';
+import { ownerController, unlessAborted, withAbortSignal } from '../workspace/http.js';
 import { clientClassFor, refusedPassword } from './client.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 import {
@@ -51,6 +53,8 @@ export class LakebasePool extends pg.Pool {
   /** Host and user are resolved (`ready` fulfilled): checkouts can take the fast path. */
   private prepared = false;
   private endPromise: Promise<void> | undefined;
+  /** Aborted by end(): releases pending connects and cancels the REST lookups they wait on (host, user, branch). */
+  private readonly lifetime = ownerController();
   private readonly endHooks: (() => Promise<void>)[] = [];
   private authRetries = 0;
   private transientRetries = 0;
@@ -180,6 +184,7 @@ export class LakebasePool extends pg.Pool {
   override end(): Promise<void>;
   override end(callback: () => void): void;
   override end(callback?: () => void): Promise<void> | undefined {
+    if (!this.lifetime.signal.aborted) this.lifetime.abort(poolEnded());
     this.endPromise ??= Promise.all([
       ...[...this.companions].map((companion) => companion.end()),
       ...this.endHooks.map((hook) => hook()),
@@ -210,10 +215,20 @@ export class LakebasePool extends pg.Pool {
     const timeoutMs = this.options.connectionTimeoutMillis ?? this.lakebase.config.pool.connectionTimeoutMillis;
     const now = retryClock(this.connectRetry);
     const startedAt = failedFirst?.startedAt ?? now();
-    await this.lakebase.beforeLogin(
-      timeoutMs,
-      () => now() - startedAt,
-      () => this.prepare(),
+    // A pending connect ends with the pool (LAKEBASE_CLOSED), not when its token or lookup arrives. The lookups
+    // (host, user, branch) are cancelled too when this pool owns the connector; a read pool only borrows the
+    // primary's, whose lookups other pools may be waiting on.
+    const signal = this.lifetime.signal;
+    const before = () =>
+      this.lakebase.beforeLogin(
+        timeoutMs,
+        () => now() - startedAt,
+        () => this.prepare(),
+      );
+    await unlessAborted(
+      this.lakebase.route === 'read' ? before() : withAbortSignal(signal, before),
+      signal,
+      () => signal.reason as LakebaseError,
     );
     return withLoginRetry(() => super.connect(), {
       timeoutMs,
@@ -309,6 +324,13 @@ export class LakebasePool extends pg.Pool {
       );
     }
   }
+}
+
+/** pg-pool's own wording (callers may match it), with a code. */
+function poolEnded(): LakebaseError {
+  return new LakebaseError('LAKEBASE_CLOSED', 'Cannot use a pool after calling end on the pool.', {
+    suggestion: 'Create a new pool; an ended pool cannot connect.',
+  });
 }
 
 /**

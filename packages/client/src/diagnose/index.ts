@@ -14,6 +14,7 @@ import { monotonicClock } from '../time.js';
 import { errorText } from '../workspace/http.js';
 import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
 import { checkTcp, checkTls, describeAddress } from './network.js';
+import { withStepTimeout } from './step-timeout.js';
 
 export type DiagnosticStepName =
   | 'config'
@@ -54,7 +55,10 @@ export interface DiagnosisReport {
 }
 
 export interface DiagnoseOptions extends ConnectorOptions {
-  /** Timeout of the TCP and TLS steps in ms (default 5000). */
+  /**
+   * Timeout of each step in ms (default 5000): a step still running then fails with `details.reason` timeout and a
+   * code for its kind (`LAKEBASE_API_UNREACHABLE` for the workspace steps), and its REST requests are cancelled.
+   */
   stepTimeoutMs?: number;
   /** Schema whose tables the connecting role must be able to read and write (default `public`). */
   schema?: string;
@@ -81,10 +85,13 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
   const steps: DiagnosticStep[] = [];
   const timeoutMs = options.stepTimeoutMs ?? 5000;
   let identity: Identity | undefined;
-  const step = async <T>(name: DiagnosticStepName, run: () => Promise<StepOutcome<T>>): Promise<T> => {
+  const step = async <T>(
+    name: DiagnosticStepName,
+    run: (signal: AbortSignal) => Promise<StepOutcome<T>>,
+  ): Promise<T> => {
     const started = monotonicClock.now();
     try {
-      const { value, detail, warning } = await run();
+      const { value, detail, warning } = await withStepTimeout(name, timeoutMs, run);
       const done: DiagnosticStep = { name, ok: true, ms: elapsed(started), detail: redact(detail) };
       if (warning) {
         done.warning = redact(warning.message);
@@ -157,9 +164,11 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
       value: undefined,
       detail: await checkTls(c.config, target, addresses, timeoutMs),
     }));
-    const client = await step('login', async () => {
+    const client = await step('login', async (signal) => {
       const config = await c.clientConfig();
-      const value = new pg.Client({ ...config, password: config.password, connectionTimeoutMillis: timeoutMs * 2 });
+      const value = new pg.Client({ ...config, password: config.password, connectionTimeoutMillis: timeoutMs });
+      // A login that outlives its step is ended, not left connecting in the background.
+      signal.addEventListener('abort', () => void value.end().catch(() => {}), { once: true });
       await value.connect();
       return { value, detail: `logged in as ${target.user} to database ${target.database}` };
     });

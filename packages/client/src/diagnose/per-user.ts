@@ -11,6 +11,7 @@ import { type UserLease, UserPools } from '../connection/user-pools.js';
 import { isLakebaseError, LakebaseError, redact, registerSecret } from '../errors.js';
 import { monotonicClock } from '../time.js';
 import type { DiagnoseOptions, DiagnosisReport, DiagnosticStep } from './index.js';
+import { withStepTimeout } from './step-timeout.js';
 
 export interface DiagnoseUserOptions extends DiagnoseOptions {
   /** The user's OAuth token (default: `LAKEBASE_USER_TOKEN` in `env`). */
@@ -28,6 +29,7 @@ interface Unguarded {
 export async function diagnoseUser(options: DiagnoseUserOptions = {}): Promise<DiagnosisReport> {
   const steps: DiagnosticStep[] = [];
   const schema = options.schema ?? 'public';
+  const timeoutMs = options.stepTimeoutMs ?? 5000;
   // Each step's own duration: from the end of the previous one.
   let since = monotonicClock.now();
   const ms = () => {
@@ -70,7 +72,8 @@ export async function diagnoseUser(options: DiagnoseUserOptions = {}): Promise<D
   let lease: UserLease | undefined;
   try {
     try {
-      lease = await pools.acquire(token);
+      // Mint and log in: one bound, reported as user-scope when it runs out (the credential is the slow part).
+      lease = await withStepTimeout('user-scope', timeoutMs, () => pools.acquire(token));
     } catch (error) {
       if (isLakebaseError(error, 'LAKEBASE_ROLE_NOT_FOUND')) {
         steps.push({ name: 'user-scope', ok: true, ms: ms(), detail: 'the token minted a database credential' });
@@ -81,7 +84,8 @@ export async function diagnoseUser(options: DiagnoseUserOptions = {}): Promise<D
     steps.push({ name: 'user-scope', ok: true, ms: ms(), detail: 'the token minted a database credential' });
     steps.push({ name: 'user-role', ok: true, ms: ms(), detail: `logged in as ${lease.identity}` });
     try {
-      const unguarded = await unguardedTables(lease, schema);
+      const leased = lease;
+      const unguarded = await withStepTimeout('row-security', timeoutMs, () => unguardedTables(leased, schema));
       if (unguarded.length > 0) {
         const names = unguarded.map((t) => `${schema}.${t.table}${t.rowSecurity ? ' (no policy)' : ''}`).join(', ');
         return fail(

@@ -1,8 +1,11 @@
 /**
  * The HTTP plumbing shared by the REST client and the auth providers: one request with a timeout, bounded retry of
- * 429/503 and network failures honouring `Retry-After`, and parsing of the Databricks error body shapes.
+ * 429/503 and network failures honouring `Retry-After`, cancellation by the owner's abort signal, and parsing of the
+ * Databricks error body shapes.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setMaxListeners } from 'node:events';
 import { LakebaseError } from '../errors.js';
 import { backoffDelay, type Clock, sleep, systemClock, systemTimers, type Timers, withDeadline } from '../time.js';
 
@@ -43,15 +46,104 @@ export interface HttpDeps {
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /**
+ * The signal of whoever owns the requests started inside {@link withAbortSignal}: a credential manager or a pool
+ * (aborted when it is closed or ended), a `diagnose` step (aborted at the step timeout). It travels in the async
+ * context, so every request on the way (the workspace OAuth token, the REST call, its retries and their backoff) is
+ * cancelled without each layer in between passing a signal along.
+ */
+const owner = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Run `work` with `signal` as the owner of its REST requests: once it aborts, a request in flight is cancelled (its
+ * socket closed) and fails, and no retry follows. The failure is `signal.reason` when that is a
+ * {@link LakebaseError} (the owner says why: `LAKEBASE_CLOSED`, a step timeout), else `LAKEBASE_ABORTED`. A nested
+ * call replaces the outer owner: a request shared by several callers belongs to the one that started the sharing.
+ */
+export function withAbortSignal<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  return owner.run(signal, work);
+}
+
+/**
+ * The controller of a long-lived owner (a pool, a credential manager): every request in flight and every waiting
+ * caller listens to its signal, so it takes any number of listeners (Node warns of a leak past 10 otherwise).
+ */
+export function ownerController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+/** What a request cancelled by its owner's `signal` fails with (see {@link withAbortSignal}). */
+export function cancelledBy(signal: AbortSignal, what: string): LakebaseError {
+  if (signal.reason instanceof LakebaseError) return signal.reason;
+  return new LakebaseError('LAKEBASE_ABORTED', `${what} was cancelled by its caller.`, {
+    suggestion: 'Nothing to fix if the cancellation was intended; otherwise retry.',
+    details: { reason: 'aborted' },
+  });
+}
+
+/** `promise`, or `onAbort()` as soon as `signal` aborts (the promise runs on; the listener is removed once settled). */
+export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(onAbort());
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * `ms` on `timers`, ended early with `onAbort()` (and the timer cleared, so nothing is left to hold the process) when
+ * `signal` aborts.
+ */
+export function sleepUnlessAborted(
+  ms: number,
+  timers: Timers,
+  signal: AbortSignal | undefined,
+  onAbort: () => Error,
+  keepAlive = true,
+): Promise<void> {
+  if (!signal) return sleep(ms, timers, keepAlive);
+  if (signal.aborted) return Promise.reject(onAbort());
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      timers.clearTimeout(handle);
+      reject(onAbort());
+    };
+    const handle = timers.setTimeout(
+      () => {
+        signal.removeEventListener('abort', abort);
+        resolve();
+      },
+      ms,
+      keepAlive,
+    );
+    signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/**
  * Send one request. The timeout bounds the whole response, headers and body (a server that drips bytes cannot hold
  * a caller beyond it). Network failures and timeouts become `LAKEBASE_API_UNREACHABLE` (retryable); a body over
- * {@link MAX_RESPONSE_BYTES} becomes `LAKEBASE_API_ERROR` (reason `response-too-large`, not retryable).
+ * {@link MAX_RESPONSE_BYTES} becomes `LAKEBASE_API_ERROR` (reason `response-too-large`, not retryable); a request
+ * whose owner aborts (see {@link withAbortSignal}) is cancelled and fails with the owner's reason, not retryable.
  */
 export async function sendOnce(url: string, init: RequestInit, deps: HttpDeps): Promise<HttpResponse> {
   const fetchFn = deps.fetch ?? fetch;
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const target = new URL(url);
   const what = `${init.method ?? 'GET'} ${target.pathname}`;
+  const cancel = owner.getStore();
+  if (cancel?.aborted) throw cancelledBy(cancel, what);
   const controller = new AbortController();
   let response: Response;
   let text: string;
@@ -60,13 +152,21 @@ export async function sendOnce(url: string, init: RequestInit, deps: HttpDeps): 
       res,
       body: await readBodyCapped(res, MAX_RESPONSE_BYTES, what),
     }));
+    // The owner's abort ends the wait at once (and closes the socket), even for a fetch that ignores its signal.
+    const owned = cancel
+      ? unlessAborted(exchange, cancel, () => {
+          controller.abort();
+          return cancelledBy(cancel, what);
+        })
+      : exchange;
     // Real time, like the socket it guards. The deadline also covers a fetch that ignores its signal.
-    ({ res: response, body: text } = await withDeadline(exchange, timeoutMs, () => {
+    ({ res: response, body: text } = await withDeadline(owned, timeoutMs, () => {
       controller.abort();
       return new DeadlineExceeded();
     }));
   } catch (cause) {
     if (cause instanceof LakebaseError) throw cause;
+    if (cancel?.aborted) throw cancelledBy(cancel, what);
     const timedOut =
       cause instanceof DeadlineExceeded ||
       (cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError'));
@@ -136,20 +236,23 @@ export async function sendWithRetry(url: string, init: RequestInit, deps: HttpDe
   const policy = { ...DEFAULT_RETRY, ...deps.retry };
   const clock = deps.clock ?? systemClock;
   const timers = deps.timers ?? systemTimers;
+  const cancel = owner.getStore();
+  const what = `${init.method ?? 'GET'} ${new URL(url).pathname}`;
+  const pause = (ms: number) => sleepUnlessAborted(ms, timers, cancel, () => cancelledBy(cancel as AbortSignal, what));
   for (let attempt = 0; ; attempt++) {
     const last = attempt + 1 >= policy.maxAttempts;
     let response: HttpResponse;
     try {
       response = await sendOnce(url, init, deps);
     } catch (error) {
-      if (last || (error instanceof LakebaseError && !error.retryable)) throw error;
-      await sleep(backoffDelay(attempt, policy.baseDelayMs, policy.maxDelayMs), timers);
+      if (last || cancel?.aborted || (error instanceof LakebaseError && !error.retryable)) throw error;
+      await pause(backoffDelay(attempt, policy.baseDelayMs, policy.maxDelayMs));
       continue;
     }
     if ((response.status !== 429 && response.status !== 503) || last) return response;
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'), clock.now());
     if (retryAfter !== undefined && retryAfter > policy.maxDelayMs) return response;
-    await sleep(retryAfter ?? backoffDelay(attempt, policy.baseDelayMs, policy.maxDelayMs), timers);
+    await pause(retryAfter ?? backoffDelay(attempt, policy.baseDelayMs, policy.maxDelayMs));
   }
 }
 

@@ -1,0 +1,107 @@
+/**
+ * Every `diagnose()` step is bounded by `stepTimeoutMs`, the workspace steps included: against a workspace that
+ * accepts connections and never answers (at SCIM Me, at the endpoint, or only at the credential call), the step that
+ * waits fails with `LAKEBASE_API_UNREACHABLE` within the step timeout, not after the REST client's 10 s deadline and
+ * its retries, and the stalled request's socket is closed.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type DiagnosticStepName, diagnose, diagnoseUser } from '../src/index.js';
+import { fakeJwt } from './helpers/http-server.js';
+import { StallingWorkspace } from './helpers/stalling-workspace.js';
+
+const ENDPOINT = 'projects/p/branches/b/endpoints/e';
+const ME = '/api/2.0/preview/scim/v2/Me';
+const GET_ENDPOINT = `/api/2.0/postgres/${ENDPOINT}`;
+const CREDENTIALS = '/api/2.0/postgres/credentials';
+const STEP_TIMEOUT_MS = 300;
+
+let workspace: StallingWorkspace;
+beforeEach(async () => {
+  workspace = await new StallingWorkspace().start();
+});
+afterEach(async () => {
+  await workspace.stop();
+});
+
+/** Which requests are answered, and which one stalls, for the step that should time out. */
+const cases: { step: DiagnosticStepName; answered: string[]; stalls: string }[] = [
+  { step: 'auth', answered: [], stalls: ME },
+  { step: 'target', answered: [ME], stalls: GET_ENDPOINT },
+  { step: 'credential', answered: [ME, GET_ENDPOINT], stalls: CREDENTIALS },
+];
+
+describe('diagnose against a workspace that never answers', () => {
+  for (const { step, answered, stalls } of cases) {
+    it(`the ${step} step fails with LAKEBASE_API_UNREACHABLE (timeout) within stepTimeoutMs`, async () => {
+      const answers: Record<string, () => unknown> = {
+        [ME]: () => ({ id: '1', userName: 'someone@example.com' }),
+        [GET_ENDPOINT]: () => ({
+          name: ENDPOINT,
+          status: { current_state: 'ACTIVE', hosts: { host: '127.0.0.1' } },
+        }),
+        [CREDENTIALS]: () => ({
+          token: fakeJwt({ sub: 'someone@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }),
+          expire_time: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      };
+      for (const path of answered) workspace.answers.set(path, answers[path] as () => unknown);
+
+      const started = performance.now();
+      const report = await diagnose({
+        env: {
+          DATABRICKS_HOST: workspace.url,
+          DATABRICKS_TOKEN: 'dapi0123456789abcdef0123456789abcdef',
+          LAKEBASE_ENDPOINT: ENDPOINT,
+          LAKEBASE_DATABASE: 'test',
+        },
+        stepTimeoutMs: STEP_TIMEOUT_MS,
+      });
+      const wall = performance.now() - started;
+
+      expect(report.ok).toBe(false);
+      const failed = report.steps.at(-1);
+      expect(report.steps.filter((s) => !s.ok)).toEqual([failed]);
+      expect(failed).toMatchObject({ name: step, ok: false, code: 'LAKEBASE_API_UNREACHABLE' });
+      expect(failed?.detail).toBe(`The ${step} step did not finish within ${STEP_TIMEOUT_MS} ms (stepTimeoutMs).`);
+      expect(failed?.suggestion).toContain('DATABRICKS_HOST');
+      expect(failed?.ms).toBeGreaterThanOrEqual(STEP_TIMEOUT_MS - 1);
+      expect(failed?.ms).toBeLessThan(STEP_TIMEOUT_MS + 500);
+      // Before: the step waited for the REST deadline (10 s) and its retries.
+      expect(wall).toBeLessThan(2000);
+      // The stalled request was cancelled, not left to its deadline.
+      const closedMs = (await workspace.closedAt(stalls)) - started;
+      expect(closedMs).toBeLessThan(2000);
+      expect(workspace.requests.filter((r) => r.path === stalls)).toHaveLength(1);
+      console.log(
+        `${step}: step ${failed?.ms} ms, diagnose ${wall.toFixed(0)} ms, socket closed at ${closedMs.toFixed(0)} ms`,
+      );
+    });
+  }
+
+  it('diagnoseUser: the user-scope step (the user credential never comes) fails the same way', async () => {
+    workspace.answers.set(GET_ENDPOINT, () => ({
+      name: ENDPOINT,
+      status: { current_state: 'ACTIVE', hosts: { host: '127.0.0.1' } },
+    }));
+    const started = performance.now();
+    const report = await diagnoseUser({
+      env: {
+        DATABRICKS_HOST: workspace.url,
+        DATABRICKS_TOKEN: 'dapi0123456789abcdef0123456789abcdef',
+        LAKEBASE_ENDPOINT: ENDPOINT,
+        LAKEBASE_DATABASE: 'test',
+      },
+      userToken: fakeJwt({ sub: 'user@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }),
+      stepTimeoutMs: STEP_TIMEOUT_MS,
+      logger: { warn: () => {} },
+    });
+    const wall = performance.now() - started;
+    expect(report.ok).toBe(false);
+    expect(report.steps).toHaveLength(1);
+    expect(report.steps[0]).toMatchObject({ name: 'user-scope', ok: false, code: 'LAKEBASE_API_UNREACHABLE' });
+    expect(report.steps[0]?.detail).toContain(`within ${STEP_TIMEOUT_MS} ms`);
+    expect(wall).toBeLessThan(2000);
+    expect(workspace.requests.map((r) => r.path)).toEqual([CREDENTIALS]);
+    expect((await workspace.closedAt(CREDENTIALS)) - started).toBeLessThan(2000);
+  });
+});
