@@ -4,24 +4,20 @@
  * waits fails with `LAKEBASE_API_UNREACHABLE` within the step timeout, not after the REST client's 10 s deadline and
  * its retries, and the stalled request's socket is closed.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type DiagnosticStepName, diagnose, diagnoseUser } from '../src/index.js';
 import { fakeJwt } from './helpers/http-server.js';
-import { StallingWorkspace } from './helpers/stalling-workspace.js';
+import { STALLING_ENDPOINT_ENV, stallingWorkspacePerTest } from './helpers/stalling-workspace.js';
 
-const ENDPOINT = 'projects/p/branches/b/endpoints/e';
+const ENDPOINT = STALLING_ENDPOINT_ENV.LAKEBASE_ENDPOINT;
 const ME = '/api/2.0/preview/scim/v2/Me';
 const GET_ENDPOINT = `/api/2.0/postgres/${ENDPOINT}`;
 const CREDENTIALS = '/api/2.0/postgres/credentials';
 const STEP_TIMEOUT_MS = 300;
+/** The workspace settings of every case; DATABRICKS_HOST is the stalling workspace's. */
+const env = (host: string) => ({ ...STALLING_ENDPOINT_ENV, DATABRICKS_HOST: host });
 
-let workspace: StallingWorkspace;
-beforeEach(async () => {
-  workspace = await new StallingWorkspace().start();
-});
-afterEach(async () => {
-  await workspace.stop();
-});
+const workspace = stallingWorkspacePerTest();
 
 /** Which requests are answered, and which one stalls, for the step that should time out. */
 const cases: { step: DiagnosticStepName; answered: string[]; stalls: string }[] = [
@@ -44,16 +40,11 @@ describe('diagnose against a workspace that never answers', () => {
           expire_time: new Date(Date.now() + 3_600_000).toISOString(),
         }),
       };
-      for (const path of answered) workspace.answers.set(path, answers[path] as () => unknown);
+      for (const path of answered) workspace().answers.set(path, answers[path] as () => unknown);
 
       const started = performance.now();
       const report = await diagnose({
-        env: {
-          DATABRICKS_HOST: workspace.url,
-          DATABRICKS_TOKEN: 'dapi0123456789abcdef0123456789abcdef',
-          LAKEBASE_ENDPOINT: ENDPOINT,
-          LAKEBASE_DATABASE: 'test',
-        },
+        env: env(workspace().url),
         stepTimeoutMs: STEP_TIMEOUT_MS,
       });
       const wall = performance.now() - started;
@@ -69,9 +60,9 @@ describe('diagnose against a workspace that never answers', () => {
       // Before: the step waited for the REST deadline (10 s) and its retries.
       expect(wall).toBeLessThan(2000);
       // The stalled request was cancelled, not left to its deadline.
-      const closedMs = (await workspace.closedAt(stalls)) - started;
+      const closedMs = (await workspace().closedAt(stalls)) - started;
       expect(closedMs).toBeLessThan(2000);
-      expect(workspace.requests.filter((r) => r.path === stalls)).toHaveLength(1);
+      expect(workspace().requests.filter((r) => r.path === stalls)).toHaveLength(1);
       console.log(
         `${step}: step ${failed?.ms} ms, diagnose ${wall.toFixed(0)} ms, socket closed at ${closedMs.toFixed(0)} ms`,
       );
@@ -79,18 +70,13 @@ describe('diagnose against a workspace that never answers', () => {
   }
 
   it('diagnoseUser: the user-scope step (the user credential never comes) fails the same way', async () => {
-    workspace.answers.set(GET_ENDPOINT, () => ({
+    workspace().answers.set(GET_ENDPOINT, () => ({
       name: ENDPOINT,
       status: { current_state: 'ACTIVE', hosts: { host: '127.0.0.1' } },
     }));
     const started = performance.now();
     const report = await diagnoseUser({
-      env: {
-        DATABRICKS_HOST: workspace.url,
-        DATABRICKS_TOKEN: 'dapi0123456789abcdef0123456789abcdef',
-        LAKEBASE_ENDPOINT: ENDPOINT,
-        LAKEBASE_DATABASE: 'test',
-      },
+      env: env(workspace().url),
       userToken: fakeJwt({ sub: 'user@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }),
       stepTimeoutMs: STEP_TIMEOUT_MS,
       logger: { warn: () => {} },
@@ -101,7 +87,7 @@ describe('diagnose against a workspace that never answers', () => {
     expect(report.steps[0]).toMatchObject({ name: 'user-scope', ok: false, code: 'LAKEBASE_API_UNREACHABLE' });
     expect(report.steps[0]?.detail).toContain(`within ${STEP_TIMEOUT_MS} ms`);
     expect(wall).toBeLessThan(2000);
-    expect(workspace.requests.map((r) => r.path)).toEqual([CREDENTIALS]);
-    expect((await workspace.closedAt(CREDENTIALS)) - started).toBeLessThan(2000);
+    expect(workspace().requests.map((r) => r.path)).toEqual([CREDENTIALS]);
+    expect((await workspace().closedAt(CREDENTIALS)) - started).toBeLessThan(2000);
   });
 });

@@ -3,11 +3,11 @@
  * and never answers, `pool.end()` returns at once instead of waiting for the request's 10 s deadline, the query that
  * waited on the token fails with `LAKEBASE_CLOSED`, and the stalled request's socket is closed.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CredentialManager, createLakebasePool, type DatabaseCredential, isLakebaseError } from '../src/index.js';
 import { FakeTime } from './helpers/fake-time.js';
 import { fakeJwt } from './helpers/http-server.js';
-import { StallingWorkspace } from './helpers/stalling-workspace.js';
+import { STALLING_ENDPOINT_ENV, stallingWorkspacePerTest } from './helpers/stalling-workspace.js';
 
 /** Settles with the rejection of `promise` and when it came. */
 function failure(promise: Promise<unknown>): Promise<{ error: unknown; at: number } | undefined> {
@@ -17,77 +17,57 @@ function failure(promise: Promise<unknown>): Promise<{ error: unknown; at: numbe
   );
 }
 
-const ENV = {
-  DATABRICKS_TOKEN: 'dapi0123456789abcdef0123456789abcdef',
-  LAKEBASE_ENDPOINT: 'projects/p/branches/b/endpoints/e',
-  LAKEBASE_DATABASE: 'test',
-};
+/**
+ * Ends `pool` while `query` waits on the stalled request to `path`, and checks what the change is about: end() returns
+ * at once, the query fails with LAKEBASE_CLOSED, the workspace sees the socket closed, and nothing asks again.
+ */
+async function expectEndCancels(pool: { end(): Promise<void> }, query: ReturnType<typeof failure>, path: string) {
+  const ending = performance.now();
+  await pool.end();
+  const endMs = performance.now() - ending;
+  // Before: end() waited out the in-flight request (1 s cap) and the request ran on to its 10 s deadline.
+  expect(endMs).toBeLessThan(500);
+  const outcome = await query;
+  expect(isLakebaseError(outcome?.error, 'LAKEBASE_CLOSED')).toBe(true);
+  expect((outcome?.error as Error | undefined)?.message).toContain('after calling end');
+  const queryMs = (outcome?.at ?? Number.POSITIVE_INFINITY) - ending;
+  expect(queryMs).toBeLessThan(500);
+  // The workspace sees its connection dropped, not held until the deadline.
+  const closedMs = (await workspace().closedAt(path)) - ending;
+  expect(closedMs).toBeLessThan(1000);
+  console.log(
+    `${path}: end() ${endMs.toFixed(0)} ms, query rejected ${queryMs.toFixed(0)} ms, socket closed ${closedMs.toFixed(0)} ms after end()`,
+  );
+  const seen = workspace().requests.length;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(workspace().requests.length).toBe(seen);
+}
 
-let workspace: StallingWorkspace;
-beforeEach(async () => {
-  workspace = await new StallingWorkspace().start();
-});
-afterEach(async () => {
-  await workspace.stop();
-});
+const ENV = STALLING_ENDPOINT_ENV;
+
+const workspace = stallingWorkspacePerTest();
 
 describe('pool.end() with a workspace request in flight', () => {
   it('returns at once, the waiting query fails with LAKEBASE_CLOSED, and the stalled socket is closed', async () => {
     const pool = createLakebasePool({
-      env: { ...ENV, DATABRICKS_HOST: workspace.url, PGHOST: '127.0.0.1', PGUSER: 'someone@example.com' },
+      env: { ...ENV, DATABRICKS_HOST: workspace().url, PGHOST: '127.0.0.1', PGUSER: 'someone@example.com' },
       logger: { warn: () => {} },
     });
     const query = failure(pool.query('select 1'));
-    await workspace.waitFor('/api/2.0/postgres/credentials');
-
-    const ending = performance.now();
-    await pool.end();
-    const endMs = performance.now() - ending;
-    // Before: end() waited out the in-flight request (1 s cap) and the request ran on to its 10 s deadline.
-    expect(endMs).toBeLessThan(500);
-    const outcome = await query;
-    expect(isLakebaseError(outcome?.error, 'LAKEBASE_CLOSED')).toBe(true);
-    expect((outcome?.error as Error | undefined)?.message).toContain('after calling end');
-    const queryMs = (outcome?.at ?? Number.POSITIVE_INFINITY) - ending;
-    expect(queryMs).toBeLessThan(500);
-    // The workspace sees its connection dropped, not held until the deadline.
-    const closedMs = (await workspace.closedAt('/api/2.0/postgres/credentials')) - ending;
-    expect(closedMs).toBeLessThan(1000);
-    console.log(
-      `credential request: end() ${endMs.toFixed(0)} ms, query rejected ${queryMs.toFixed(0)} ms, socket closed ${closedMs.toFixed(0)} ms after end()`,
-    );
-    // And nothing asks again after the end.
-    const seen = workspace.requests.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(workspace.requests.length).toBe(seen);
+    await workspace().waitFor('/api/2.0/postgres/credentials');
+    await expectEndCancels(pool, query, '/api/2.0/postgres/credentials');
   });
 
   it('also cancels the host lookup of a pending connect (the token arrived, the endpoint never answers)', async () => {
-    workspace.answers.set('/api/2.0/postgres/credentials', () => ({
+    workspace().answers.set('/api/2.0/postgres/credentials', () => ({
       token: fakeJwt({ sub: 'someone@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }),
       expire_time: new Date(Date.now() + 3_600_000).toISOString(),
     }));
-    const pool = createLakebasePool({ env: { ...ENV, DATABRICKS_HOST: workspace.url }, logger: { warn: () => {} } });
+    const pool = createLakebasePool({ env: { ...ENV, DATABRICKS_HOST: workspace().url }, logger: { warn: () => {} } });
     const query = failure(pool.query('select 1'));
     const endpoint = `/api/2.0/postgres/${ENV.LAKEBASE_ENDPOINT}`;
-    await workspace.waitFor(endpoint);
-
-    const ending = performance.now();
-    await pool.end();
-    const endMs = performance.now() - ending;
-    expect(endMs).toBeLessThan(500);
-    const outcome = await query;
-    expect(isLakebaseError(outcome?.error, 'LAKEBASE_CLOSED')).toBe(true);
-    const queryMs = (outcome?.at ?? Number.POSITIVE_INFINITY) - ending;
-    expect(queryMs).toBeLessThan(500);
-    const closedMs = (await workspace.closedAt(endpoint)) - ending;
-    expect(closedMs).toBeLessThan(1000);
-    console.log(
-      `endpoint lookup: end() ${endMs.toFixed(0)} ms, query rejected ${queryMs.toFixed(0)} ms, socket closed ${closedMs.toFixed(0)} ms after end()`,
-    );
-    const seen = workspace.requests.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(workspace.requests.length).toBe(seen);
+    await workspace().waitFor(endpoint);
+    await expectEndCancels(pool, query, endpoint);
   });
 });
 
@@ -98,17 +78,17 @@ describe('pool.end() with many connects waiting', () => {
     process.on('warning', onWarning);
     try {
       const pool = createLakebasePool({
-        env: { ...ENV, DATABRICKS_HOST: workspace.url, PGHOST: '127.0.0.1', PGUSER: 'someone@example.com' },
+        env: { ...ENV, DATABRICKS_HOST: workspace().url, PGHOST: '127.0.0.1', PGUSER: 'someone@example.com' },
         pg: { max: 30 },
         logger: { warn: () => {} },
       });
       // 30 connects waiting on one token request: each listens to the pool's and the manager's end.
       const queries = Array.from({ length: 30 }, () => failure(pool.query('select 1')));
-      await workspace.waitFor('/api/2.0/postgres/credentials');
+      await workspace().waitFor('/api/2.0/postgres/credentials');
       await pool.end();
       const outcomes = await Promise.all(queries);
       expect(outcomes.every((o) => isLakebaseError(o?.error, 'LAKEBASE_CLOSED'))).toBe(true);
-      expect(workspace.requests).toHaveLength(1);
+      expect(workspace().requests).toHaveLength(1);
       await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
       expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
     } finally {

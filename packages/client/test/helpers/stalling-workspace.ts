@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export interface StalledRequest {
   path: string;
@@ -52,4 +52,26 @@ export class StallingWorkspace {
       await new Promise((resolve) => setTimeout(resolve, 10));
     return request?.closedAt ?? Number.POSITIVE_INFINITY;
   }
+}
+
+/** An Autoscaling endpoint's settings for a client of a stalling workspace (add its `DATABRICKS_HOST`). */
+export const STALLING_ENDPOINT_ENV = {
+  DATABRICKS_TOKEN: 'dapi0123456789abcdef0123456789abcdef',
+  LAKEBASE_ENDPOINT: 'projects/p/branches/b/endpoints/e',
+  LAKEBASE_DATABASE: 'test',
+};
+
+/** A fresh stalling workspace for each test of the calling file, stopped after it; call the result to reach it. */
+export function stallingWorkspacePerTest(): () => StallingWorkspace {
+  let workspace: StallingWorkspace | undefined;
+  beforeEach(async () => {
+    workspace = await new StallingWorkspace().start();
+  });
+  afterEach(async () => {
+    await workspace?.stop();
+  });
+  return () => {
+    if (!workspace) throw new Error('the stalling workspace exists only inside a test');
+    return workspace;
+  };
 }
