@@ -4,16 +4,15 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
+import { frontDoorConfig } from './clients.js';
 
 /** The assembled emulator over real sockets: REST-minted tokens, the TLS front door, PGlite storage, one clock. */
 describe('startEmulator end to end', () => {
   let emulator: Emulator;
-  let ca: string;
   let now = Date.now();
 
   beforeAll(async () => {
     emulator = await startEmulator({ now: () => now, instanceStartMs: 0 });
-    ca = await readFile(emulator.caFile, 'utf8');
   });
   afterAll(async () => {
     await emulator?.stop();
@@ -36,17 +35,8 @@ describe('startEmulator end to end', () => {
       instance_names: [instance],
     });
 
-  function clientConfig(user: string, password: string, overrides: Partial<pg.ClientConfig> = {}): pg.ClientConfig {
-    return {
-      host: emulator.pgHost,
-      port: emulator.pgPort,
-      user,
-      database: emulator.database,
-      password,
-      ssl: { ca, rejectUnauthorized: true },
-      ...overrides,
-    };
-  }
+  const clientConfig = (user: string, password: string, overrides: Partial<pg.ClientConfig> = {}) =>
+    frontDoorConfig(emulator, { user, password }, overrides);
 
   async function currentUser(config: pg.ClientConfig): Promise<string> {
     const client = new pg.Client(config);
@@ -142,10 +132,7 @@ describe('startEmulator end to end', () => {
 
     expect(await loginError(clientConfig(emulator.user, token))).toMatchObject({ code: '28P01' });
     // Connect to loopback but name the instance's host for SNI and certificate checks (libpq: hostaddr + host).
-    const viaSni = clientConfig(emulator.user, token, {
-      host: '127.0.0.1',
-      ssl: { ca, rejectUnauthorized: true, servername: instance.read_write_dns },
-    });
+    const viaSni = frontDoorConfig(emulator, { password: token, host: instance.read_write_dns });
     expect(await currentUser(viaSni)).toBe(emulator.user);
   });
 

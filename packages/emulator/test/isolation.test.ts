@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
+import { frontDoorConfig } from './clients.js';
 
 /**
  * Session isolation as a client sees it, on the default storage (a real PostgreSQL) and on PGlite. The same steps run
@@ -13,7 +13,6 @@ describe.each([
   { storage: 'pglite' as const, isolated: false },
 ])('session isolation on $storage storage', ({ storage, isolated }) => {
   let emulator: Emulator;
-  let ca: string;
   const id = `${process.pid}_${Math.floor(Math.random() * 1e6)}`;
   const other = `other-${id}@example.com`;
   const superuser = storage === 'postgres' ? 'lakebase_emulator_superuser' : 'postgres';
@@ -21,7 +20,6 @@ describe.each([
   beforeAll(async () => {
     emulator = await startEmulator({ storage, onNotice: () => {} });
     expect(emulator.storage).toBe(storage);
-    ca = await readFile(emulator.caFile, 'utf8');
     emulator.workspace.addUser(other);
     await (await connect(other)).end(); // its role exists from its first login on
   });
@@ -33,14 +31,7 @@ describe.each([
     const { token } = await emulator.workspace.mintDatabaseToken(user, [
       { kind: 'instance', name: emulator.instanceName },
     ]);
-    return {
-      host: emulator.pgHost,
-      port: emulator.pgPort,
-      user,
-      database: emulator.database,
-      password: token,
-      ssl: { ca, rejectUnauthorized: true },
-    };
+    return frontDoorConfig(emulator, { user, password: token });
   }
   async function connect(user = emulator.user): Promise<pg.Client> {
     const client = new pg.Client(await config(user));

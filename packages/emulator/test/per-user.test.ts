@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
+import { connectFrontDoor, frontDoorConfig } from './clients.js';
 
 const UPSTREAM = 'postgresql://postgres@127.0.0.1:5432/test';
 
@@ -16,7 +16,6 @@ describe.each([
   { storage: 'pglite' as const, upstream: undefined },
 ])('per-user access on $storage storage', ({ storage, upstream }) => {
   let emulator: Emulator;
-  let ca: string;
   const id = `${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   const table = `pu_notes_${id.replace('-', '_')}`;
   const alice = `alice-${id}@example.com`;
@@ -27,7 +26,6 @@ describe.each([
       ...(upstream ? { upstream } : { storage: storage as 'postgres' | 'pglite' }),
       onNotice: () => {},
     });
-    ca = await readFile(emulator.caFile, 'utf8');
   });
   afterAll(async () => {
     if (upstream && emulator) {
@@ -74,19 +72,7 @@ describe.each([
     expect(response.status).toBe(200);
     return ((await response.json()) as { token: string }).token;
   }
-  async function connect(user: string, password: string): Promise<pg.Client> {
-    const client = new pg.Client({
-      host: emulator.pgHost,
-      port: emulator.pgPort,
-      user,
-      database: emulator.database,
-      password,
-      ssl: { ca, rejectUnauthorized: true },
-    });
-    client.on('error', () => {});
-    await client.connect();
-    return client;
-  }
+  const connect = (user: string, password: string) => connectFrontDoor(frontDoorConfig(emulator, { user, password }));
 
   it('refuses a user token without the postgres scope with 403, on both credential APIs', async () => {
     const token = await userToken(`noscope-${id}@example.com`, { scopes: ['sql'] });

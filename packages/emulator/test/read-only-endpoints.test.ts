@@ -1,8 +1,8 @@
 /** Read-only endpoints and pooled hosts end to end: REST status.hosts, read-only sessions, the pooler's refusals. */
-import { readFileSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
+import { connectFrontDoor, frontDoorConfig } from './clients.js';
 
 let emu: Emulator;
 let token: string;
@@ -18,20 +18,8 @@ async function api(method: string, path: string, body?: unknown) {
   return (await res.json()) as Record<string, any>;
 }
 
-async function client(host: string, extra: pg.ClientConfig = {}): Promise<pg.Client> {
-  const c = new pg.Client({
-    host: '127.0.0.1',
-    port: emu.pgPort,
-    user: emu.user,
-    database: emu.database,
-    password: token,
-    ssl: { ca: readFileSync(emu.caFile), servername: host },
-    ...extra,
-  });
-  c.on('error', () => {});
-  await c.connect();
-  return c;
-}
+const client = (host: string, extra: pg.ClientConfig = {}) =>
+  connectFrontDoor(frontDoorConfig(emu, { password: token, host }, extra));
 
 const branch = () => emu.endpoint.replace(/\/endpoints\/[^/]+$/, '');
 

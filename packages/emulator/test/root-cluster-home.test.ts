@@ -11,6 +11,7 @@ import { type Emulator, startEmulator } from '../src/index.js';
 import { findPostgresBinaries } from '../src/postgres/embedded-binaries.js';
 import { ROOT_STATE_DIR, removeExternalCluster } from '../src/postgres/embedded-cluster-home.js';
 import { EmbeddedPostgresServer } from '../src/postgres/embedded-server.js';
+import { connectFrontDoor, frontDoorConfig } from './clients.js';
 import { alive, childrenOf, parentOf } from './processes.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -194,16 +195,7 @@ async function connect(emulator: Emulator): Promise<pg.Client> {
   const { token } = await emulator.workspace.mintDatabaseToken(emulator.user, [
     { kind: 'instance', name: emulator.instanceName },
   ]);
-  const client = new pg.Client({
-    host: emulator.pgHost,
-    port: emulator.pgPort,
-    user: emulator.user,
-    database: emulator.database,
-    password: token,
-    ssl: { ca: await readFile(emulator.caFile, 'utf8'), rejectUnauthorized: true },
-  });
-  await client.connect();
-  return client;
+  return connectFrontDoor(frontDoorConfig(emulator, { password: token }));
 }
 
 /** The child's first line on stdout, bounded. */

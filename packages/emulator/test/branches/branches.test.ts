@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/index.js';
+import { connectFrontDoor, frontDoorConfig } from '../clients.js';
 
 /**
  * Branches as a client sees them, on the embedded PostgreSQL and on PGlite: each branch is a real copy of its parent's
@@ -14,17 +14,7 @@ type Json = Record<string, any>;
 async function connectAt(emulator: Emulator, endpoint: string, host: string): Promise<pg.Client> {
   const { token } = await emulator.workspace.mintDatabaseToken(emulator.user, [{ kind: 'endpoint', name: endpoint }]);
   // Branch hosts are *.database.localhost: connect to loopback and name the host in SNI, as DNS would route it.
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port: emulator.pgPort,
-    user: emulator.user,
-    database: emulator.database,
-    password: token,
-    ssl: { ca: await readFile(emulator.caFile, 'utf8'), servername: host, rejectUnauthorized: true },
-  });
-  client.on('error', () => {});
-  await client.connect();
-  return client;
+  return connectFrontDoor(frontDoorConfig(emulator, { password: token, host }));
 }
 
 const UPSTREAM_ADMIN = 'postgresql://postgres@127.0.0.1:5432';
