@@ -151,7 +151,7 @@ export class CredentialManager extends EventEmitter {
    *   `LAKEBASE_CLOSED` after {@link close}.
    */
   async getCredential(options: CredentialWaitOptions = {}): Promise<DatabaseCredential> {
-    if (this.closed) throw this.closedError();
+    this.assertOpen();
     const now = this.clock.now();
     const current = this.current;
     if (current && now < current.refreshAt) return publicCredential(current);
@@ -172,7 +172,7 @@ export class CredentialManager extends EventEmitter {
    * logins costs one request.
    */
   async forceRefresh(rejectedToken?: string, options: CredentialWaitOptions = {}): Promise<string> {
-    if (this.closed) throw this.closedError();
+    this.assertOpen();
     const current = this.current;
     if (
       current &&
@@ -256,11 +256,11 @@ export class CredentialManager extends EventEmitter {
         this.requests++;
         // Its REST requests belong to this manager, not to the caller that started the round: only close() ends them.
         const credential = await withAbortSignal(this.lifetime.signal, () => this.fetchCredential());
-        if (this.closed) throw this.closedError();
+        this.assertOpen();
         if (credential.expiresAt.getTime() <= this.clock.now()) throw expiredOnArrival(credential.expiresAt);
         return this.store(credential, reason, started, attempt);
       } catch (error) {
-        if (this.closed) throw this.closedError(); // cancelled by close(): nothing to report, retry or schedule
+        this.assertOpen(); // cancelled by close(): nothing to report, retry or schedule
         lastError = toLakebaseError(error);
         const willRetry = attempt < this.maxAttempts && lastError.retryable && !this.closed;
         this.emit('token-refresh-failed', {
@@ -346,6 +346,10 @@ export class CredentialManager extends EventEmitter {
   private clearTimer(): void {
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw this.closedError();
   }
 
   private closedError(): LakebaseError {
