@@ -173,6 +173,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       exists: async (role) => (await storage.roleExists?.(role)) ?? false,
     });
     await storage.prepare(workspace.defaultDatabase);
+    // As on Lakebase, the owner is a member of databricks_superuser, the only role that may create roles.
+    await storage.addSuperuser?.(workspace.user.userName, workspace.defaultDatabase);
     branchData.attach(storage);
     cleanup.push(() => branchData.settled());
     const frontDoor = await startFrontDoor({

@@ -96,6 +96,10 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     return this.relay.roleExists(role);
   }
 
+  addSuperuser(role: string, database: string): Promise<void> {
+    return this.relay.addSuperuser(role, database);
+  }
+
   async close(): Promise<void> {
     await this.relay.close();
     await this.server.stop();

@@ -48,6 +48,8 @@ export interface SessionStorage {
   createRole?(role: string, database: string, login: boolean): Promise<void>;
   /** Whether the role exists in storage (one made in SQL with `databricks_create_role`). */
   roleExists?(role: string): Promise<boolean>;
+  /** Makes `role` (the owner) exist and be a member of `databricks_superuser`, who alone may create roles. */
+  addSuperuser?(role: string, database: string): Promise<void>;
 }
 
 /** A session could not be opened; `sqlstate`/`message` go to the client in a FATAL ErrorResponse. */

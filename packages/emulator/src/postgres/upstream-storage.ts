@@ -4,6 +4,7 @@ import pg from 'pg';
 import { EmulatorError } from '../errors.js';
 import { ReadOnlyRequestGuard, ReadOnlyResponseWatch, readOnlyOptions, readOnlyViolation } from './read-only-guard.js';
 import { installRoleFunctions } from './role-functions.js';
+import { adoptRole, assertAssignableRole, ensureSuperuserRole, grantSuperuser, markRole } from './role-trust.js';
 import {
   type Logger,
   quoteIdent,
@@ -59,6 +60,7 @@ export class UpstreamStorage implements SessionStorage {
   private readonly databases = new Map<string, Promise<void>>();
   private readonly grants = new Map<string, Promise<void>>();
   private readonly functions = new Map<string, Promise<void>>();
+  private readonly superusers = new Map<string, Promise<void>>();
   private readonly sessions = new Map<number, { close(): void; secretKey: number; database: string }>();
   private readonly passwordKey: string;
   private closing = false;
@@ -160,7 +162,9 @@ export class UpstreamStorage implements SessionStorage {
   private ensureRole(role: string): Promise<void> {
     if (role === this.admin.user) return Promise.resolve();
     return this.once(this.roles, role, async () => {
+      assertAssignableRole(role);
       const pool = this.pool(this.admin.database);
+      await this.ensureSuperuserRole();
       const password = quoteLiteral(this.rolePassword(role) ?? '');
       const created = await ignoreCode(
         pool.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${password}`),
@@ -170,6 +174,8 @@ export class UpstreamStorage implements SessionStorage {
       // An existing role (earlier run, or made by hand) gets the derived password so the relay can log in as it.
       if (!created) await pool.query(`ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD ${password}`);
       else this.logger.info('upstream role created', { role });
+      // A role someone else made keeps no member and no membership they granted (see role-trust.ts).
+      await (created ? markRole(pool, role) : adoptRole(pool, role, this.logger));
     });
   }
 
@@ -201,8 +207,23 @@ export class UpstreamStorage implements SessionStorage {
   /** A role made through the roles API: a login role is provisioned; a group role is a NOLOGIN role. */
   async createRole(role: string, database: string, login: boolean): Promise<void> {
     if (login) return this.provision(role, database);
+    assertAssignableRole(role);
     const pool = this.pool(this.admin.database);
-    await ignoreCode(pool.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`), '42710', '23505');
+    await this.ensureSuperuserRole();
+    const created = await ignoreCode(pool.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`), '42710', '23505');
+    await (created ? markRole(pool, role) : adoptRole(pool, role, this.logger));
+  }
+
+  /** Lakebase's `databricks_superuser` (NOLOGIN), made once per process; the owner's membership comes from below. */
+  private ensureSuperuserRole(): Promise<void> {
+    return this.once(this.superusers, '', () => ensureSuperuserRole(this.pool(this.admin.database)));
+  }
+
+  /** Provisions `role` and makes it a member of `databricks_superuser`, as Lakebase does for the owner. */
+  async addSuperuser(role: string, database: string): Promise<void> {
+    await this.provision(role, database);
+    if (role === this.admin.user) return;
+    await this.once(this.superusers, role, () => grantSuperuser(this.pool(this.admin.database), role));
   }
 
   async roleExists(role: string): Promise<boolean> {

@@ -94,7 +94,13 @@ export class RoleRegistry {
     if (!IDENTITY_TYPES.includes(type)) {
       throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `identity_type must be one of ${IDENTITY_TYPES.join(', ')}.`);
     }
-    if (this.find(postgresRole)) throw new ApiError(400, 'BAD_REQUEST', 'role with that name already exists');
+    // databricks_superuser exists on every Lakebase branch; pg_ names are PostgreSQL's own.
+    if (this.find(postgresRole) || postgresRole === 'databricks_superuser') {
+      throw new ApiError(400, 'BAD_REQUEST', 'role with that name already exists');
+    }
+    if (postgresRole.startsWith('pg_')) {
+      throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'Role names starting with "pg_" are reserved.');
+    }
     await this.inStorage(postgresRole, type);
     const record = this.record(postgresRole, type);
     record.membershipRoles = membershipRoles;
