@@ -6,7 +6,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import { clientErrorHandler } from './client-errors.js';
+import { clientErrorHandler, requireOneHost } from './client-errors.js';
 import { type AppDatabase, databasePlugin } from './database.js';
 import { errorHandlingPlugin } from './error-handling.js';
 import { validationError } from './errors.js';
@@ -76,6 +76,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // Reject unknown body properties instead of silently dropping them (Fastify's default), so typos surface.
     ajv: { customOptions: { removeAdditional: false }, plugins: [maxJsonBytesKeyword, jsonbStorableKeyword] },
     clientErrorHandler,
+    // The Host rule is checked by requireOneHost (client-errors.ts), in the app's error shape.
+    http: { requireHostHeader: false },
     // Errors Fastify raises before routing (a malformed percent-encoding) also get the app's error shape.
     frameworkErrors: (error, _request, reply) => {
       const appError =
@@ -85,6 +87,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       (reply as FastifyReply).code(appError.statusCode).send(appError.toBody());
     },
   });
+  app.addHook('onRequest', requireOneHost);
+  // A JSON API: a body declared as text is 415, not a string handed to the routes.
+  app.removeContentTypeParser('text/plain');
   limitJsonDepth(app);
   await app.register(errorHandlingPlugin);
   await app.register(identityPlugin, { production, devUser: options.devUser ?? 'dev@example.com' });

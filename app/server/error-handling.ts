@@ -46,7 +46,8 @@ export const errorHandlingPlugin = fp(
       const error = new AppError(
         404,
         'NOT_FOUND',
-        `No route for ${request.method} ${request.url.split('?')[0]}.`,
+        // Bounded: a long URL is not echoed back whole (nor logged through the message).
+        `No route for ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 256)}.`,
         'NotFoundError',
         'See app/README.md for the API.',
       );

@@ -1,6 +1,6 @@
-import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rawRequest } from '../../test/resilience/raw-http.js';
 import { buildApp } from '../server/app.js';
 
 /** The app's identity rules depend on where it listens, so these tests listen on real sockets (port 0). */
@@ -47,31 +47,6 @@ describe('identity when the app is reachable beyond loopback', () => {
     expect((await fetch(`http://127.0.0.1:${port}/api/me`)).status).toBe(401);
   });
 });
-
-/** Sends `request` as raw bytes and returns the raw response (the server closes or we stop after 5 s). */
-async function rawRequest(port: number, request: Buffer): Promise<{ status: number; headers: string; body: string }> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.setTimeout(5_000, () => socket.destroy());
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    chunks.push(chunk);
-    // Keep-alive responses leave the socket open: stop once a complete response with a body has arrived.
-    const text = Buffer.concat(chunks).toString('utf8');
-    const length = /content-length: (\d+)/i.exec(text)?.[1];
-    const split = text.indexOf('\r\n\r\n');
-    if (length && split >= 0 && Buffer.byteLength(text.slice(split + 4)) >= Number(length)) socket.end();
-  });
-  socket.on('error', () => {});
-  socket.write(request);
-  await new Promise((resolve) => socket.once('close', resolve));
-  const text = Buffer.concat(chunks).toString('utf8');
-  const split = text.indexOf('\r\n\r\n');
-  return {
-    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]),
-    headers: text.slice(0, split),
-    body: text.slice(split + 4),
-  };
-}
 
 describe('identity header encoding', () => {
   it('reads a UTF-8 X-Forwarded-Email as UTF-8', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ApiError } from './api-error.js';
+import { clientError, frameworkError, requireOneHost } from './http-edges.js';
 import { adminRoutes } from './routes/admin.js';
 import { addBearerAuth } from './routes/auth.js';
 import { credentialRoutes } from './routes/credentials.js';
@@ -36,7 +37,12 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
-    ...(options.tls ? { https: { cert: options.tls.certPem, key: options.tls.keyPem } } : {}),
+    // The Host rule, malformed URLs and what Node's parser refuses get the Databricks body too (see http-edges.ts).
+    ...(options.tls
+      ? { https: { cert: options.tls.certPem, key: options.tls.keyPem, requireHostHeader: false } }
+      : { http: { requireHostHeader: false } }),
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
@@ -44,6 +50,7 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
     reply.header('x-request-id', request.id);
     reply.header('server', 'databricks');
   });
+  app.addHook('onRequest', requireOneHost);
 
   // SDKs send `Content-Type: application/json` on some bodiless calls (DELETE, GET); treat an empty body as `{}`.
   app.removeContentTypeParser('application/json');
@@ -63,6 +70,8 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
       );
     }
   });
+  // A JSON API: a body declared as text is 415, not a string handed to the routes.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
@@ -82,6 +91,9 @@ export function buildApiServer(workspace: Workspace, options: ApiServerOptions =
       return reply.code(400).send({ error_code: 'INVALID_PARAMETER_VALUE', message: error.message });
     }
     const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ error_code: 'BAD_REQUEST', message: 'The request body must be application/json.' });
+    }
     if (status < 500) return reply.code(status).send({ error_code: 'BAD_REQUEST', message: error.message });
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({ error_code: 'INTERNAL_ERROR', message: 'An internal error occurred.' });
