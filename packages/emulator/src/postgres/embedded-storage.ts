@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { PostgresBinaries } from './embedded-binaries.js';
 import { removeExternalCluster } from './embedded-cluster-home.js';
 import { EMBEDDED_SUPERUSER, EmbeddedPostgresServer } from './embedded-server.js';
+import { EmbeddedStandby } from './embedded-standby.js';
 import {
   type Logger,
   type SessionRequest,
@@ -30,20 +31,24 @@ export interface EmbeddedStorageOptions {
 }
 
 /**
- * The default storage: a real PostgreSQL started from the data dir, reached through the same relay as `--upstream`.
- * Each client session is its own backend logged in as its role (non-superuser); the emulator's superuser is only used
- * to make roles and databases and is refused as a login role.
+ * The default storage: a real PostgreSQL started from the data dir, reached through the same relay as `--upstream`
+ * over its private socket. Each client session is its own backend logged in as its role (non-superuser); the
+ * emulator's superuser is only used to make roles and databases and is refused as a login role. Sessions of
+ * read-only hosts run on a hot standby of it, started when the first one logs in (embedded-standby.ts).
  */
 export class EmbeddedPostgresStorage implements SessionStorage {
   readonly description: string;
+  private standby: Promise<EmbeddedStandby> | undefined;
+  private closing = false;
 
   private constructor(
     private readonly server: EmbeddedPostgresServer,
     private readonly relay: UpstreamStorage,
     private readonly roles: string[],
     private readonly removeOnClose: string | undefined,
+    private readonly logger: Logger,
   ) {
-    this.description = `embedded PostgreSQL ${server.port}`;
+    this.description = `embedded PostgreSQL ${server.cluster.listener.socketDir ?? `127.0.0.1:${server.port}`}`;
   }
 
   static async start(options: EmbeddedStorageOptions): Promise<EmbeddedPostgresStorage> {
@@ -57,9 +62,11 @@ export class EmbeddedPostgresStorage implements SessionStorage {
       defaultDatabase: options.defaultDatabase,
       logger: options.logger ?? silentLogger,
       ownsServer: true,
+      connectTimeoutMs: 10_000,
     });
     const root = path.join(options.dataDir, 'postgres');
-    return new EmbeddedPostgresStorage(server, relay, options.roles, options.temporary ? root : undefined);
+    const logger = options.logger ?? silentLogger;
+    return new EmbeddedPostgresStorage(server, relay, options.roles, options.temporary ? root : undefined, logger);
   }
 
   async prepare(database: string): Promise<void> {
@@ -67,11 +74,38 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     for (const role of this.roles) await this.relay.provision(role, database);
   }
 
-  openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
+  async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
     if (request.role === EMBEDDED_SUPERUSER) {
-      return Promise.reject(new StorageError('28000', `role "${request.role}" is reserved by the emulator`));
+      throw new StorageError('28000', `role "${request.role}" is reserved by the emulator`);
     }
-    return this.relay.openSession(request, client);
+    if (!request.readOnly) return this.relay.openSession(request, client);
+    const standby = await this.startStandby();
+    return this.relay.openSession(request, client, {
+      target: standby.target,
+      // The role and database were just made on the primary: the standby must have them before the login.
+      ready: async () => {
+        await standby.catchUp();
+      },
+    });
+  }
+
+  /** The standby, started once (a failed start is retried by the next read-only login). */
+  private startStandby(): Promise<EmbeddedStandby> {
+    if (this.closing)
+      return Promise.reject(new StorageError('57P01', 'terminating connection due to administrator command'));
+    if (!this.standby) {
+      const started = EmbeddedStandby.start(this.server, this.logger);
+      this.standby = started;
+      started.catch((error) => {
+        if (this.standby === started) this.standby = undefined;
+        this.logger.error('the read-only standby did not start', { error: String(error) });
+      });
+    }
+    return this.standby.catch((error) => {
+      throw new StorageError('57P03', 'the read-only host is not available: its standby did not start', {
+        cause: error,
+      });
+    });
   }
 
   cancel(processId: number, secretKey: number): void {
@@ -97,7 +131,10 @@ export class EmbeddedPostgresStorage implements SessionStorage {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.relay.close();
+    const standby = await this.standby?.catch(() => undefined);
+    await standby?.stop();
     await this.server.stop();
     if (this.removeOnClose) await removeExternalCluster(this.removeOnClose);
   }
