@@ -4,6 +4,7 @@
  * way around the old text filter or is another way to try to write; every one must fail with the standby's own error
  * and leave the primary's data as it was.
  */
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
 import { connectFrontDoor, frontDoorConfig } from './clients.js';
@@ -212,5 +213,25 @@ describe('a read-only host cannot write, whatever SQL it is sent (embedded stora
       await reader.end().catch(() => {});
     }
     expect((await primaryState()).rows).toBe(1);
+  });
+});
+
+describe('the standby process', () => {
+  it('is made again by the next read-only login when it has died', async () => {
+    const root = `${emu.dataDir}/postgres`;
+    const pointer = (await readFile(`${root}/external-cluster`, 'utf8').catch(() => '')).trim();
+    const pidFile = `${pointer || root}/standby/postmaster.pid`;
+    const before = await client(readOnlyHost); // the standby exists (started by the tests above, or now)
+    await before.end();
+    const pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
+    process.kill(pid, 'SIGKILL');
+    const ro = await client(readOnlyHost);
+    try {
+      expect((await ro.query(`select note from ${table} order by id`)).rows).toEqual([{ note: 'one' }]);
+      await expect(ro.query(write)).rejects.toMatchObject({ code: '25006' });
+    } finally {
+      await ro.end().catch(() => {});
+    }
+    expect(Number.parseInt(await readFile(pidFile, 'utf8'), 10)).not.toBe(pid);
   });
 });

@@ -100,6 +100,19 @@ export class EmbeddedStandby {
     return standby;
   }
 
+  /** False once the server has exited (crashed or killed): the storage then makes a new one. */
+  get running(): boolean {
+    return this.postgres.running;
+  }
+
+  /** Whether the server exits within `timeoutMs` (after a refused connection: was it dying?). */
+  exitsWithin(timeoutMs: number): Promise<boolean> {
+    return Promise.race([
+      this.postgres.exited.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
+    ]);
+  }
+
   /**
    * Waits until the standby has replayed the primary's WAL as of now (bounded by `timeoutMs`). Resolves false if it
    * did not in time: the session then goes ahead and may read a moment-old state, as on a lagging replica.

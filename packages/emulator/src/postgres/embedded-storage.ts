@@ -79,7 +79,18 @@ export class EmbeddedPostgresStorage implements SessionStorage {
       throw new StorageError('28000', `role "${request.role}" is reserved by the emulator`);
     }
     if (!request.readOnly) return this.relay.openSession(request, client);
-    const standby = await this.startStandby();
+    const standby = await this.liveStandby();
+    try {
+      return await this.openOnStandby(standby, request, client);
+    } catch (error) {
+      // Refused because the standby just died (its exit not yet seen): one more try on a new one. Nothing has been
+      // written to the client yet.
+      if (!(await standby.exitsWithin(1_000))) throw error;
+      return this.openOnStandby(await this.liveStandby(), request, client);
+    }
+  }
+
+  private openOnStandby(standby: EmbeddedStandby, request: SessionRequest, client: Duplex): Promise<StorageSession> {
     return this.relay.openSession(request, client, {
       target: standby.target,
       // The role and database were just made on the primary: the standby must have them before the login.
@@ -89,19 +100,37 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     });
   }
 
-  /** The standby, started once (a failed start is retried by the next read-only login). */
-  private startStandby(): Promise<EmbeddedStandby> {
-    if (this.closing)
-      return Promise.reject(new StorageError('57P01', 'terminating connection due to administrator command'));
-    if (!this.standby) {
-      const started = EmbeddedStandby.start(this.server, this.logger);
-      this.standby = started;
-      started.catch((error) => {
-        if (this.standby === started) this.standby = undefined;
-        this.logger.error('the read-only standby did not start', { error: String(error) });
-      });
+  /**
+   * The standby, started once by the first read-only login; a failed start is retried by the next one, and one that
+   * has exited since (killed, out of disk) is replaced, once, by whichever login finds it dead first.
+   */
+  private async liveStandby(): Promise<EmbeddedStandby> {
+    if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
+    let pending = this.standby;
+    if (!pending) pending = this.startStandby(async () => {});
+    let standby = await this.reachable(pending);
+    if (!standby.running) {
+      if (this.standby === pending) {
+        this.logger.warn('the read-only standby exited; making a new one');
+        this.startStandby(() => standby.stop());
+      }
+      standby = await this.reachable(this.standby ?? pending);
     }
-    return this.standby.catch((error) => {
+    return standby;
+  }
+
+  private startStandby(before: () => Promise<void>): Promise<EmbeddedStandby> {
+    const started = before().then(() => EmbeddedStandby.start(this.server, this.logger));
+    this.standby = started;
+    started.catch((error) => {
+      if (this.standby === started) this.standby = undefined;
+      this.logger.error('the read-only standby did not start', { error: String(error) });
+    });
+    return started;
+  }
+
+  private reachable(pending: Promise<EmbeddedStandby>): Promise<EmbeddedStandby> {
+    return pending.catch((error) => {
       throw new StorageError('57P03', 'the read-only host is not available: its standby did not start', {
         cause: error,
       });
