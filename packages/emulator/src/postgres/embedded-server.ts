@@ -26,9 +26,6 @@ const run = promisify(execFile);
 /** The emulator's own superuser on its embedded server. Only the front door's provisioning uses it. */
 export const EMBEDDED_SUPERUSER = 'lakebase_emulator_superuser';
 
-/** The physical replication slot of the hot standby (see embedded-standby.ts). */
-export const STANDBY_SLOT = 'lakebase_standby';
-
 /** Options of {@link EmbeddedPostgresServer.start}. */
 export interface EmbeddedServerOptions {
   /**
@@ -109,11 +106,6 @@ export class EmbeddedPostgresServer {
         const server = new EmbeddedPostgresServer(child, cluster, socket, adminUrl);
         try {
           await child.waitReady(server.admin('postgres'), async (client) => {
-            // A standby of an emulator that died left its slot: it would keep WAL forever.
-            await client.query(
-              'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active',
-              [STANDBY_SLOT],
-            );
             const found = await client.query('select 1 from pg_database where datname = $1', [options.database]);
             if (!found.rowCount) await client.query(`create database ${quoteIdent(options.database)}`);
           });

@@ -15,17 +15,15 @@ import path from 'node:path';
 import pg from 'pg';
 import { baseBackup, removeCopy, writeOwned } from './embedded-base-backup.js';
 import { freePort, type PostgresProcess, spawnServer, stopStaleServer, superuserConfig } from './embedded-process.js';
-import {
-  type ClusterContext,
-  EMBEDDED_SUPERUSER,
-  type EmbeddedPostgresServer,
-  STANDBY_SLOT,
-} from './embedded-server.js';
+import { type ClusterContext, EMBEDDED_SUPERUSER, type EmbeddedPostgresServer } from './embedded-server.js';
 import type { Logger } from './storage.js';
 import type { UpstreamTarget } from './upstream-connect.js';
 
 /** How long a read-only login waits for the standby to replay the primary's WAL before it goes ahead (and warns). */
 export const CATCH_UP_TIMEOUT_MS = 10_000;
+
+/** The physical replication slot on the primary that keeps the WAL the standby has not received yet. */
+const STANDBY_SLOT = 'lakebase_standby';
 
 /** The application_name the standby's WAL receiver uses (pg_stat_replication shows it). */
 const STANDBY_NAME = 'lakebase_standby';
@@ -41,12 +39,22 @@ export class EmbeddedStandby {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Stops and removes a standby left by an emulator that died, and drops its slot: a slot nobody uses keeps WAL on the
+   * primary forever.
+   */
+  static async removeLeftover(primary: EmbeddedPostgresServer): Promise<void> {
+    const dir = path.join(primary.cluster.home, 'standby');
+    await stopStaleServer(dir, primary.cluster.timeoutMs);
+    await dropSlot(primary);
+    await removeCopy(dir);
+  }
+
   /** Makes and starts the standby of `primary`; bounded by the primary's timeout at each step. */
   static async start(primary: EmbeddedPostgresServer, logger: Logger): Promise<EmbeddedStandby> {
     const cluster = primary.cluster;
     const dir = path.join(cluster.home, 'standby');
-    await stopStaleServer(dir, cluster.timeoutMs); // left by an emulator that died
-    await removeCopy(dir);
+    await EmbeddedStandby.removeLeftover(primary);
     const admin = new pg.Client({ ...primary.admin('postgres'), connectionTimeoutMillis: cluster.timeoutMs });
     admin.on('error', () => {});
     await admin.connect();
@@ -151,13 +159,19 @@ export class EmbeddedStandby {
   /** Stops the standby, drops its slot on the primary (it would keep WAL forever) and removes its copy. */
   async stop(): Promise<void> {
     await this.postgres.stop();
-    await queryOne(
-      this.primary.admin('postgres'),
-      'SELECT count(pg_drop_replication_slot(slot_name))::text AS v FROM pg_replication_slots WHERE slot_name = $1 AND NOT active',
-      [STANDBY_SLOT],
-    ).catch((error) => this.logger.warn('standby slot not dropped', { error: String(error) }));
+    await dropSlot(this.primary).catch((error) =>
+      this.logger.warn('standby slot not dropped', { error: String(error) }),
+    );
     await removeCopy(this.dir);
   }
+}
+
+function dropSlot(primary: EmbeddedPostgresServer): Promise<string> {
+  return queryOne(
+    primary.admin('postgres'),
+    'SELECT count(pg_drop_replication_slot(slot_name))::text AS v FROM pg_replication_slots WHERE slot_name = $1 AND NOT active',
+    [STANDBY_SLOT],
+  );
 }
 
 function standbySettings(cluster: ClusterContext): string[] {

@@ -57,6 +57,12 @@ export class EmbeddedPostgresStorage implements SessionStorage {
       binaries: options.binaries,
       database: options.defaultDatabase,
     });
+    try {
+      await EmbeddedStandby.removeLeftover(server);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
     const relay = new UpstreamStorage({
       url: server.adminUrl,
       defaultDatabase: options.defaultDatabase,
