@@ -39,6 +39,27 @@ async function postmaster(): Promise<{ port: number; socketDir: string; listen: 
   return { port: Number(lines[3]), socketDir: lines[4] ?? '', listen: (lines[5] ?? '').trim() };
 }
 
+/** Logs in to storage over TCP as the workspace user with the password the client chose: what it got. */
+async function tryLogin(listen: string, port: number): Promise<string> {
+  const direct = new pg.Client({
+    host: listen === '*' ? '127.0.0.1' : listen,
+    port,
+    user: emu.user,
+    password: CHOSEN,
+    database: 'databricks_postgres',
+    connectionTimeoutMillis: 5_000,
+  });
+  direct.on('error', () => {});
+  return direct.connect().then(
+    async () => {
+      const who = await direct.query('select current_user as u');
+      await direct.end();
+      return `logged in as ${who.rows[0].u}`;
+    },
+    (error: Error) => error.message,
+  );
+}
+
 describe('storage access (embedded PostgreSQL)', () => {
   it('a password set with ALTER ROLE through the front door does not log in to storage directly', async () => {
     const { token } = await emu.workspace.mintDatabaseToken(emu.user, [{ kind: 'instance', name: emu.instanceName }]);
@@ -47,24 +68,9 @@ describe('storage access (embedded PostgreSQL)', () => {
     await session.end();
 
     const server = await postmaster();
-    // The attack: the storage port on loopback, the role's name and the password the client chose.
-    const direct = new pg.Client({
-      host: '127.0.0.1',
-      port: server.port,
-      user: emu.user,
-      password: CHOSEN,
-      database: 'databricks_postgres',
-      connectionTimeoutMillis: 5_000,
-    });
-    direct.on('error', () => {});
-    const outcome = await direct.connect().then(
-      async () => {
-        const who = await direct.query('select current_user as u');
-        await direct.end();
-        return `logged in as ${who.rows[0].u}`;
-      },
-      (error: Error) => error.message,
-    );
+    // The attack: storage's TCP listener, if it has one, with the role's name and the password the client chose.
+    // (Without one, `port` only names the socket file: something else may listen on that TCP port.)
+    const outcome = server.listen ? await tryLogin(server.listen, server.port) : 'no TCP listener';
     expect(outcome).not.toMatch(/^logged in/);
     // No TCP listener at all (postmaster.pid's listen address is empty), only a socket in a private directory.
     expect(server.listen).toBe('');
