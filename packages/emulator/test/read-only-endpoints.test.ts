@@ -24,7 +24,7 @@ const client = (host: string, extra: pg.ClientConfig = {}) =>
 const branch = () => emu.endpoint.replace(/\/endpoints\/[^/]+$/, '');
 
 beforeAll(async () => {
-  emu = await startEmulator({ apiPort: 0, pgPort: 0, upstream: 'postgresql://postgres@127.0.0.1:5432/test' });
+  emu = await startEmulator({ apiPort: 0, pgPort: 0 });
   token = (await api('POST', '/api/2.0/postgres/credentials', { endpoint: emu.endpoint })).token;
   const primary = await client(emu.pgHost);
   await primary.query(`create table ${table} (id int)`);
@@ -78,12 +78,25 @@ describe('read-only endpoints (emulator)', () => {
     'set local "transaction_read_only" to off',
     "select set_config('default_' || 'transaction_read_only', 'off', false)",
   ])('a read-only session cannot be turned read-write: %s', async (sql) => {
+    // The read-only host is a hot standby, as on Lakebase: PostgreSQL refuses what would make a transaction
+    // read-write (0A000 during recovery, 25001 after the first query) and accepts the session defaults, which change
+    // nothing: the session still cannot write.
     const ro = await client((await primaryHosts()).read_only_host as string);
-    await expect(ro.query(sql)).rejects.toMatchObject({ code: '25006' });
-    await ro.end().catch(() => {});
+    try {
+      const refused = await ro.query(sql).then(
+        () => undefined,
+        (error: { code?: string }) => error.code,
+      );
+      if (refused !== undefined) expect(refused).toMatch(/^(0A000|25001|25006)$/);
+      await ro.query('rollback');
+      expect((await ro.query(`select current_setting('transaction_read_only') as ro`)).rows).toEqual([{ ro: 'on' }]);
+      await expect(ro.query(`insert into ${table} values (2)`)).rejects.toMatchObject({ code: '25006' });
+    } finally {
+      await ro.end().catch(() => {});
+    }
   });
 
-  it('dynamic SQL that flips the setting ends the session before the next statement', async () => {
+  it('dynamic SQL that flips the setting leaves the session unable to write', async () => {
     const ro = await client((await primaryHosts()).read_only_host as string);
     await ro
       .query(`do $$ begin execute 'set default_transaction' || '_read_only = off'; end $$`)
@@ -110,5 +123,35 @@ describe('read-only endpoints (emulator)', () => {
     const ok = await client(pooled, { application_name: 'pooled-test' });
     expect((await ok.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
     await ok.end();
+  });
+});
+
+describe('read-only endpoints on --upstream storage', () => {
+  it('are refused at login with 0A000: one read-write server cannot make a session read-only by itself', async () => {
+    const upstream = await startEmulator({
+      apiPort: 0,
+      pgPort: 0,
+      upstream: 'postgresql://postgres@127.0.0.1:5432/test',
+    });
+    try {
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${upstream.databricksHost}/api/2.0/postgres/${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${upstream.databricksToken}`, 'Content-Type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }).then((res) => res.json() as Promise<Record<string, unknown>>);
+      const path = upstream.endpoint.replace(/\/endpoints\/[^/]+$/, '');
+      await call('POST', `${path}/endpoints?endpoint_id=replica`, {
+        spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150)); // the create operation's delay (100 ms)
+      const replica = (await call('GET', `${path}/endpoints/replica`)) as { status: { hosts: { host: string } } };
+      const { token: ro } = (await call('POST', 'credentials', { endpoint: upstream.endpoint })) as { token: string };
+      await expect(
+        connectFrontDoor(frontDoorConfig(upstream, { password: ro, host: replica.status.hosts.host })),
+      ).rejects.toMatchObject({ code: '0A000' });
+    } finally {
+      await upstream.stop();
+    }
   });
 });

@@ -1,13 +1,24 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { EmulatorError } from '../errors.js';
 import { type PostgresBinaries, reachableBinaries } from './embedded-binaries.js';
 import { type Account, clusterHome, serverAccount } from './embedded-cluster-home.js';
+import {
+  childEnv,
+  freePort,
+  type Listener,
+  type PostgresProcess,
+  PRIMARY_SOCKET_PORT,
+  privateSocketDir,
+  removeSocketDir,
+  spawnServer,
+  stopStaleServer,
+  superuserConfig,
+} from './embedded-process.js';
 import { quoteIdent } from './storage.js';
 
 const run = promisify(execFile);
@@ -29,23 +40,44 @@ export interface EmbeddedServerOptions {
   timeoutMs?: number;
 }
 
+/** What the standby needs to know about its primary's cluster (see embedded-standby.ts). */
+export interface ClusterContext {
+  binaries: PostgresBinaries;
+  /** The server's account when we are root. */
+  account: Account | undefined;
+  /** The dir that holds `data` (and the standby's copy next to it). */
+  home: string;
+  data: string;
+  /** `<dataDir>/postgres`: the server log and the superuser password. */
+  root: string;
+  listener: Listener;
+  password: string;
+  timeoutMs: number;
+}
+
 /**
- * A real PostgreSQL run from the platform's build in the data dir: initialised once (initdb), started on a free port
- * on 127.0.0.1 only (no Unix socket) with SCRAM passwords, and stopped with the emulator. On POSIX a small `sh`
- * watchdog between us and the server stops it (fast shutdown) as soon as our end of its stdin pipe closes, which the
- * kernel does when this process dies in any way, SIGKILL included. A server still running from a crashed run (the
- * watchdog killed too, or Windows) is found through `postmaster.pid` and stopped before the new one starts.
+ * A real PostgreSQL run from the platform's build in the data dir: initialised once (initdb), started listening only
+ * on a Unix socket in a private directory (see {@link Listener}), and stopped with the emulator. A server still
+ * running from a crashed run (the watchdog killed too, or Windows) is found through `postmaster.pid` and stopped
+ * before the new one starts.
  */
 export class EmbeddedPostgresServer {
-  private exited: Promise<void>;
-
   private constructor(
-    private readonly child: ChildProcess,
-    readonly port: number,
+    private readonly postgres: PostgresProcess,
+    readonly cluster: ClusterContext,
+    private readonly socket: { dir: string; temporary: boolean } | undefined,
+    /** A connection string of the superuser for the Lakebase database (no password on POSIX: the socket is private). */
     readonly adminUrl: string,
-    private readonly timeoutMs: number,
-  ) {
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  ) {}
+
+  /** The number the server listens under: the socket's name on POSIX, the TCP port on Windows. */
+  get port(): number {
+    return this.cluster.listener.port;
+  }
+
+  /** The superuser's connection settings for `database`. */
+  admin(database: string): pg.ClientConfig {
+    return superuserConfig(this.cluster.listener, EMBEDDED_SUPERUSER, database, this.cluster.password);
   }
 
   static async start(options: EmbeddedServerOptions): Promise<EmbeddedPostgresServer> {
@@ -53,31 +85,36 @@ export class EmbeddedPostgresServer {
     const root = path.join(options.dataDir, 'postgres');
     const account = await serverAccount();
     await mkdir(root, { recursive: true, mode: 0o700 });
-    const data = path.join(await clusterHome(options.dataDir, root, account), 'data');
+    const home = await clusterHome(options.dataDir, root, account);
+    const data = path.join(home, 'data');
     const binaries = account ? await reachableBinaries(options.binaries, account) : options.binaries;
     const password = await adminPassword(root);
     await initialiseOnce(binaries, data, password, account, timeoutMs);
     await stopStaleServer(data, timeoutMs);
+    await writeHba(data, account);
+    const socket = process.platform === 'win32' ? undefined : await privateSocketDir(home, account);
 
     const log = await open(path.join(root, 'server.log'), 'a', 0o600);
     try {
       for (let attempt = 1; ; attempt++) {
-        const port = await freePort();
-        const child = spawnServer(binaries, data, port, log.fd, account);
-        const adminUrl = `postgresql://${EMBEDDED_SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/`;
-        const server = new EmbeddedPostgresServer(
-          child,
-          port,
-          adminUrl + encodeURIComponent(options.database),
-          timeoutMs,
-        );
+        const listener = { socketDir: socket?.dir, port: socket ? PRIMARY_SOCKET_PORT : await freePort() };
+        const cluster = { binaries, account, home, data, root, listener, password, timeoutMs };
+        const child = spawnServer({ binaries, data, listener, logFd: log.fd, account, settings: [], timeoutMs });
+        const adminUrl = socket
+          ? `postgresql://${EMBEDDED_SUPERUSER}@localhost:${listener.port}/${encodeURIComponent(options.database)}?host=${encodeURIComponent(socket.dir)}`
+          : `postgresql://${EMBEDDED_SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${listener.port}/${encodeURIComponent(options.database)}`;
+        const server = new EmbeddedPostgresServer(child, cluster, socket, adminUrl);
         try {
-          await server.waitReady(adminUrl, options.database, timeoutMs);
+          await child.waitReady(server.admin('postgres'), async (client) => {
+            const found = await client.query('select 1 from pg_database where datname = $1', [options.database]);
+            if (!found.rowCount) await client.query(`create database ${quoteIdent(options.database)}`);
+          });
           return server;
         } catch (error) {
-          await server.stop();
-          // Another process may have taken the free port between our probe and the server's bind: try a new one.
-          if (attempt >= 3) {
+          await child.stop();
+          // On TCP another process may have taken the free port between our probe and the server's bind: try again.
+          if (attempt >= 3 || socket) {
+            if (socket) await removeSocketDir(socket);
             const tail = (await readFile(path.join(root, 'server.log'), 'utf8').catch(() => '')).slice(-800);
             throw new EmulatorError(
               'EMULATOR_STORAGE_UNAVAILABLE',
@@ -93,43 +130,10 @@ export class EmbeddedPostgresServer {
     }
   }
 
-  /** Connects as the superuser until the server answers (bounded), then creates the Lakebase database once. */
-  private async waitReady(adminUrl: string, database: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    void this.exited.then(() => {
-      exited = true;
-    });
-    for (;;) {
-      const client = new pg.Client({ connectionString: `${adminUrl}postgres`, connectionTimeoutMillis: 2_000 });
-      try {
-        await client.connect();
-        const found = await client.query('select 1 from pg_database where datname = $1', [database]);
-        if (!found.rowCount) await client.query(`create database ${quoteIdent(database)}`);
-        return;
-      } catch (error) {
-        if (exited) throw new Error('the server exited during startup');
-        if (Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, 50));
-      } finally {
-        await client.end().catch(() => {});
-      }
-    }
-  }
-
   /** Fast shutdown (sessions are ended, data is on disk), bounded; then the server is killed. */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    if (this.child.stdin) this.child.stdin.end();
-    else this.child.kill('SIGINT'); // no watchdog (Windows): ask the server itself
-    const stopped = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), this.timeoutMs).unref()),
-    ]);
-    if (!stopped) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
+    await this.postgres.stop();
+    if (this.socket) await removeSocketDir(this.socket);
   }
 }
 
@@ -186,91 +190,20 @@ async function initialiseOnce(
   } finally {
     await rm(pwfile, { force: true });
   }
-  // Only TCP on loopback, only with a password: the front door is the one client.
-  await writeFile(path.join(data, 'pg_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
 }
 
 /**
- * Stops a server left running in `data` by an emulator that died (we hold the data dir lock, so no live emulator
- * owns it): fast shutdown, bounded, then SIGKILL.
+ * Who may log in, written at every start (a cluster made by an older emulator listened on TCP with passwords). On
+ * POSIX: only over the private socket, where whoever reaches it is this process or root, so trust; this covers the
+ * standby's replication connection too. A password a client sets with ALTER ROLE is never asked for. On Windows
+ * (TCP on loopback): the superuser's password, and the relay's per-role passwords.
  */
-async function stopStaleServer(data: string, timeoutMs: number): Promise<void> {
-  const pidFile = await readFile(path.join(data, 'postmaster.pid'), 'utf8').catch(() => undefined);
-  const pid = Number.parseInt(pidFile ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => 'postgres');
-  if (!cmdline.includes('postgres')) return; // the pid was reused by something else
-  process.kill(pid, 'SIGINT');
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function childEnv(): Record<string, string> {
-  // Nothing of ours (tokens, secrets in the environment) reaches the server; messages in English for the log.
-  return { LC_ALL: 'C', LANG: 'C', PATH: '/usr/bin:/bin' };
-}
-
-function spawnServer(
-  binaries: PostgresBinaries,
-  data: string,
-  port: number,
-  logFd: number,
-  account: Account | undefined,
-): ChildProcess {
-  const args = [
-    '-D',
-    data,
-    '-p',
-    String(port),
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'unix_socket_directories=',
-    // Test data on a developer machine: durable across a killed emulator or server (the OS has the writes), not
-    // across a power loss, and much faster on slow disks.
-    '-c',
-    'fsync=off',
-    // Each front-door session is a backend: PostgreSQL's default of 100 is below what a pool with overflow can open.
-    '-c',
-    'max_connections=500',
-  ];
-  const ids = account ? { uid: account.uid, gid: account.gid } : {};
-  if (process.platform === 'win32') {
-    return spawn(binaries.postgres, args, { cwd: data, env: childEnv(), stdio: ['ignore', logFd, logFd] });
-  }
-  // The watchdog: the server's stdin is /dev/null; ours is read on fd 3 and EOF there means "stop".
-  const script = 'exec 3<&0; "$@" </dev/null & pg=$!; { read -r _ <&3; kill -INT "$pg" 2>/dev/null; } & wait "$pg"';
-  const child = spawn('/bin/sh', ['-c', script, 'sh', binaries.postgres, ...args], {
-    ...ids,
-    cwd: data,
-    env: childEnv(),
-    detached: true, // its own process group: a Ctrl-C in the terminal reaches us, and we stop the server in order
-    stdio: ['pipe', logFd, logFd],
-  });
-  child.unref();
-  (child.stdin as unknown as { unref?: () => void }).unref?.();
-  return child;
-}
-
-/** A port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
+async function writeHba(data: string, account: Account | undefined): Promise<void> {
+  const rules =
+    process.platform === 'win32'
+      ? 'host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n'
+      : 'local all all trust\nlocal replication all trust\n';
+  const file = path.join(data, 'pg_hba.conf');
+  await writeFile(file, rules, { mode: 0o600 });
+  if (account) await chown(file, account.uid, account.gid);
 }

@@ -8,7 +8,7 @@ export interface SessionRequest {
   database: string;
   /** The client's StartupMessage parameters (application_name, client_encoding, options, ...), user/database included. */
   params: Record<string, string>;
-  /** A read-only host's session: writes fail with 25006 (see read-only-guard.ts). */
+  /** A read-only host's session: on the embedded storage it runs on a hot standby (embedded-standby.ts); others refuse it. */
   readOnly?: boolean;
   /** Bytes the client sent after its password message, if any; storage must treat them as the first input. */
   pending?: Buffer;

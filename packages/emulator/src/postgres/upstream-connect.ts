@@ -1,5 +1,6 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import {
@@ -16,6 +17,7 @@ import { StorageError } from './storage.js';
 
 /** Where an upstream PostgreSQL listens and how to reach it. */
 export interface UpstreamTarget {
+  /** A host name or address, or a Unix socket directory (an absolute path, as libpq's `host`). */
   host: string;
   port: number;
   /** TLS options when the URL asked for TLS (`sslmode=require|verify-ca|verify-full`), else false. */
@@ -98,15 +100,22 @@ export async function connectUpstream(
 
 /** Sends a CancelRequest to the upstream server (unencrypted, as libpq does before PostgreSQL 17). */
 export function sendUpstreamCancel(target: UpstreamTarget, processId: number, secretKey: number): void {
-  const socket = netConnect({ host: target.host, port: target.port });
+  const socket = netConnect(socketAddress(target));
   socket.on('error', () => {}); // best effort, like PostgreSQL's own cancel
   socket.on('connect', () => socket.end(cancelRequest(processId, secretKey)));
   socket.setTimeout(10_000, () => socket.destroy());
 }
 
+/** Where to connect: TCP, or the server's socket file in a socket directory (`<dir>/.s.PGSQL.<port>`, as libpq). */
+function socketAddress(target: UpstreamTarget): { host: string; port: number } | { path: string } {
+  return target.host.startsWith('/')
+    ? { path: path.join(target.host, `.s.PGSQL.${target.port}`) }
+    : { host: target.host, port: target.port };
+}
+
 function openSocket(target: UpstreamTarget): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port });
+    const socket = netConnect(socketAddress(target));
     const timer = setTimeout(() => socket.destroy(new Error('upstream connect timed out')), target.connectTimeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import type { Duplex, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
-import { ReadOnlyRequestGuard, ReadOnlyResponseWatch, readOnlyOptions, readOnlyViolation } from './read-only-guard.js';
 import { installRoleFunctions } from './role-functions.js';
 import { adoptRole, assertAssignableRole, ensureSuperuserRole, grantSuperuser, markRole } from './role-trust.js';
 import {
@@ -18,6 +17,13 @@ import {
 } from './storage.js';
 import { copyByTemplate, dropByForce } from './upstream-branches.js';
 import { connectUpstream, sendUpstreamCancel, type UpstreamTarget } from './upstream-connect.js';
+
+/** Where a session runs when it is not this storage's own server (see {@link UpstreamStorage.openSession}). */
+export interface SessionRoute {
+  target: UpstreamTarget;
+  /** Resolves once the target has what the session needs (its role and database, replicated). */
+  ready(): Promise<void>;
+}
 
 /** Options of {@link createUpstreamStorage}. */
 export interface UpstreamStorageOptions {
@@ -61,7 +67,10 @@ export class UpstreamStorage implements SessionStorage {
   private readonly grants = new Map<string, Promise<void>>();
   private readonly functions = new Map<string, Promise<void>>();
   private readonly superusers = new Map<string, Promise<void>>();
-  private readonly sessions = new Map<number, { close(): void; secretKey: number; database: string }>();
+  private readonly sessions = new Map<
+    number,
+    { close(): void; secretKey: number; database: string; target: UpstreamTarget }
+  >();
   private readonly passwordKey: string;
   private closing = false;
   private readonly ownsServer: boolean;
@@ -71,7 +80,9 @@ export class UpstreamStorage implements SessionStorage {
     const url = parseUpstreamUrl(options.url);
     const user = decodeURIComponent(url.username) || 'postgres';
     const sslmode = url.searchParams.get('sslmode') ?? 'disable';
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+    // libpq's `?host=/dir` names a Unix socket directory (the embedded storage's private one).
+    const socketDir = url.searchParams.get('host');
+    const host = socketDir?.startsWith('/') ? socketDir : url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
     this.target = {
       host,
       port: Number(url.port || 5432),
@@ -231,8 +242,20 @@ export class UpstreamStorage implements SessionStorage {
     return (found.rowCount ?? 0) > 0;
   }
 
-  async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
+  /**
+   * Opens a session. Roles, grants and databases are made on this storage's server; `route` sends the session itself
+   * to another server that replicates it (the embedded storage's hot standby, for read-only hosts), after
+   * `route.ready()`. A read-only session without a route is refused: one read-write server cannot make a session
+   * read-only by PostgreSQL's own mechanism (see the README).
+   */
+  async openSession(request: SessionRequest, client: Duplex, route?: SessionRoute): Promise<StorageSession> {
     if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
+    if (request.readOnly && !route) {
+      throw new StorageError(
+        '0A000',
+        'read-only endpoints are not modelled with --upstream storage; use the default (embedded PostgreSQL) storage',
+      );
+    }
     const database = this.upstreamDatabase(request.database);
     try {
       await this.provision(request.role, request.database);
@@ -249,8 +272,9 @@ export class UpstreamStorage implements SessionStorage {
     for (const [k, v] of Object.entries(request.params)) if (!k.startsWith('_pq_.')) params[k] = v;
     params.user = request.role;
     params.database = database;
-    if (request.readOnly) params.options = readOnlyOptions(params.options);
-    const upstream = await connectUpstream(this.target, params, this.rolePassword(request.role));
+    const target = route?.target ?? this.target;
+    await route?.ready();
+    const upstream = await connectUpstream(target, params, this.rolePassword(request.role));
     if (client.destroyed || this.closing) {
       // The client gave up (or we are shutting down) while the upstream backend was starting: do not leak it.
       upstream.socket.destroy();
@@ -258,10 +282,7 @@ export class UpstreamStorage implements SessionStorage {
     }
     client.write(upstream.startup);
     const server = upstream.socket;
-    // A read-only session goes through the guards of read-only-guard.ts; everything else is spliced raw.
-    const toServer = request.readOnly ? guardReadOnly(client, server) : server;
-    const toClient = request.readOnly ? watchReadOnly(client, server) : client;
-    if (request.pending && request.pending.length > 0) toServer.write(request.pending);
+    if (request.pending && request.pending.length > 0) server.write(request.pending);
 
     const close = () => {
       client.destroy();
@@ -275,11 +296,11 @@ export class UpstreamStorage implements SessionStorage {
       this.sessions.delete(upstream.processId);
       close();
     });
-    client.pipe(toServer);
-    server.pipe(toClient);
+    client.pipe(server);
+    server.pipe(client);
     client.resume();
     server.resume();
-    this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey, database });
+    this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey, database, target });
     return { processId: upstream.processId, close };
   }
 
@@ -324,7 +345,7 @@ export class UpstreamStorage implements SessionStorage {
     // Only relay cancels for our own sessions; the upstream checks the secret key itself.
     const session = this.sessions.get(processId);
     if (!session || session.secretKey !== secretKey) return;
-    sendUpstreamCancel(this.target, processId, secretKey);
+    sendUpstreamCancel(session.target, processId, secretKey);
   }
 
   async close(): Promise<void> {
@@ -334,23 +355,6 @@ export class UpstreamStorage implements SessionStorage {
     await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();
   }
-}
-
-function guardReadOnly(client: Duplex, server: Duplex): Writable {
-  const guard = new ReadOnlyRequestGuard((reason) => endReadOnly(client, server, reason));
-  guard.pipe(server);
-  return guard;
-}
-
-function watchReadOnly(client: Duplex, server: Duplex): Writable {
-  const watch = new ReadOnlyResponseWatch((reason) => endReadOnly(client, server, reason));
-  watch.pipe(client);
-  return watch;
-}
-
-function endReadOnly(client: Duplex, server: Duplex, reason: string): void {
-  server.destroy();
-  client.end(readOnlyViolation(reason));
 }
 
 /**
