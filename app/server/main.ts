@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     const app = await buildApp({
       database: connection.database,
       production: settings.production,
+      databricksApps: settings.databricksApps,
       devUser: settings.devUser,
       webRoot: WEB_ROOT,
       logger,
