@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { parseNumber, settingValue } from '@lakebase-kit/client';
+import { loadEnvFiles, parseNumber, settingValue } from '@lakebase-kit/client';
 import type { TelemetrySettings } from './telemetry.js';
 
 /**
- * Server settings from the environment. This and the client's `resolveConfig` are the only readers of
- * `process.env`; everything else gets plain values.
+ * Server settings from the environment. This and the client's `resolveConfig` are the only readers of the environment
+ * (the merged one of {@link serverEnvironment}); everything else gets plain values.
  */
 export interface ServerSettings {
   /** `DATABRICKS_APP_PORT` (Databricks Apps), else `PORT`, else 8000; 0..65535, 0 picks a free port. */
@@ -48,8 +48,20 @@ export interface ServerSettings {
 type Env = Record<string, string | undefined>;
 
 /**
- * The settings in `env`: the environment the server runs with, `.env.local` and `.env` already merged under it
- * (serverEnvironment, env-files.ts). An empty or blank variable is unset.
+ * The environment every setting of the server is read from, before any is read: locally, `.env` then `.env.local`
+ * (what `lakebase configure` writes) from where npm was run (`INIT_CWD`), then `base` over both (the client's
+ * `loadEnvFiles`, the CLI's order too). A deployed app (`NODE_ENV=production` or `DATABRICKS_APP_NAME` in `base`: the
+ * platform's environment, nothing else, decides that) takes `base` only.
+ */
+export async function serverEnvironment(base: Env = process.env, cwd: string = process.cwd()): Promise<Env> {
+  const deployed = settingValue(base.NODE_ENV) === 'production' || settingValue(base.DATABRICKS_APP_NAME) !== undefined;
+  if (deployed) return base;
+  return (await loadEnvFiles(settingValue(base.INIT_CWD) ?? cwd, base)).env;
+}
+
+/**
+ * The settings in `env`, which is {@link serverEnvironment}'s result (the env files already under it). An empty or
+ * blank variable is unset. Explicit values (a caller's own settings object) go over what this returns.
  */
 export function readServerSettings(env: Env = process.env, cwd: string = process.cwd()): ServerSettings {
   const value = (name: string) => settingValue(env[name]);

@@ -43,8 +43,8 @@ export function parseNumber(value: unknown, source: string, range: NumberRange):
   if (Number.isSafeInteger(n) && n >= range.min && n <= range.max) return n === 0 ? 0 : n; // -0 from an option is 0
   throw invalid(
     `${source} must be a whole number from ${range.min} to ${range.max}, got '${String(value)}'.`,
-    `Fix ${source.replace(/^option /, 'the ')} value: decimal digits only (no 0x, exponent, sign or fraction), ` +
-      `from ${range.min} to ${range.max}.`,
+    `${source.startsWith('option ') ? `Pass ${source.slice(7)}` : `Set ${source} to`} a whole number from ` +
+      `${range.min} to ${range.max} (decimal digits only: no 0x, exponent, sign or fraction).`,
   );
 }
 
