@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, createLogger } from '../server/app.js';
 import { readServerSettings } from '../server/settings.js';
+import { assertBuilt, spawnServer } from './spawn-server.js';
 
 /**
  * Beyond loopback and outside Databricks Apps nothing strips `X-Forwarded-Email` from a client's request, so anyone
@@ -73,5 +74,24 @@ describe('the app warns when it trusts X-Forwarded-Email from the network', () =
     expect(readServerSettings({ DATABRICKS_APP_PORT: '8000' }).databricksApps).toBe(true);
     // Empty means unset.
     expect(readServerSettings({ DATABRICKS_APP_NAME: '', DATABRICKS_APP_PORT: ' ' }).databricksApps).toBe(false);
+  });
+});
+
+describe('the started server (node app/dist/server/main.js)', () => {
+  it('on Databricks Apps (bound to 0.0.0.0 by DATABRICKS_APP_PORT) and on loopback: no warning', async () => {
+    assertBuilt();
+    const servers = await Promise.all([
+      spawnServer({ DATABRICKS_APP_PORT: '0', LAKEBASE_EMULATOR: 'off' }),
+      spawnServer({ LAKEBASE_EMULATOR: 'off' }),
+    ]);
+    try {
+      const [apps, local] = servers.map((server) => server.output());
+      // Bound beyond loopback (identity required, though not in production) and on loopback (the dev user).
+      expect((await fetch(`${servers[0]?.url}/api/me`)).status).toBe(401);
+      expect((await fetch(`${servers[1]?.url}/api/me`)).status).toBe(200);
+      for (const output of [apps, local]) expect(output).not.toContain(WARNING);
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
+    }
   });
 });
