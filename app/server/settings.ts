@@ -56,8 +56,15 @@ type Env = Record<string, string | undefined>;
 export async function serverEnvironment(base: Env = process.env, cwd: string = process.cwd()): Promise<Env> {
   const deployed = settingValue(base.NODE_ENV) === 'production' || settingValue(base.DATABRICKS_APP_NAME) !== undefined;
   if (deployed) return base;
-  return (await loadEnvFiles(settingValue(base.INIT_CWD) ?? cwd, base)).env;
+  const env = (await loadEnvFiles(settingValue(base.INIT_CWD) ?? cwd, base)).env;
+  // Where the app runs is the platform's to say, not a file's: DATABRICKS_APP_PORT in .env.local would bind 0.0.0.0
+  // and silence the warning about the identity header.
+  for (const name of PLATFORM_VARIABLES) env[name] = base[name];
+  return env;
 }
+
+/** Set by Databricks Apps itself; read from the process environment only. */
+const PLATFORM_VARIABLES = ['DATABRICKS_APP_NAME', 'DATABRICKS_APP_PORT'] as const;
 
 /**
  * The settings in `env`, which is {@link serverEnvironment}'s result (the env files already under it). An empty or

@@ -122,6 +122,12 @@ describe('serverEnvironment: the one merge the server starts from', () => {
     expect(env).toMatchObject({ A: 'shell', B: 'local', C: 'env', D: 'env' });
   });
 
+  it('a file cannot say the app runs on Databricks Apps: DATABRICKS_APP_PORT / _NAME come from the environment only', async () => {
+    const dir = await projectDir({ '.env.local': 'DATABRICKS_APP_PORT=8001\nDATABRICKS_APP_NAME=fake\nPORT=3001\n' });
+    const settings = readServerSettings(await serverEnvironment({ INIT_CWD: dir }));
+    expect(settings).toMatchObject({ host: '127.0.0.1', port: 3001, databricksApps: false, production: false });
+  });
+
   it('deployed (NODE_ENV=production or DATABRICKS_APP_NAME in the environment): no env files at all', async () => {
     const dir = await projectDir({ '.env.local': 'LAKEBASE_CONNECT_AS=user\n' });
     for (const deployed of [{ NODE_ENV: 'production' }, { DATABRICKS_APP_NAME: 'my-app' }]) {
