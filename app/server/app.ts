@@ -23,6 +23,8 @@ export interface BuildAppOptions {
   production?: boolean;
   /** Local mode: the user of requests without `X-Forwarded-Email`. Default `dev@example.com`. */
   devUser?: string;
+  /** Running on Databricks Apps (no warning about trusting `X-Forwarded-Email` beyond loopback). Default false. */
+  databricksApps?: boolean;
   /** Directory of the built web UI (`app/dist/web`); not served when absent. */
   webRoot?: string;
   /** Default: {@link createLogger} at `info` to stdout. `false`: no logs. */
@@ -92,7 +94,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.removeContentTypeParser('text/plain');
   limitJsonDepth(app);
   await app.register(errorHandlingPlugin);
-  await app.register(identityPlugin, { production, devUser: options.devUser ?? 'dev@example.com' });
+  await app.register(identityPlugin, {
+    production,
+    devUser: options.devUser ?? 'dev@example.com',
+    databricksApps: options.databricksApps ?? false,
+  });
   await app.register(databasePlugin, { database: options.database });
   await app.register(statusRoutes, { production });
   await app.register(preferencesRoutes);

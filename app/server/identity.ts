@@ -20,7 +20,19 @@ export interface IdentityOptions {
   production: boolean;
   /** Local mode only, and only while bound to loopback (or not listening: `inject`): who a request without the header is. */
   devUser: string;
+  /**
+   * Running on Databricks Apps, whose proxy sets `X-Forwarded-Email` itself and is the only way in. Anywhere else a
+   * server bound beyond loopback logs {@link EXPOSED_WARNING} once at start: nothing there stops a client from sending
+   * the header itself.
+   */
+  databricksApps?: boolean;
 }
+
+/** The start-up warning of a server that trusts the identity header from the network (stable text: alerts match it). */
+export const EXPOSED_WARNING =
+  'identity header trusted from any client: this server listens beyond loopback outside Databricks Apps, so anyone ' +
+  'who can reach it can send X-Forwarded-Email and act as any user. Put it behind a proxy that sets ' +
+  'X-Forwarded-Email and drops the one clients send, or listen on 127.0.0.1 only.';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,6 +58,11 @@ export const identityPlugin = fp<IdentityOptions>(
     fastify.addHook('onRequest', async (request) => {
       request.identity = identify(request, proxyRequired(), options.devUser);
     });
+    fastify.addHook('onListen', async () => {
+      const exposed = fastify.addresses().filter((address) => !isLoopbackAddress(address));
+      if (options.databricksApps || exposed.length === 0) return;
+      fastify.log.warn({ addresses: exposed.map(formatAddress) }, EXPOSED_WARNING);
+    });
   },
   { name: 'identity', fastify: '5.x' },
 );
@@ -65,6 +82,11 @@ function isLoopbackAddress(address: AddressInfo | string): boolean {
   if (typeof address === 'string') return true;
   const host = address.address.replace(/^::ffff:/i, '');
   return host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function formatAddress(address: AddressInfo | string): string {
+  if (typeof address === 'string') return address;
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -61,7 +61,7 @@ export async function connectDatabase(
     });
     emulator = await startEmulator({ dataDir: settings.emulator.dataDir, apiPort: 0, pgPort: 0 });
     try {
-      config = resolveConfig({}, emulator.env(settings.emulator.tier));
+      config = resolveConfig({}, { ...howToConnect(env), ...emulator.env(settings.emulator.tier) });
     } catch (configError) {
       await emulator.stop();
       throw configError;
@@ -98,6 +98,39 @@ export async function connectDatabase(
       await running?.stop();
     },
   };
+}
+
+/** Variables that say where or as whom to connect: on the embedded emulator, the emulator's own say that. */
+const WHERE_AND_WHO = new Set([
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGDATABASE',
+  'PGUSER',
+  'PGPASSWORD',
+  'PGSSLMODE',
+  'PGSSLROOTCERT',
+  'LAKEBASE_PG_URL',
+  'LAKEBASE_INSTANCE_NAME',
+  'LAKEBASE_ENDPOINT',
+  'LAKEBASE_BRANCH',
+  'LAKEBASE_HOST',
+  'LAKEBASE_PORT',
+  'LAKEBASE_DATABASE',
+  'LAKEBASE_DATABASE_NAME',
+  'LAKEBASE_USERNAME',
+  'LAKEBASE_READ_HOST',
+  'LAKEBASE_POOLED_HOST',
+]);
+
+/**
+ * The part of `env` that still applies on the embedded emulator: how to connect (DB_POOL_*, PGCONNECT_TIMEOUT,
+ * LAKEBASE_READ_FALLBACK, ...), so a setting in `.env.local` or the shell counts there as it does on Lakebase.
+ */
+function howToConnect(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(
+    Object.entries(env).filter(([name]) => !WHERE_AND_WHO.has(name) && !name.startsWith('DATABRICKS_')),
+  );
 }
 
 /** The group role the migrations grant the tables to, in per-user mode. */

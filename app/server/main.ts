@@ -3,11 +3,11 @@
  * migrate, serve the API and the built UI, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { fileURLToPath } from 'node:url';
-import { applyMigrations, loadEnvFiles } from '@lakebase-kit/client';
+import { applyMigrations, settingValue } from '@lakebase-kit/client';
 import type { Logger } from 'pino';
 import { buildApp, createLogger } from './app.js';
 import { connectDatabase } from './lakebase.js';
-import { readServerSettings } from './settings.js';
+import { readServerSettings, serverEnvironment } from './settings.js';
 import { startTelemetry } from './telemetry.js';
 import { prettyLogStream, startLine, wantsPrettyLogs } from './terminal.js';
 
@@ -58,20 +58,23 @@ class StopSignals {
 }
 
 async function main(): Promise<void> {
-  const settings = readServerSettings(process.env);
+  // Env files first, then every setting from the merged environment: a setting in .env.local (LAKEBASE_CONNECT_AS,
+  // PORT, LOG_LEVEL, ...) counts like one in the shell, which still wins.
+  const env = await serverEnvironment(process.env);
+  const settings = readServerSettings(env);
   const pretty = wantsPrettyLogs({ isTTY: process.stdout.isTTY, production: settings.production });
   const stream = pretty ? await prettyLogStream() : undefined;
   const logger = createLogger({ level: settings.logLevel, ...(stream ? { stream } : {}) });
   const signals = new StopSignals(logger);
 
+  // The OpenTelemetry SDK reads its own OTEL_* variables (headers, sampler) from process.env: hand it those of the env
+  // files too, under the ones already set, so .env.local works for them as for every other setting.
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('OTEL_') && settingValue(process.env[name]) === undefined) process.env[name] = value;
+  }
   // Before the pool exists: its instruments come from the meter provider registered when it is created.
   const telemetry = await startTelemetry(settings.telemetry);
   if (telemetry) logger.info({ endpoint: settings.telemetry.otlpEndpoint }, 'exporting OpenTelemetry over OTLP');
-  // Locally, `.env.local` / `.env` (what `lakebase configure` writes, e.g. for a branch) from where npm was run; never
-  // over variables already set. A deployed app (production) takes its environment only.
-  const env = settings.production
-    ? process.env
-    : (await loadEnvFiles(process.env.INIT_CWD || process.cwd(), process.env)).env;
   const connection = await connectDatabase(settings, env, {
     debug: (message, fields) => logger.debug(fields ?? {}, message),
     info: (message, fields) => logger.info(fields ?? {}, message),
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
     const app = await buildApp({
       database: connection.database,
       production: settings.production,
+      databricksApps: settings.databricksApps,
       devUser: settings.devUser,
       webRoot: WEB_ROOT,
       logger,

@@ -1,12 +1,13 @@
 import path from 'node:path';
+import { loadEnvFiles, parseNumber, settingValue } from '@lakebase-kit/client';
 import type { TelemetrySettings } from './telemetry.js';
 
 /**
- * Server settings from the environment. This and the client's `resolveConfig` are the only readers of
- * `process.env`; everything else gets plain values.
+ * Server settings from the environment. This and the client's `resolveConfig` are the only readers of the environment
+ * (the merged one of {@link serverEnvironment}); everything else gets plain values.
  */
 export interface ServerSettings {
-  /** `DATABRICKS_APP_PORT` (Databricks Apps), else `PORT`, else 8000. 0 picks a free port. */
+  /** `DATABRICKS_APP_PORT` (Databricks Apps), else `PORT`, else 8000; 0..65535, 0 picks a free port. */
   port: number;
   /**
    * 0.0.0.0 in Databricks Apps (the proxy connects from outside the process' loopback), else 127.0.0.1. Off loopback
@@ -15,6 +16,11 @@ export interface ServerSettings {
   host: string;
   /** `NODE_ENV=production` or running in Databricks Apps (`DATABRICKS_APP_NAME`): identity required, no emulator. */
   production: boolean;
+  /**
+   * Running on Databricks Apps (`DATABRICKS_APP_NAME` or `DATABRICKS_APP_PORT` set), whose proxy is the only way in and
+   * sets `X-Forwarded-Email` itself. Elsewhere, a server listening beyond loopback warns that it trusts that header.
+   */
+  databricksApps: boolean;
   /** `DEV_USER_EMAIL`: who you are locally when no `X-Forwarded-Email` is sent. Default dev@example.com. */
   devUser: string;
   /** `MIGRATE_ON_START=true`: apply `app/migrations` before listening (under the advisory lock). */
@@ -41,32 +47,65 @@ export interface ServerSettings {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * The environment every setting of the server is read from, before any is read: locally, `.env` then `.env.local`
+ * (what `lakebase configure` writes) from where npm was run (`INIT_CWD`), then `base` over both (the client's
+ * `loadEnvFiles`, the CLI's order too). A deployed app (`NODE_ENV=production` or `DATABRICKS_APP_NAME` in `base`: the
+ * platform's environment, nothing else, decides that) takes `base` only.
+ */
+export async function serverEnvironment(base: Env = process.env, cwd: string = process.cwd()): Promise<Env> {
+  const deployed = settingValue(base.NODE_ENV) === 'production' || settingValue(base.DATABRICKS_APP_NAME) !== undefined;
+  if (deployed) return base;
+  const env = (await loadEnvFiles(settingValue(base.INIT_CWD) ?? cwd, base)).env;
+  // Where the app runs is the platform's to say, not a file's: DATABRICKS_APP_PORT in .env.local would bind 0.0.0.0
+  // and silence the warning about the identity header.
+  for (const name of PLATFORM_VARIABLES) env[name] = base[name];
+  return env;
+}
+
+/** Set by Databricks Apps itself; read from the process environment only. */
+const PLATFORM_VARIABLES = ['DATABRICKS_APP_NAME', 'DATABRICKS_APP_PORT'] as const;
+
+/**
+ * The settings in `env`, which is {@link serverEnvironment}'s result (the env files already under it). An empty or
+ * blank variable is unset. Explicit values (a caller's own settings object) go over what this returns.
+ */
 export function readServerSettings(env: Env = process.env, cwd: string = process.cwd()): ServerSettings {
-  const inApps = Boolean(env.DATABRICKS_APP_PORT);
-  const production = env.NODE_ENV === 'production' || Boolean(env.DATABRICKS_APP_NAME);
+  const value = (name: string) => settingValue(env[name]);
+  const appPort = value('DATABRICKS_APP_PORT');
+  const production = value('NODE_ENV') === 'production' || value('DATABRICKS_APP_NAME') !== undefined;
   // npm runs workspace scripts inside app/; INIT_CWD is where the user typed `npm start` (the repo root).
-  const baseDir = env.INIT_CWD || cwd;
-  const tier = env.LAKEBASE_EMULATOR_TIER === 'provisioned' ? 'provisioned' : 'autoscaling';
+  const baseDir = value('INIT_CWD') ?? cwd;
+  const tier = value('LAKEBASE_EMULATOR_TIER') === 'provisioned' ? 'provisioned' : 'autoscaling';
+  const port = appPort === undefined ? value('PORT') : appPort;
+  const interval = value('OTEL_METRIC_EXPORT_INTERVAL');
   return {
-    port: parsePort(env.DATABRICKS_APP_PORT ?? env.PORT ?? '8000'),
-    host: inApps ? '0.0.0.0' : '127.0.0.1',
+    port: port === undefined ? 8000 : parseNumber(port, appPort === undefined ? 'PORT' : 'DATABRICKS_APP_PORT', PORTS),
+    host: appPort !== undefined ? '0.0.0.0' : '127.0.0.1',
     production,
-    devUser: env.DEV_USER_EMAIL?.trim() || 'dev@example.com',
+    databricksApps: appPort !== undefined || value('DATABRICKS_APP_NAME') !== undefined,
+    devUser: value('DEV_USER_EMAIL') ?? 'dev@example.com',
     migrateOnStart: isTrue(env.MIGRATE_ON_START),
     connectAs: parseConnectAs(env.LAKEBASE_CONNECT_AS),
-    logLevel: env.LOG_LEVEL?.trim() || 'info',
+    logLevel: value('LOG_LEVEL') ?? 'info',
     telemetry: {
-      otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined,
-      serviceName: env.OTEL_SERVICE_NAME?.trim() || 'lakebase-app',
-      metricIntervalMs: parseInterval(env.OTEL_METRIC_EXPORT_INTERVAL),
+      otlpEndpoint: value('OTEL_EXPORTER_OTLP_ENDPOINT'),
+      serviceName: value('OTEL_SERVICE_NAME') ?? 'lakebase-app',
+      metricIntervalMs:
+        interval === undefined ? 60_000 : parseNumber(interval, 'OTEL_METRIC_EXPORT_INTERVAL', METRIC_INTERVAL_MS),
     },
     emulator: {
-      enabled: !['off', 'false', '0', 'no'].includes((env.LAKEBASE_EMULATOR ?? '').trim().toLowerCase()),
-      dataDir: path.resolve(baseDir, env.LAKEBASE_EMULATOR_DIR || path.join('.lakebase', 'emulator')),
+      enabled: !['off', 'false', '0', 'no'].includes((value('LAKEBASE_EMULATOR') ?? '').toLowerCase()),
+      dataDir: path.resolve(baseDir, value('LAKEBASE_EMULATOR_DIR') ?? path.join('.lakebase', 'emulator')),
       tier,
     },
   };
 }
+
+/** 0 picks a free port. */
+const PORTS = { min: 0, max: 65535 };
+/** OpenTelemetry's default is 60 s; under 1 s the export would be most of what the process does. */
+const METRIC_INTERVAL_MS = { min: 1000, max: 300_000 };
 
 function parseConnectAs(value: string | undefined): 'app' | 'user' {
   const text = (value ?? '').trim().toLowerCase();
@@ -75,23 +114,6 @@ function parseConnectAs(value: string | undefined): 'app' | 'user' {
   throw new Error(
     `Invalid LAKEBASE_CONNECT_AS '${value}': use 'app' (the service principal) or 'user' (each signed-in user).`,
   );
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`Invalid port '${value}' (DATABRICKS_APP_PORT / PORT): use an integer from 0 to 65535.`);
-  }
-  return port;
-}
-
-function parseInterval(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return 60_000;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 1000 || ms > 300_000) {
-    throw new Error(`Invalid OTEL_METRIC_EXPORT_INTERVAL '${value}': use milliseconds from 1000 to 300000.`);
-  }
-  return ms;
 }
 
 function isTrue(value: string | undefined): boolean {

@@ -98,7 +98,7 @@ describe('server settings', () => {
     expect(readServerSettings({})).toMatchObject({ port: 8000, host: '127.0.0.1', production: false });
     expect(readServerSettings({ PORT: '3000' }).port).toBe(3000);
     expect(readServerSettings({ NODE_ENV: 'production' }).production).toBe(true);
-    expect(() => readServerSettings({ PORT: 'eighty' })).toThrow(/Invalid port/);
+    expect(() => readServerSettings({ PORT: 'eighty' })).toThrow(/PORT must be a whole number from 0 to 65535/);
   });
 
   it('puts the emulator data under .lakebase/emulator where npm start was run, unless told otherwise', () => {

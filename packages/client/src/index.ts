@@ -27,6 +27,7 @@ export {
   validateEndpointPath,
   validateInstanceName,
 } from './config/names.js';
+export { type NumberRange, parseNumber, settingValue } from './config/numbers.js';
 export { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from './config/per-user.js';
 export type { ReadFallback, ReadScalingOptions, ReadScalingSettings } from './config/read-scaling.js';
 export {

@@ -284,7 +284,7 @@ describe('resolveConfig: bad input', () => {
     [
       'non-numeric pool size',
       { LAKEBASE_INSTANCE_NAME: 'i', DB_POOL_SIZE: 'five' },
-      "DB_POOL_SIZE must be an integer >= 0 and <= 10000, got 'five'",
+      "DB_POOL_SIZE must be a whole number from 0 to 10000, got 'five'",
     ],
     ['negative overflow', { LAKEBASE_INSTANCE_NAME: 'i', DB_MAX_OVERFLOW: '-2' }, 'DB_MAX_OVERFLOW'],
     ['zero connections', { LAKEBASE_INSTANCE_NAME: 'i', DB_POOL_SIZE: '0', DB_MAX_OVERFLOW: '0' }, 'at least one'],
@@ -293,8 +293,12 @@ describe('resolveConfig: bad input', () => {
       { LAKEBASE_INSTANCE_NAME: 'i', DB_POOL_RECYCLE_INTERVAL: '1h' },
       'DB_POOL_RECYCLE_INTERVAL',
     ],
-    ['bad port', { LAKEBASE_INSTANCE_NAME: 'i', PGPORT: '70000' }, 'PGPORT must be an integer >= 1 and <= 65535'],
-    ['bad LAKEBASE_PORT', { LAKEBASE_INSTANCE_NAME: 'i', LAKEBASE_PORT: '0' }, 'LAKEBASE_PORT must be an integer >= 1'],
+    ['bad port', { LAKEBASE_INSTANCE_NAME: 'i', PGPORT: '70000' }, 'PGPORT must be a whole number from 1 to 65535'],
+    [
+      'bad LAKEBASE_PORT',
+      { LAKEBASE_INSTANCE_NAME: 'i', LAKEBASE_PORT: '0' },
+      'LAKEBASE_PORT must be a whole number from 1 to 65535',
+    ],
     [
       'unknown sslmode',
       { LAKEBASE_INSTANCE_NAME: 'i', PGSSLMODE: 'sometimes' },

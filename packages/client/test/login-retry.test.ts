@@ -67,7 +67,7 @@ describe('transient login rejections are retried within the connect timeout', ()
 
   for (const warm of [false, true])
     it(`gives up with the last error once the connect timeout would be exceeded${warm ? ' (a pool that connected before)' : ''}`, async () => {
-      const slow = pool({ PGCONNECT_TIMEOUT: '0.2' }, { connectRetry: { baseDelayMs: 20, maxDelayMs: 40 } });
+      const slow = pool({}, { connectionTimeoutMillis: 200, connectRetry: { baseDelayMs: 20, maxDelayMs: 40 } });
       const p = warm ? await warmEmptyPool(slow) : slow;
       emulator().workspace.loginFaults.failNext(1000, 'external-auth');
       try {

@@ -69,7 +69,7 @@ describe('createLakebasePool (static mode, real PostgreSQL)', () => {
   });
 
   it('connections are recycled after their lifetime', async () => {
-    const p = pool({ DB_POOL_RECYCLE_INTERVAL: '1.5', DB_POOL_SIZE: '1', DB_MAX_OVERFLOW: '0' });
+    const p = pool({ DB_POOL_RECYCLE_INTERVAL: '1', DB_POOL_SIZE: '1', DB_MAX_OVERFLOW: '0' });
     const first = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
     await new Promise((resolve) => setTimeout(resolve, 1700));
     const second = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;

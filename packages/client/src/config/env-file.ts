@@ -9,6 +9,7 @@ import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { LakebaseError } from '../errors.js';
+import { settingValue } from './numbers.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -42,20 +43,31 @@ export function parseEnvText(text: string): Record<string, string> {
 }
 
 /**
- * The environment a command should see: `base` (normally `process.env`) wins, then `.env.local`, then `.env` from
- * `dir`. Returns the merged copy and the files that were found; `base` is not modified.
+ * The environment every entry point (the CLI, the app, your own script) reads its settings from, in one order: `.env`
+ * from `dir`, then `.env.local` over it, then `base` (normally `process.env`) over both; explicit options then beat
+ * the result when it is resolved (`resolveConfig(options, env)`). An empty or blank value is unset at every level, so
+ * `DB_POOL_SIZE=` in the shell does not hide the files' value. Returns the merged copy and the files found; `base` is
+ * not modified.
  */
 export async function loadEnvFiles(dir: string, base: Env = process.env): Promise<{ env: Env; files: string[] }> {
   const env: Env = {};
   const files: string[] = [];
+  // A blank value is kept only where nothing below it has one (a child process still sees `FOO=`).
+  const over = (values: Env) => {
+    for (const [key, value] of Object.entries(values)) {
+      if (value !== undefined && (settingValue(value) !== undefined || settingValue(env[key]) === undefined)) {
+        env[key] = value;
+      }
+    }
+  };
   for (const name of [...ENV_FILES].reverse()) {
     const file = path.join(dir, name);
     const text = await readEnvText(file);
     if (text === undefined) continue;
     files.unshift(file);
-    Object.assign(env, parseEnvText(text));
+    over(parseEnvText(text));
   }
-  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  over(base);
   return { env, files };
 }
 

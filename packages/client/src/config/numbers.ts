@@ -1,4 +1,8 @@
-/** The ranges of the numeric settings and `parseNumber`, which reads one and refuses a value outside its range. */
+/**
+ * The one parser of numeric settings (the client's, the CLI's flags, the app's): `parseNumber` reads a whole number in
+ * a documented range or throws `LAKEBASE_CONFIG_INVALID` naming where it came from; `settingValue` is the rule that an
+ * empty variable is an unset one. Also the ranges the client's settings share.
+ */
 import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { invalid } from './invalid.js';
 
@@ -13,32 +17,47 @@ export const MAX_RECYCLE_INTERVAL_SECONDS = 3 * 24 * 3600;
 /** Per pool setting (DB_POOL_SIZE, DB_MAX_OVERFLOW): far above any instance's connection limit. */
 export const MAX_POOL_CONNECTIONS = 10_000;
 export const MAX_TIMER_DELAY_SECONDS = Math.floor(MAX_TIMER_DELAY_MS / 1000);
+/** The least connect, idle and API timeout in ms: less is never meant (and pg reads 0 as no limit at all). */
+export const MIN_TIMEOUT_MS = 100;
 
-/** Parse a number from an option or variable, or throw `LAKEBASE_CONFIG_INVALID` naming where it came from. */
-export function parseNumber(
-  value: unknown,
-  source: string,
-  bounds: { min?: number; max?: number; integer?: boolean } = {},
-): number {
-  const n =
-    typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-  const kind = bounds.integer ? 'an integer' : 'a number';
-  const ok =
-    Number.isFinite(n) &&
-    (!bounds.integer || Number.isInteger(n)) &&
-    (bounds.min === undefined || n >= bounds.min) &&
-    (bounds.max === undefined || n <= bounds.max);
-  if (!ok) {
-    const range = [
-      bounds.min === undefined ? '' : `>= ${bounds.min}`,
-      bounds.max === undefined ? '' : `<= ${bounds.max}`,
-    ]
-      .filter(Boolean)
-      .join(' and ');
-    throw invalid(
-      `${source} must be ${kind}${range ? ` ${range}` : ''}, got '${String(value)}'.`,
-      `Fix ${source.replace(/^option /, 'the ')} value.`,
-    );
-  }
-  return n;
+/** The values a numeric setting accepts, both ends included. */
+export interface NumberRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * A decimal integer as people write one: an optional minus sign and ASCII digits, no leading zero. Everything else
+ * `Number()` would also take is refused, because each reads as something other than what was meant: `0x10` `0o7`
+ * `0b1` (other bases), `1e3` `1e-9` (exponents: `PGCONNECT_TIMEOUT=1e-9` was a 0 s timeout), `+5`, `-0`, `5.0`,
+ * `Infinity`, `٣` (non-ASCII digits), `''` (empty: 0 to `Number`).
+ */
+const DECIMAL_INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
+
+/**
+ * A whole number in `range` from an option (a JS number) or a variable (text; spaces around it are ignored, as for
+ * every setting), or `LAKEBASE_CONFIG_INVALID` naming `source` and the range.
+ */
+export function parseNumber(value: unknown, source: string, range: NumberRange): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? decimalInteger(value) : Number.NaN;
+  if (Number.isSafeInteger(n) && n >= range.min && n <= range.max) return n === 0 ? 0 : n; // -0 from an option is 0
+  throw invalid(
+    `${source} must be a whole number from ${range.min} to ${range.max}, got '${String(value)}'.`,
+    `${source.startsWith('option ') ? `Pass ${source.slice(7)}` : `Set ${source} to`} a whole number from ` +
+      `${range.min} to ${range.max} (decimal digits only: no 0x, exponent, sign or fraction).`,
+  );
+}
+
+function decimalInteger(text: string): number {
+  const trimmed = text.trim();
+  return DECIMAL_INTEGER.test(trimmed) && trimmed !== '-0' ? Number(trimmed) : Number.NaN;
+}
+
+/**
+ * A variable's value without the spaces around it, or `undefined` when it is unset, empty or only spaces: an empty
+ * variable (`DATABRICKS_APP_PORT=`) means unset everywhere, never 0 or ''.
+ */
+export function settingValue(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
 }

@@ -3,7 +3,7 @@
  * once, how many connections each may hold, and how long an unused one stays open. Explicit options win over the
  * environment; every number has a range, and a value outside it is `LAKEBASE_CONFIG_INVALID` naming its source.
  */
-import { parseNumber } from './numbers.js';
+import { parseNumber, settingValue } from './numbers.js';
 
 /** Explicit options; each overrides the environment variable named in its doc. */
 export interface PerUserOptions {
@@ -46,10 +46,10 @@ export function resolvePerUserSettings(
     (typeof SETTINGS)[keyof PerUserSettings],
   ][]) {
     const option = options[key];
-    const raw = env[spec.env];
-    const bounds = { min: spec.min, max: spec.max, integer: true };
-    if (option !== undefined) out[key] = parseNumber(option, `option ${key}`, bounds);
-    else if (raw !== undefined && raw.trim() !== '') out[key] = parseNumber(raw, spec.env, bounds);
+    const raw = settingValue(env[spec.env]);
+    const range = { min: spec.min, max: spec.max };
+    if (option !== undefined) out[key] = parseNumber(option, `option ${key}`, range);
+    else if (raw !== undefined) out[key] = parseNumber(raw, spec.env, range);
     else out[key] = spec.fallback;
   }
   return out;
@@ -57,6 +57,5 @@ export function resolvePerUserSettings(
 
 /** The user token `lakebase doctor --as-user` checks with: `LAKEBASE_USER_TOKEN`, or undefined. */
 export function perUserToken(env: Record<string, string | undefined> = process.env): string | undefined {
-  const token = env.LAKEBASE_USER_TOKEN?.trim();
-  return token ? token : undefined;
+  return settingValue(env.LAKEBASE_USER_TOKEN);
 }

@@ -3,6 +3,7 @@
  * and whether connections go through the endpoint's transaction-mode pooler. Each option overrides its variable.
  */
 import { LakebaseError } from '../errors.js';
+import { parseNumber, settingValue } from './numbers.js';
 
 /** What the read pool does when its host is not configured or cannot be reached. */
 export type ReadFallback = 'primary' | 'fail';
@@ -40,7 +41,7 @@ export function resolveReadScaling(options: ReadScalingOptions, env: Env): ReadS
   const pick = (option: keyof ReadScalingOptions, name: string): [unknown, string] | undefined => {
     const value = options[option];
     if (value !== undefined && value !== '') return [value, `option ${option}`];
-    const fromEnv = env[name]?.trim();
+    const fromEnv = settingValue(env[name]);
     return fromEnv ? [fromEnv, name] : undefined;
   };
   const text = (option: keyof ReadScalingOptions, name: string) => {
@@ -63,13 +64,7 @@ export function resolveReadScaling(options: ReadScalingOptions, env: Env): ReadS
 }
 
 function number(found: [unknown, string] | undefined, fallback: number, min: number, max: number): number {
-  if (!found) return fallback;
-  const [value, source] = found;
-  const n = typeof value === 'number' ? value : Number(String(value).trim());
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw invalid(`${source} must be a number >= ${min} and <= ${max}, got '${String(value)}'.`, source);
-  }
-  return n;
+  return found ? parseNumber(found[0], found[1], { min, max }) : fallback;
 }
 
 function boolean(found: [unknown, string] | undefined): boolean {

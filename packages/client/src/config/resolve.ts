@@ -12,10 +12,13 @@ import { normalizeDatabricksHost } from './databricks-host.js';
 import { invalid } from './invalid.js';
 import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
 import {
+  settingValue as clean,
   MAX_POOL_CONNECTIONS,
   MAX_RECYCLE_INTERVAL_SECONDS,
   MAX_REFRESH_MARGIN_SECONDS,
   MAX_TIMER_DELAY_SECONDS,
+  MIN_TIMEOUT_MS,
+  type NumberRange,
   parseNumber,
 } from './numbers.js';
 import { resolveReadScaling } from './read-scaling.js';
@@ -72,7 +75,7 @@ export function resolveConfig(options: LakebaseOptions = {}, env: Env = process.
     return found?.value;
   };
 
-  const port = note('port', pick.number('port', ['LAKEBASE_PORT', 'PGPORT'], { min: 1, max: 65535, integer: true }));
+  const port = note('port', pick.number('port', ['LAKEBASE_PORT', 'PGPORT'], { min: 1, max: 65535 }));
   const sslMode = note('sslMode', pick.sslMode());
   const sslRootCert = note('sslRootCert', pick.string('sslRootCert', ['PGSSLROOTCERT']));
   const applicationName = note('applicationName', pick.string('applicationName', ['PGAPPNAME']));
@@ -269,14 +272,9 @@ function resolveWorkspace(env: Env, pick: Picker): WorkspaceConfig {
 }
 
 function resolvePool(pick: Picker, env: Env): PoolSettings {
-  const size =
-    pick.number('poolSize', ['DB_POOL_SIZE'], { min: 0, max: MAX_POOL_CONNECTIONS, integer: true })?.value ?? 5;
+  const size = pick.number('poolSize', ['DB_POOL_SIZE'], { min: 0, max: MAX_POOL_CONNECTIONS })?.value ?? 5;
   const maxOverflow =
-    pick.number('maxOverflow', ['DB_MAX_OVERFLOW'], {
-      min: 0,
-      max: MAX_POOL_CONNECTIONS,
-      integer: true,
-    })?.value ?? 10;
+    pick.number('maxOverflow', ['DB_MAX_OVERFLOW'], { min: 0, max: MAX_POOL_CONNECTIONS })?.value ?? 10;
   if (size + maxOverflow < 1) {
     throw invalid(
       'DB_POOL_SIZE + DB_MAX_OVERFLOW must allow at least one connection.',
@@ -288,13 +286,18 @@ function resolvePool(pick: Picker, env: Env): PoolSettings {
       min: -1,
       max: MAX_RECYCLE_INTERVAL_SECONDS,
     })?.value ?? 3600;
-  const idle = pick.number('idleTimeoutMillis', [], { min: 0, max: MAX_TIMER_DELAY_MS })?.value ?? 10_000;
-  const timeoutOption = pick.number('connectionTimeoutMillis', [], { min: 0, max: MAX_TIMER_DELAY_MS })?.value;
+  // pg reads 0 as "no limit" for both: a wait without a bound, or idle connections never closed.
+  const idle = pick.number('idleTimeoutMillis', [], { min: MIN_TIMEOUT_MS, max: MAX_TIMER_DELAY_MS })?.value ?? 10_000;
+  const timeoutOption = pick.number('connectionTimeoutMillis', [], {
+    min: MIN_TIMEOUT_MS,
+    max: MAX_TIMER_DELAY_MS,
+  })?.value;
   const timeoutEnv = clean(env.PGCONNECT_TIMEOUT);
+  // libpq's connect_timeout is whole seconds, and its 0 means wait forever: here the least is 1 s.
   const timeoutSeconds =
     timeoutEnv === undefined
       ? undefined
-      : parseNumber(timeoutEnv, 'PGCONNECT_TIMEOUT', { min: 0, max: MAX_TIMER_DELAY_SECONDS });
+      : parseNumber(timeoutEnv, 'PGCONNECT_TIMEOUT', { min: 1, max: MAX_TIMER_DELAY_SECONDS });
   return {
     size,
     maxOverflow,
@@ -310,11 +313,7 @@ function resolvePool(pick: Picker, env: Env): PoolSettings {
 
 interface Picker {
   string(option: keyof LakebaseOptions, envNames: string[]): Sourced<string> | undefined;
-  number(
-    option: keyof LakebaseOptions,
-    envNames: string[],
-    bounds: { min?: number; max?: number; integer?: boolean },
-  ): Sourced<number> | undefined;
+  number(option: keyof LakebaseOptions, envNames: string[], range: NumberRange): Sourced<number> | undefined;
   boolean(option: keyof LakebaseOptions, envName: string): Sourced<boolean> | undefined;
   sslMode(): Sourced<SslMode> | undefined;
 }
@@ -335,9 +334,9 @@ function picker(options: LakebaseOptions, env: Env): Picker {
       const found = raw(option, envNames);
       return found ? { value: String(found.value).trim(), source: found.source } : undefined;
     },
-    number(option, envNames, bounds) {
+    number(option, envNames, range) {
       const found = raw(option, envNames);
-      return found ? { value: parseNumber(found.value, found.source, bounds), source: found.source } : undefined;
+      return found ? { value: parseNumber(found.value, found.source, range), source: found.source } : undefined;
     },
     boolean(option, envName) {
       const found = raw(option, [envName]);
@@ -371,9 +370,4 @@ export function defineSecret<T extends object>(target: T, key: string, value: st
 
 function expandHome(file: string, home: string): string {
   return file === '~' || file.startsWith('~/') ? path.join(home, file.slice(1)) : file;
-}
-
-function clean(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
 }

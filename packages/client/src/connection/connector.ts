@@ -5,7 +5,7 @@
  */
 import { userInfo } from 'node:os';
 import type pg from 'pg';
-import { parseNumber } from '../config/numbers.js';
+import { MIN_TIMEOUT_MS, parseNumber } from '../config/numbers.js';
 import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from '../config/resolve.js';
 import { LakebaseError, redact } from '../errors.js';
 import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from '../time.js';
@@ -83,7 +83,7 @@ export class LakebaseConnector {
     const apiTimeoutMs =
       options.apiTimeoutMs === undefined
         ? undefined
-        : parseNumber(options.apiTimeoutMs, 'option apiTimeoutMs', { min: 1, max: MAX_TIMER_DELAY_MS });
+        : parseNumber(options.apiTimeoutMs, 'option apiTimeoutMs', { min: MIN_TIMEOUT_MS, max: MAX_TIMER_DELAY_MS });
     this.logger = options.logger ?? defaultLogger;
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
