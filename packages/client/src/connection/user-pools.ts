@@ -73,12 +73,21 @@ class UserEntry {
   }
 }
 
+/** `entry` serves another token of its user: the newest token mints the next credentials. */
+function adopt(entry: UserEntry, userToken: string, credential: DatabaseCredential): UserEntry {
+  entry.token = userToken;
+  entry.seed ??= credential;
+  return entry;
+}
+
 /** See the module comment. Make one with {@link createUserPools}. */
 export class UserPools {
   readonly settings: PerUserSettings;
   private readonly entries = new Map<string, UserEntry>();
   private readonly known: KnownTokens;
   private readonly resolving = new Map<string, Promise<UserEntry>>();
+  /** Identity -> its pool being opened (waiting for a slot): every token of that user joins it. */
+  private readonly opening = new Map<string, Promise<UserEntry>>();
   private readonly closing = new Set<LakebasePool>();
   private reserved = 0;
   private waiters: (() => void)[] = [];
@@ -211,11 +220,18 @@ export class UserPools {
     this.known.remember(hash, known);
     const { identity, credential } = known;
     const existing = this.entries.get(identity);
-    if (existing) {
-      existing.token = userToken; // the newest token mints the next credentials
-      existing.seed ??= credential;
-      return existing;
-    }
+    if (existing) return adopt(existing, userToken, credential);
+    // One pool per user: another token of this user already waiting for a slot opens it, and this one joins it
+    // (two openers would leave one pool unended and uncounted).
+    const opening = this.opening.get(identity);
+    if (opening) return adopt(await opening, userToken, credential);
+    const pending = this.openWhenFree(identity, userToken, credential).finally(() => this.opening.delete(identity));
+    this.opening.set(identity, pending);
+    return pending;
+  }
+
+  /** Waits for a slot, then opens the pool of `identity`. */
+  private async openWhenFree(identity: string, userToken: string, credential: DatabaseCredential): Promise<UserEntry> {
     // Host and instance come from the app's own pool, looked up once for all users.
     const target = await this.main.lakebase.target();
     await this.reserveSlot();
