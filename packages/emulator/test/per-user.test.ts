@@ -89,7 +89,7 @@ describe.each([
     }
   });
 
-  it('a revoked user token is refused by the API like an expired one; the user\'s other tokens keep working', async () => {
+  it("a revoked user token is refused by the API like an expired one; the user's other tokens keep working", async () => {
     const user = `gus-${id}@example.com`;
     const [revoked, kept] = [await userToken(user), await userToken(user)];
     await credential(revoked);
