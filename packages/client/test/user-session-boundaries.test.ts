@@ -15,7 +15,7 @@ import {
   type UserLease,
 } from '../src/index.js';
 import { startWarmEmulator } from './helpers/emulator.js';
-import { flush } from './helpers/fake-time.js';
+import { FakeTime, flush } from './helpers/fake-time.js';
 
 let emu: Emulator;
 const quiet = { warn: () => {} };
@@ -116,4 +116,76 @@ describe('one pool per user', () => {
       for (const holder of holders) expect(await settledSessionsOf(holder, 0)).toBe(0);
     },
   );
+});
+
+describe('a user token stops working', () => {
+  /** The error of a refused token: coded, with the user's fix, and without the token. */
+  function expectRefused(error: unknown, token: string, reason: string): void {
+    expect(isLakebaseError(error, 'LAKEBASE_AUTH_FAILED'), String(error)).toBe(true);
+    expect((error as { details: { reason?: string } }).details.reason).toBe(reason);
+    expect((error as { suggestion: string }).suggestion).toMatch(/sign in again/i);
+    const text = `${String(error)} ${JSON.stringify(error)} ${(error as { stack?: string }).stack}`;
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(token.slice(-40));
+  }
+
+  it('once it expires (its exp), refused without asking the workspace, whether known or not', async () => {
+    const time = new FakeTime(Date.now());
+    const main = mainPool();
+    await main.query('select 1');
+    const pools = createUserPools(main, { env: {}, clock: time });
+    const user = `expiring-${id}@example.com`;
+    const [known, unseen] = [await userToken(user), await userToken(user)];
+    await pools.withUser(known, async (pool) => pool.query('select 1'));
+    const calls = emu.workspace.stats().credentialRequests.total;
+
+    await time.advance(3600 * 1000); // the emulator's user tokens live one hour (exp)
+    for (const token of [known, unseen])
+      expectRefused(await pools.acquire(token).catch((e) => e), token, 'user_token_expired');
+    expect(emu.workspace.stats().credentialRequests.total).toBe(calls);
+    await main.end();
+  });
+
+  it('once revoked: refused at the re-check after LAKEBASE_USER_TOKEN_RECHECK_SECONDS; the idle pool minting with it closes', async () => {
+    const time = new FakeTime(Date.now());
+    const main = mainPool();
+    await main.query('select 1');
+    const pools = createUserPools(main, { env: { LAKEBASE_USER_TOKEN_RECHECK_SECONDS: '60' }, clock: time });
+    const both = `revoked-${id}@example.com`; // has a second token that stays valid
+    const single = `revoked-only-${id}@example.com`; // has only the revoked one
+    const [revoked, kept, only] = [await userToken(both), await userToken(both), await userToken(single)];
+    for (const token of [revoked, kept, only]) await pools.withUser(token, async (pool) => pool.query('select 1'));
+    await emu.workspace.revokeAccessToken(revoked);
+    await emu.workspace.revokeAccessToken(only);
+
+    // Until the re-check a known token is trusted: that is the bound the setting documents.
+    await time.advance(59_000);
+    await pools.withUser(revoked, async (pool) => pool.query('select 1'));
+
+    await time.advance(1000);
+    for (const token of [revoked, only]) {
+      expectRefused(await pools.acquire(token).catch((e) => e), token, 'user_token_rejected');
+      expectRefused(await pools.acquire(token).catch((e) => e), token, 'user_token_rejected'); // stays refused
+    }
+    // The user's other token still works, on the same role.
+    const who = await pools.withUser(kept, async (pool) => (await pool.query('select current_user as u')).rows[0].u);
+    expect(who).toBe(both);
+    // The pool that only the revoked token could feed is closed: no session of that user is left on the server.
+    expect(await settledSessionsOf(single, 0)).toBe(0);
+    expect(pools.stats().users).toBe(1);
+    await main.end();
+  });
+
+  it('a token whose claims were edited (a later exp) is refused by the workspace at first sight', async () => {
+    const main = mainPool();
+    await main.query('select 1');
+    const pools = createUserPools(main, { env: {} });
+    const token = await userToken(`forged-${id}@example.com`);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { exp: number };
+    claims.exp += 365 * 24 * 3600;
+    const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    expectRefused(await pools.acquire(forged).catch((e) => e), forged, 'user_token_rejected');
+    await main.end();
+  });
 });

@@ -1,6 +1,6 @@
 /**
- * What per-user pools say when a user cannot connect: a token without the `postgres` scope, a user without a
- * PostgreSQL role. Each error names the fix for that user.
+ * What per-user pools say when a user cannot connect: a token without the `postgres` scope, an expired or revoked
+ * token, a user without a PostgreSQL role. Each error names the fix for that user.
  */
 import { LakebaseError } from '../errors.js';
 import type { DatabaseCredential } from '../workspace/api.js';
@@ -44,5 +44,26 @@ export function scopeError(error: unknown): unknown {
         'Add `user_api_scopes: [postgres]` to the app (databricks.yml) and redeploy; users then consent to the scope on their next visit.',
       details: { ...error.details, reason: 'missing_scope' },
     },
+  );
+}
+
+const SIGN_IN_AGAIN =
+  'The user must sign in again: reload the app (the Databricks Apps proxy then forwards a fresh token); locally, get a new token from the emulator (POST /__emulator/users/token).';
+
+/** A user token past its `exp`: refused without asking the workspace. */
+export function userTokenExpired(): LakebaseError {
+  return new LakebaseError('LAKEBASE_AUTH_FAILED', "The user's token has expired.", {
+    suggestion: SIGN_IN_AGAIN,
+    details: { reason: 'user_token_expired' },
+  });
+}
+
+/** The workspace refused a user token (expired, revoked, or not one of its tokens) when minting with it. */
+export function userTokenError(error: unknown): unknown {
+  if (!(error instanceof LakebaseError) || error.code !== 'LAKEBASE_AUTH_FAILED') return error;
+  return new LakebaseError(
+    'LAKEBASE_AUTH_FAILED',
+    "The workspace refused the user's token (expired, revoked, or not issued by this workspace).",
+    { cause: error, suggestion: SIGN_IN_AGAIN, details: { ...error.details, reason: 'user_token_rejected' } },
   );
 }

@@ -7,16 +7,22 @@
  * never more than their product of open connections; a pool unused for `idleSeconds` is closed. The identity of a
  * pool comes from the credential the workspace minted for the token, never from a header or an unverified claim of
  * the user's token, and a token is remembered only by its SHA-256: one user's token can never serve another user.
+ *
+ * A token stops working when it expires (its `exp`, checked on every acquire without a network call) or when the
+ * workspace stops accepting it: a known token is checked again (a credential minted with it) once it was last
+ * accepted `userTokenRecheckSeconds` ago, so a revoked token is refused within that bound. A refused token is
+ * forgotten, and the user's idle pool is closed if that token was the one it minted with.
  */
 import { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from '../config/per-user.js';
-import { LakebaseError, registerSecret } from '../errors.js';
+import { isLakebaseError, LakebaseError, registerSecret } from '../errors.js';
+import type { Clock } from '../time.js';
 import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
 import type { FetchFn } from '../workspace/http.js';
 import { type ConnectionTarget, LakebaseConnector } from './connector.js';
 import { LakebasePool } from './pool.js';
 import { mintUserCredential, userApi } from './user-credentials.js';
-import { fresh, loginError, scopeError } from './user-pool-errors.js';
-import { KnownTokens } from './user-tokens.js';
+import { fresh, loginError, scopeError, userTokenError, userTokenExpired } from './user-pool-errors.js';
+import { type KnownToken, KnownTokens, userTokenExpiresAt } from './user-tokens.js';
 
 /** Options of {@link createUserPools}: the per-user settings, plus test seams. */
 export interface UserPoolsOptions extends PerUserOptions {
@@ -26,6 +32,8 @@ export interface UserPoolsOptions extends PerUserOptions {
   mintCredential?: (userToken: string) => Promise<DatabaseCredential>;
   /** The `fetch` of the credential calls made with users' tokens (default: the main pool's REST settings' fetch). */
   fetch?: FetchFn;
+  /** The clock user tokens' `exp` and re-checks are read on (default: the main pool's; tests inject one). */
+  clock?: Clock;
 }
 
 /** Counters of the per-user pools, for `/api/health`, logs and tests. */
@@ -93,6 +101,7 @@ export class UserPools {
   private waiters: (() => void)[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly clock: Clock;
   private counters = { credentialRequests: 0, poolsOpened: 0, poolsClosed: 0, peakConnections: 0 };
 
   constructor(
@@ -101,12 +110,14 @@ export class UserPools {
   ) {
     this.settings = resolvePerUserSettings(options, options.env);
     this.known = new KnownTokens(this.settings.maxUsers);
+    this.clock = options.clock ?? main.lakebase.clock;
   }
 
   /**
    * The pool of the user whose OAuth token this is, leased until `release()`. The first call for a token mints a
    * credential with it (which names the user) and, for a new user, opens the pool and logs in once.
-   * @throws LakebaseError `LAKEBASE_AUTH_FAILED` (no or bad token), `LAKEBASE_PERMISSION_DENIED` (the token lacks the
+   * @throws LakebaseError `LAKEBASE_AUTH_FAILED` (no token; an expired, revoked or bad one: `details.reason`
+   *   `user_token_expired` or `user_token_rejected`), `LAKEBASE_PERMISSION_DENIED` (the token lacks the
    *   `postgres` scope), `LAKEBASE_ROLE_NOT_FOUND` (the user has no PostgreSQL role), `LAKEBASE_CONNECT_FAILED`
    *   (every pool busy for `waitMs`), `LAKEBASE_CLOSED`.
    */
@@ -121,6 +132,11 @@ export class UserPools {
     registerSecret(userToken);
     this.ensureOpen();
     const hash = KnownTokens.hash(userToken);
+    const tokenExpiresAt = this.known.get(hash)?.tokenExpiresAt ?? userTokenExpiresAt(userToken);
+    if (tokenExpiresAt !== undefined && this.clock.now() >= tokenExpiresAt) {
+      this.known.forget(hash);
+      throw userTokenExpired();
+    }
     let entry = this.entryFor(hash);
     if (!entry) {
       let pending = this.resolving.get(hash);
@@ -182,9 +198,14 @@ export class UserPools {
     }
   }
 
+  /** The pool of a token the workspace accepted less than `userTokenRecheckSeconds` ago. */
   private entryFor(hash: string): UserEntry | undefined {
     const known = this.known.get(hash);
-    return known === undefined ? undefined : this.entries.get(known.identity);
+    return known === undefined || this.dueForCheck(known) ? undefined : this.entries.get(known.identity);
+  }
+
+  private dueForCheck(known: KnownToken): boolean {
+    return this.clock.now() - known.checkedAt >= this.settings.userTokenRecheckSeconds * 1000;
   }
 
   private lease(entry: UserEntry): UserLease {
@@ -211,11 +232,17 @@ export class UserPools {
   /** Mints with the token to learn whose it is, then finds or opens that user's pool. */
   private async resolve(hash: string, userToken: string): Promise<UserEntry> {
     let known = this.known.get(hash);
-    if (!known || !fresh(known.credential)) {
-      const credential = await this.mint(userToken);
+    if (!known || !fresh(known.credential) || this.dueForCheck(known)) {
+      let credential: DatabaseCredential;
+      try {
+        credential = await this.mint(userToken);
+      } catch (error) {
+        if (isLakebaseError(error, 'LAKEBASE_AUTH_FAILED')) await this.refused(hash, known, userToken);
+        throw error;
+      }
       const identity =
         jwtClaims(credential.token).sub ?? (await userApi(this.main, userToken, this.options.fetch).me()).userName;
-      known = { identity, credential };
+      known = { identity, credential, checkedAt: this.clock.now(), tokenExpiresAt: userTokenExpiresAt(userToken) };
     }
     this.known.remember(hash, known);
     const { identity, credential } = known;
@@ -228,6 +255,16 @@ export class UserPools {
     const pending = this.openWhenFree(identity, userToken, credential).finally(() => this.opening.delete(identity));
     this.opening.set(identity, pending);
     return pending;
+  }
+
+  /**
+   * The workspace refused `userToken`: forget it, and close its user's pool if idle and minting with that token
+   * (a user whose only token was revoked keeps no session open).
+   */
+  private async refused(hash: string, known: KnownToken | undefined, userToken: string): Promise<void> {
+    this.known.forget(hash);
+    const entry = known && this.entries.get(known.identity);
+    if (entry && entry.token === userToken && entry.leases === 0) await this.closeEntry(entry);
   }
 
   /** Waits for a slot, then opens the pool of `identity`. */
@@ -308,7 +345,7 @@ export class UserPools {
       if (this.options.mintCredential) return await this.options.mintCredential(userToken);
       return await mintUserCredential(this.main, userToken, this.options.fetch);
     } catch (error) {
-      throw scopeError(error);
+      throw userTokenError(scopeError(error));
     }
   }
 

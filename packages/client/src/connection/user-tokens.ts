@@ -1,6 +1,9 @@
-/** Users' tokens, remembered only by SHA-256: which identity each one's credential named, and that credential. */
+/**
+ * Users' tokens, remembered only by SHA-256: which identity each one's credential named, that credential, when the
+ * workspace last accepted the token and when the token itself expires.
+ */
 import { createHash } from 'node:crypto';
-import type { DatabaseCredential } from '../workspace/api.js';
+import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
 
 /** Tokens remembered (hash -> identity and credential) at least; more with a larger `maxUsers`. */
 const KNOWN_TOKENS_MIN = 1000;
@@ -9,6 +12,19 @@ const KNOWN_TOKENS_MIN = 1000;
 export interface KnownToken {
   identity: string;
   credential: DatabaseCredential;
+  /** When the workspace last accepted the token (a credential minted with it), ms since the epoch. */
+  checkedAt: number;
+  /** The token's own `exp` in ms, or undefined when it is not a JWT. */
+  tokenExpiresAt: number | undefined;
+}
+
+/**
+ * When a user token expires (its `exp` claim, in ms), or undefined when it is not a JWT or has none. Read without
+ * verifying the signature: it is only ever used to refuse a token sooner, never to accept one (the workspace does).
+ */
+export function userTokenExpiresAt(userToken: string): number | undefined {
+  const exp = jwtClaims(userToken).exp;
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
 }
 
 /**
@@ -28,6 +44,10 @@ export class KnownTokens {
 
   get(hash: string): KnownToken | undefined {
     return this.known.get(hash);
+  }
+
+  forget(hash: string): void {
+    this.known.delete(hash);
   }
 
   remember(hash: string, known: KnownToken): void {
