@@ -6,6 +6,32 @@ import { LakebaseError } from '../errors.js';
 import type { DatabaseCredential } from '../workspace/api.js';
 import { databaseErrorCode } from './database-errors.js';
 
+/** A request without a user token. */
+export function noUserToken(): LakebaseError {
+  return new LakebaseError('LAKEBASE_AUTH_FAILED', 'No user token came with the request.', {
+    suggestion:
+      'In Databricks Apps, add `user_api_scopes: [postgres]` to the app so the proxy forwards X-Forwarded-Access-Token; locally, send that header with a token from the emulator (POST /__emulator/users/token).',
+    details: { reason: 'no_user_token' },
+  });
+}
+
+/** The per-user pools were closed (with their main pool). */
+export function userPoolsClosed(): LakebaseError {
+  return new LakebaseError('LAKEBASE_CLOSED', 'The per-user pools are closed (the main pool was ended).', {
+    suggestion: 'Create the pools again after creating a new main pool.',
+  });
+}
+
+/** Every one of `maxUsers` pools stayed busy for `waitMs`. */
+export function userPoolsFull(maxUsers: number, waitMs: number): LakebaseError {
+  return new LakebaseError('LAKEBASE_CONNECT_FAILED', `All ${maxUsers} per-user pools stayed busy for ${waitMs} ms.`, {
+    suggestion:
+      'Raise LAKEBASE_USER_POOLS_MAX_USERS (each user costs up to LAKEBASE_USER_POOL_MAX connections), or retry.',
+    retryable: true,
+    details: { reason: 'user_pools_full', maxUsers },
+  });
+}
+
 /** Usable for a login for at least another minute. */
 export function fresh(credential: DatabaseCredential): boolean {
   return credential.expiresAt.getTime() - Date.now() > 60_000;

@@ -21,8 +21,16 @@ import type { FetchFn } from '../workspace/http.js';
 import { type ConnectionTarget, LakebaseConnector } from './connector.js';
 import { LakebasePool } from './pool.js';
 import { mintUserCredential, userApi } from './user-credentials.js';
-import { fresh, loginError, scopeError, userTokenError, userTokenExpired } from './user-pool-errors.js';
-import { type KnownToken, KnownTokens, userTokenExpiresAt } from './user-tokens.js';
+import {
+  fresh,
+  loginError,
+  noUserToken,
+  scopeError,
+  userPoolsClosed,
+  userPoolsFull,
+  userTokenError,
+} from './user-pool-errors.js';
+import { type KnownToken, KnownTokens } from './user-tokens.js';
 
 /** Options of {@link createUserPools}: the per-user settings, plus test seams. */
 export interface UserPoolsOptions extends PerUserOptions {
@@ -101,7 +109,6 @@ export class UserPools {
   private waiters: (() => void)[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly clock: Clock;
   private counters = { credentialRequests: 0, poolsOpened: 0, poolsClosed: 0, peakConnections: 0 };
 
   constructor(
@@ -109,8 +116,8 @@ export class UserPools {
     private readonly options: UserPoolsOptions = {},
   ) {
     this.settings = resolvePerUserSettings(options, options.env);
-    this.known = new KnownTokens(this.settings.maxUsers);
-    this.clock = options.clock ?? main.lakebase.clock;
+    const clock = options.clock ?? main.lakebase.clock;
+    this.known = new KnownTokens(this.settings.maxUsers, clock, this.settings.userTokenRecheckSeconds * 1000);
   }
 
   /**
@@ -122,21 +129,11 @@ export class UserPools {
    *   (every pool busy for `waitMs`), `LAKEBASE_CLOSED`.
    */
   async acquire(userToken: string): Promise<UserLease> {
-    if (typeof userToken !== 'string' || userToken.trim() === '') {
-      throw new LakebaseError('LAKEBASE_AUTH_FAILED', 'No user token came with the request.', {
-        suggestion:
-          'In Databricks Apps, add `user_api_scopes: [postgres]` to the app so the proxy forwards X-Forwarded-Access-Token; locally, send that header with a token from the emulator (POST /__emulator/users/token).',
-        details: { reason: 'no_user_token' },
-      });
-    }
+    if (typeof userToken !== 'string' || userToken.trim() === '') throw noUserToken();
     registerSecret(userToken);
     this.ensureOpen();
     const hash = KnownTokens.hash(userToken);
-    const tokenExpiresAt = this.known.get(hash)?.tokenExpiresAt ?? userTokenExpiresAt(userToken);
-    if (tokenExpiresAt !== undefined && this.clock.now() >= tokenExpiresAt) {
-      this.known.forget(hash);
-      throw userTokenExpired();
-    }
+    this.known.refuseExpired(hash, userToken);
     let entry = this.entryFor(hash);
     if (!entry) {
       let pending = this.resolving.get(hash);
@@ -191,21 +188,13 @@ export class UserPools {
   }
 
   private ensureOpen(): void {
-    if (this.closed || this.main.ending) {
-      throw new LakebaseError('LAKEBASE_CLOSED', 'The per-user pools are closed (the main pool was ended).', {
-        suggestion: 'Create the pools again after creating a new main pool.',
-      });
-    }
+    if (this.closed || this.main.ending) throw userPoolsClosed();
   }
 
   /** The pool of a token the workspace accepted less than `userTokenRecheckSeconds` ago. */
   private entryFor(hash: string): UserEntry | undefined {
-    const known = this.known.get(hash);
-    return known === undefined || this.dueForCheck(known) ? undefined : this.entries.get(known.identity);
-  }
-
-  private dueForCheck(known: KnownToken): boolean {
-    return this.clock.now() - known.checkedAt >= this.settings.userTokenRecheckSeconds * 1000;
+    const known = this.known.trusted(hash);
+    return known === undefined ? undefined : this.entries.get(known.identity);
   }
 
   private lease(entry: UserEntry): UserLease {
@@ -231,20 +220,20 @@ export class UserPools {
 
   /** Mints with the token to learn whose it is, then finds or opens that user's pool. */
   private async resolve(hash: string, userToken: string): Promise<UserEntry> {
-    let known = this.known.get(hash);
-    if (!known || !fresh(known.credential) || this.dueForCheck(known)) {
+    let known = this.known.reusable(hash);
+    if (known) this.known.remember(hash, known);
+    else {
       let credential: DatabaseCredential;
       try {
         credential = await this.mint(userToken);
       } catch (error) {
-        if (isLakebaseError(error, 'LAKEBASE_AUTH_FAILED')) await this.refused(hash, known, userToken);
+        if (isLakebaseError(error, 'LAKEBASE_AUTH_FAILED')) await this.refused(hash, this.known.get(hash), userToken);
         throw error;
       }
       const identity =
         jwtClaims(credential.token).sub ?? (await userApi(this.main, userToken, this.options.fetch).me()).userName;
-      known = { identity, credential, checkedAt: this.clock.now(), tokenExpiresAt: userTokenExpiresAt(userToken) };
+      known = this.known.accepted(hash, userToken, identity, credential);
     }
-    this.known.remember(hash, known);
     const { identity, credential } = known;
     const existing = this.entries.get(identity);
     if (existing) return adopt(existing, userToken, credential);
@@ -364,18 +353,7 @@ export class UserPools {
         continue;
       }
       const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new LakebaseError(
-          'LAKEBASE_CONNECT_FAILED',
-          `All ${this.settings.maxUsers} per-user pools stayed busy for ${this.settings.waitMs} ms.`,
-          {
-            suggestion:
-              'Raise LAKEBASE_USER_POOLS_MAX_USERS (each user costs up to LAKEBASE_USER_POOL_MAX connections), or retry.',
-            retryable: true,
-            details: { reason: 'user_pools_full', maxUsers: this.settings.maxUsers },
-          },
-        );
-      }
+      if (left <= 0) throw userPoolsFull(this.settings.maxUsers, this.settings.waitMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left);
         function done() {
