@@ -64,7 +64,7 @@ describe('read pool without a read host', () => {
     const events: ReadFallbackEvent[] = [];
     reads.on('read-fallback', (event: ReadFallbackEvent) => events.push(event));
     const { rows } = await reads.query(`select note, current_setting('transaction_read_only') as ro from ${table}`);
-    expect(rows).toEqual([{ note: 'one', ro: 'off' }]);
+    expect(rows).toEqual([{ note: 'one', ro: 'on' }]); // a read-only session on the primary (issue 22, finding 3)
     expect(events).toHaveLength(1);
     expect(events[0]?.error.code).toBe('LAKEBASE_READ_HOST_UNAVAILABLE');
     expect(reads.fallingBack).toBe(true);

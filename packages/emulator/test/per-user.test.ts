@@ -39,6 +39,7 @@ describe.each([
         `dave-${id}@example.com`,
         `noscope-${id}@example.com`,
         `fay-${id}@example.com`,
+        `gus-${id}@example.com`,
       ]) {
         await admin.query(`DROP OWNED BY "${role}"`).catch(() => {});
         await admin.query(`DROP ROLE IF EXISTS "${role}"`);
@@ -86,6 +87,24 @@ describe.each([
       expect(json.error_code).toBe('PERMISSION_DENIED');
       expect(json.message).toMatch(/^Provided OAuth token does not have required scopes: postgres/);
     }
+  });
+
+  it("a revoked user token is refused by the API like an expired one; the user's other tokens keep working", async () => {
+    const user = `gus-${id}@example.com`;
+    const [revoked, kept] = [await userToken(user), await userToken(user)];
+    await credential(revoked);
+    const response = await admin('/users/token/revoke', { access_token: revoked });
+    expect(response.status).toBe(200);
+    const refused = await api('/postgres/credentials', revoked, { endpoint: emulator.endpoint });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/^Invalid access token\./);
+    expect((await api('/preview/scim/v2/Me', revoked)).status).toBe(403);
+    await credential(kept);
+    // Revoking again is a no-op; something that is not a token of this workspace is a 400 (and not echoed).
+    expect((await admin('/users/token/revoke', { access_token: revoked })).status).toBe(200);
+    const bad = await admin('/users/token/revoke', { access_token: 'not-a-token-secret-value' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).not.toContain('not-a-token-secret-value');
   });
 
   it('mints a credential for the user from their token; a user without a role cannot log in until given one', async () => {

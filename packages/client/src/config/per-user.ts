@@ -18,6 +18,12 @@ export interface PerUserOptions {
    * (`LAKEBASE_USER_POOLS_WAIT_MS`, 0..600000, default 10000); then it fails with `LAKEBASE_CONNECT_FAILED`.
    */
   waitMs?: number;
+  /**
+   * How long a user token, once the workspace accepted it, is trusted before it is checked again (a credential minted
+   * with it), in seconds (`LAKEBASE_USER_TOKEN_RECHECK_SECONDS`, 10..3600, default 300): the longest a revoked token
+   * keeps opening the user's pool. An expired token (its `exp`) is refused at once, whatever this says.
+   */
+  userTokenRecheckSeconds?: number;
 }
 
 /** Resolved per-user settings. The bound on open connections is `maxUsers * maxConnectionsPerUser`. */
@@ -26,6 +32,7 @@ export interface PerUserSettings {
   maxConnectionsPerUser: number;
   idleSeconds: number;
   waitMs: number;
+  userTokenRecheckSeconds: number;
 }
 
 const SETTINGS = {
@@ -33,6 +40,7 @@ const SETTINGS = {
   maxConnectionsPerUser: { env: 'LAKEBASE_USER_POOL_MAX', min: 1, max: 20, fallback: 2 },
   idleSeconds: { env: 'LAKEBASE_USER_POOL_IDLE_SECONDS', min: 1, max: 86_400, fallback: 60 },
   waitMs: { env: 'LAKEBASE_USER_POOLS_WAIT_MS', min: 0, max: 600_000, fallback: 10_000 },
+  userTokenRecheckSeconds: { env: 'LAKEBASE_USER_TOKEN_RECHECK_SECONDS', min: 10, max: 3600, fallback: 300 },
 } as const;
 
 /** Options over `env` over defaults. */

@@ -2,15 +2,17 @@
  * The read pool: a second `pg.Pool` next to the write pool, to the read host (a read replica), sharing the write
  * pool's config and credential manager (one token request per rotation serves both). A write on it fails with
  * `LAKEBASE_READ_POOL_WRITE` (PostgreSQL's 25006 as the cause). When the read host is not configured or cannot be
- * reached, `readFallback` decides: `primary` (default) sends the checkout to the write pool, logs a warning, emits
- * `read-fallback` and counts `lakebase.read_pool.fallbacks`, and tries the read host again after `readRetrySeconds`;
- * `fail` throws `LAKEBASE_READ_HOST_UNAVAILABLE`.
+ * reached, `readFallback` decides: `primary` (default) sends the checkout to a read-only session on the primary host
+ * (read-fallback.ts: a write there fails the same way), logs a warning, emits `read-fallback` and counts
+ * `lakebase.read_pool.fallbacks`, and tries the read host again after `readRetrySeconds`; `fail` throws
+ * `LAKEBASE_READ_HOST_UNAVAILABLE`.
  */
 import type pg from 'pg';
 import { isLakebaseError, LakebaseError } from '../errors.js';
 import { LakebasePool, type LakebasePoolOptions } from './pool.js';
 import { enforceTransactionPooling } from './pooled-host.js';
 import { hookPoolQueries } from './query-hooks.js';
+import { createFallbackPool, fallbackCheckout, isReadOnlyRefusal, readPoolWrite } from './read-fallback.js';
 import { routedConnector } from './routes.js';
 
 /** Options of {@link createReadPool}: pool options for the read pool (Lakebase settings come from the write pool). */
@@ -41,9 +43,12 @@ export interface LakebaseReadPool {
 /** A pool to the read host that falls back to its write pool. Events: `read-fallback` ({@link ReadFallbackEvent}). */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 export class LakebaseReadPool extends LakebasePool {
-  /** The write pool this one falls back to. */
+  /** The write pool whose host this one falls back to (with read-only sessions of its own, not the write pool's). */
   declare readonly primary: LakebasePool;
   private fallbackUntil = 0;
+  /** Read-only sessions on the primary host, opened on the first fallback; ended with this pool. */
+  private fallback: LakebasePool | undefined;
+  private readonly poolOptions: ReadPoolOptions;
 
   constructor(primary: LakebasePool, options: ReadPoolOptions = {}) {
     const settings = primary.lakebase.config.readScaling;
@@ -52,6 +57,7 @@ export class LakebaseReadPool extends LakebasePool {
       pg: { connectionTimeoutMillis: settings.readConnectTimeoutMs, ...options.pg },
     });
     Object.defineProperty(this, 'primary', { value: primary, enumerable: false });
+    this.poolOptions = options;
     primary.addCompanion(this);
     if (settings.pooled) enforceTransactionPooling(this);
     hookPoolQueries(this, (_statement, run, done) =>
@@ -78,7 +84,7 @@ export class LakebaseReadPool extends LakebasePool {
   }
 
   private async checkout(): Promise<pg.PoolClient> {
-    if (this.fallingBack) return this.primary.connect();
+    if (this.fallingBack) return fallbackCheckout(this.fallbackPool());
     try {
       return await super.connect();
     } catch (cause) {
@@ -86,8 +92,16 @@ export class LakebaseReadPool extends LakebasePool {
       const error = readHostUnavailable(cause);
       if (this.lakebase.config.readScaling.readFallback === 'fail') throw error;
       this.fallBack(error);
-      return this.primary.connect();
+      return fallbackCheckout(this.fallbackPool());
     }
+  }
+
+  private fallbackPool(): LakebasePool {
+    if (!this.fallback) {
+      this.fallback = createFallbackPool(this.primary, this.poolOptions);
+      this.addCompanion(this.fallback);
+    }
+    return this.fallback;
   }
 
   private fallBack(error: LakebaseError): void {
@@ -102,23 +116,6 @@ export class LakebaseReadPool extends LakebasePool {
     this.telemetry.readFallback(String(error.details.cause ?? error.code));
     this.emit('read-fallback', { error, retryAt } satisfies ReadFallbackEvent);
   }
-}
-
-/** PostgreSQL's 25006 read_only_sql_transaction. */
-function isReadOnlyRefusal(error: unknown): boolean {
-  return error !== null && typeof error === 'object' && (error as { code?: unknown }).code === '25006';
-}
-
-function readPoolWrite(cause: unknown): LakebaseError {
-  return new LakebaseError(
-    'LAKEBASE_READ_POOL_WRITE',
-    `You used the read pool for a write: the read host is read-only (${(cause as Error).message}).`,
-    {
-      suggestion: 'Send INSERT/UPDATE/DELETE/DDL (and SELECT ... FOR UPDATE) to the write pool.',
-      cause,
-      details: { sqlstate: '25006' },
-    },
-  );
 }
 
 function readHostUnavailable(cause: unknown): LakebaseError {

@@ -9,6 +9,9 @@ import type { ConnectionTarget, LakebaseConnector } from './connector.js';
 
 export type Route = 'read' | 'pooled';
 
+/** Routed view -> the connector of the direct host it is a view of. */
+const directOf = new WeakMap<LakebaseConnector, LakebaseConnector>();
+
 /** A connector reaching `route`'s host; `target()` fails with `LAKEBASE_READ_HOST_UNAVAILABLE` if there is none. */
 export function routedConnector(primary: LakebaseConnector, route: Route): LakebaseConnector {
   let pending: Promise<ConnectionTarget> | undefined;
@@ -33,7 +36,26 @@ export function routedConnector(primary: LakebaseConnector, route: Route): Lakeb
     // owns them, so it closes them.
     close: { value: route === 'read' ? async () => {} : () => primary.close() },
   });
+  directOf.set(routed, directOf.get(primary) ?? primary);
   return routed;
+}
+
+/**
+ * A view of `primary`'s direct host (its own host, not the pooled host: fallback sessions carry a startup option a
+ * transaction pooler refuses) for the read pool's fallback sessions: same target and credentials, counted as reads,
+ * and ending it leaves the credentials to the primary.
+ */
+export function fallbackConnector(primary: LakebaseConnector): LakebaseConnector {
+  const direct = directOf.get(primary) ?? primary;
+  const view = Object.create(direct) as LakebaseConnector;
+  Object.defineProperties(view, {
+    route: { value: 'read', enumerable: true },
+    target: { value: () => direct.target() },
+    resolvedTarget: { get: () => direct.resolvedTarget },
+    close: { value: async () => {} },
+  });
+  directOf.set(view, direct);
+  return view;
 }
 
 /** The host of `route`: from config, else from the instance or endpoint the workspace describes. */

@@ -7,16 +7,30 @@
  * never more than their product of open connections; a pool unused for `idleSeconds` is closed. The identity of a
  * pool comes from the credential the workspace minted for the token, never from a header or an unverified claim of
  * the user's token, and a token is remembered only by its SHA-256: one user's token can never serve another user.
+ *
+ * A token stops working when it expires (its `exp`, checked on every acquire without a network call) or when the
+ * workspace stops accepting it: a known token is checked again (a credential minted with it) once it was last
+ * accepted `userTokenRecheckSeconds` ago, so a revoked token is refused within that bound. A refused token is
+ * forgotten, and the user's idle pool is closed if that token was the one it minted with.
  */
 import { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from '../config/per-user.js';
-import { LakebaseError, registerSecret } from '../errors.js';
+import { isLakebaseError, LakebaseError, registerSecret } from '../errors.js';
+import type { Clock } from '../time.js';
 import { type DatabaseCredential, jwtClaims } from '../workspace/api.js';
 import type { FetchFn } from '../workspace/http.js';
 import { type ConnectionTarget, LakebaseConnector } from './connector.js';
 import { LakebasePool } from './pool.js';
 import { mintUserCredential, userApi } from './user-credentials.js';
-import { fresh, loginError, scopeError } from './user-pool-errors.js';
-import { KnownTokens } from './user-tokens.js';
+import {
+  fresh,
+  loginError,
+  noUserToken,
+  scopeError,
+  userPoolsClosed,
+  userPoolsFull,
+  userTokenError,
+} from './user-pool-errors.js';
+import { type KnownToken, KnownTokens } from './user-tokens.js';
 
 /** Options of {@link createUserPools}: the per-user settings, plus test seams. */
 export interface UserPoolsOptions extends PerUserOptions {
@@ -26,6 +40,8 @@ export interface UserPoolsOptions extends PerUserOptions {
   mintCredential?: (userToken: string) => Promise<DatabaseCredential>;
   /** The `fetch` of the credential calls made with users' tokens (default: the main pool's REST settings' fetch). */
   fetch?: FetchFn;
+  /** The clock user tokens' `exp` and re-checks are read on (default: the main pool's; tests inject one). */
+  clock?: Clock;
 }
 
 /** Counters of the per-user pools, for `/api/health`, logs and tests. */
@@ -73,12 +89,21 @@ class UserEntry {
   }
 }
 
+/** `entry` serves another token of its user: the newest token mints the next credentials. */
+function adopt(entry: UserEntry, userToken: string, credential: DatabaseCredential): UserEntry {
+  entry.token = userToken;
+  entry.seed ??= credential;
+  return entry;
+}
+
 /** See the module comment. Make one with {@link createUserPools}. */
 export class UserPools {
   readonly settings: PerUserSettings;
   private readonly entries = new Map<string, UserEntry>();
   private readonly known: KnownTokens;
   private readonly resolving = new Map<string, Promise<UserEntry>>();
+  /** Identity -> its pool being opened (waiting for a slot): every token of that user joins it. */
+  private readonly opening = new Map<string, Promise<UserEntry>>();
   private readonly closing = new Set<LakebasePool>();
   private reserved = 0;
   private waiters: (() => void)[] = [];
@@ -91,27 +116,24 @@ export class UserPools {
     private readonly options: UserPoolsOptions = {},
   ) {
     this.settings = resolvePerUserSettings(options, options.env);
-    this.known = new KnownTokens(this.settings.maxUsers);
+    const clock = options.clock ?? main.lakebase.clock;
+    this.known = new KnownTokens(this.settings.maxUsers, clock, this.settings.userTokenRecheckSeconds * 1000);
   }
 
   /**
    * The pool of the user whose OAuth token this is, leased until `release()`. The first call for a token mints a
    * credential with it (which names the user) and, for a new user, opens the pool and logs in once.
-   * @throws LakebaseError `LAKEBASE_AUTH_FAILED` (no or bad token), `LAKEBASE_PERMISSION_DENIED` (the token lacks the
+   * @throws LakebaseError `LAKEBASE_AUTH_FAILED` (no token; an expired, revoked or bad one: `details.reason`
+   *   `user_token_expired` or `user_token_rejected`), `LAKEBASE_PERMISSION_DENIED` (the token lacks the
    *   `postgres` scope), `LAKEBASE_ROLE_NOT_FOUND` (the user has no PostgreSQL role), `LAKEBASE_CONNECT_FAILED`
    *   (every pool busy for `waitMs`), `LAKEBASE_CLOSED`.
    */
   async acquire(userToken: string): Promise<UserLease> {
-    if (typeof userToken !== 'string' || userToken.trim() === '') {
-      throw new LakebaseError('LAKEBASE_AUTH_FAILED', 'No user token came with the request.', {
-        suggestion:
-          'In Databricks Apps, add `user_api_scopes: [postgres]` to the app so the proxy forwards X-Forwarded-Access-Token; locally, send that header with a token from the emulator (POST /__emulator/users/token).',
-        details: { reason: 'no_user_token' },
-      });
-    }
+    if (typeof userToken !== 'string' || userToken.trim() === '') throw noUserToken();
     registerSecret(userToken);
     this.ensureOpen();
     const hash = KnownTokens.hash(userToken);
+    this.known.refuseExpired(hash, userToken);
     let entry = this.entryFor(hash);
     if (!entry) {
       let pending = this.resolving.get(hash);
@@ -166,15 +188,12 @@ export class UserPools {
   }
 
   private ensureOpen(): void {
-    if (this.closed || this.main.ending) {
-      throw new LakebaseError('LAKEBASE_CLOSED', 'The per-user pools are closed (the main pool was ended).', {
-        suggestion: 'Create the pools again after creating a new main pool.',
-      });
-    }
+    if (this.closed || this.main.ending) throw userPoolsClosed();
   }
 
+  /** The pool of a token the workspace accepted less than `userTokenRecheckSeconds` ago. */
   private entryFor(hash: string): UserEntry | undefined {
-    const known = this.known.get(hash);
+    const known = this.known.trusted(hash);
     return known === undefined ? undefined : this.entries.get(known.identity);
   }
 
@@ -201,21 +220,44 @@ export class UserPools {
 
   /** Mints with the token to learn whose it is, then finds or opens that user's pool. */
   private async resolve(hash: string, userToken: string): Promise<UserEntry> {
-    let known = this.known.get(hash);
-    if (!known || !fresh(known.credential)) {
-      const credential = await this.mint(userToken);
+    let known = this.known.reusable(hash);
+    if (known) this.known.remember(hash, known);
+    else {
+      let credential: DatabaseCredential;
+      try {
+        credential = await this.mint(userToken);
+      } catch (error) {
+        if (isLakebaseError(error, 'LAKEBASE_AUTH_FAILED')) await this.refused(hash, this.known.get(hash), userToken);
+        throw error;
+      }
       const identity =
         jwtClaims(credential.token).sub ?? (await userApi(this.main, userToken, this.options.fetch).me()).userName;
-      known = { identity, credential };
+      known = this.known.accepted(hash, userToken, identity, credential);
     }
-    this.known.remember(hash, known);
     const { identity, credential } = known;
     const existing = this.entries.get(identity);
-    if (existing) {
-      existing.token = userToken; // the newest token mints the next credentials
-      existing.seed ??= credential;
-      return existing;
-    }
+    if (existing) return adopt(existing, userToken, credential);
+    // One pool per user: another token of this user already waiting for a slot opens it, and this one joins it
+    // (two openers would leave one pool unended and uncounted).
+    const opening = this.opening.get(identity);
+    if (opening) return adopt(await opening, userToken, credential);
+    const pending = this.openWhenFree(identity, userToken, credential).finally(() => this.opening.delete(identity));
+    this.opening.set(identity, pending);
+    return pending;
+  }
+
+  /**
+   * The workspace refused `userToken`: forget it, and close its user's pool if idle and minting with that token
+   * (a user whose only token was revoked keeps no session open).
+   */
+  private async refused(hash: string, known: KnownToken | undefined, userToken: string): Promise<void> {
+    this.known.forget(hash);
+    const entry = known && this.entries.get(known.identity);
+    if (entry && entry.token === userToken && entry.leases === 0) await this.closeEntry(entry);
+  }
+
+  /** Waits for a slot, then opens the pool of `identity`. */
+  private async openWhenFree(identity: string, userToken: string, credential: DatabaseCredential): Promise<UserEntry> {
     // Host and instance come from the app's own pool, looked up once for all users.
     const target = await this.main.lakebase.target();
     await this.reserveSlot();
@@ -292,7 +334,7 @@ export class UserPools {
       if (this.options.mintCredential) return await this.options.mintCredential(userToken);
       return await mintUserCredential(this.main, userToken, this.options.fetch);
     } catch (error) {
-      throw scopeError(error);
+      throw userTokenError(scopeError(error));
     }
   }
 
@@ -311,18 +353,7 @@ export class UserPools {
         continue;
       }
       const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new LakebaseError(
-          'LAKEBASE_CONNECT_FAILED',
-          `All ${this.settings.maxUsers} per-user pools stayed busy for ${this.settings.waitMs} ms.`,
-          {
-            suggestion:
-              'Raise LAKEBASE_USER_POOLS_MAX_USERS (each user costs up to LAKEBASE_USER_POOL_MAX connections), or retry.',
-            retryable: true,
-            details: { reason: 'user_pools_full', maxUsers: this.settings.maxUsers },
-          },
-        );
-      }
+      if (left <= 0) throw userPoolsFull(this.settings.maxUsers, this.settings.waitMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left);
         function done() {

@@ -29,6 +29,14 @@ interface StoredKeys {
   database: JWK;
 }
 
+/** What a verified OAuth access token says. */
+export interface AccessTokenClaims {
+  sub: string;
+  scopes: string[];
+  jti: string | undefined;
+  exp: number | undefined;
+}
+
 /** What a verified database token says. */
 export interface DatabaseTokenClaims {
   sub: string;
@@ -78,8 +86,11 @@ export class TokenSigner {
     return (await this.verifyAccessTokenClaims(token, nowMs))?.sub;
   }
 
-  /** Subject and scopes (space-separated `scope` claim) of a valid, unexpired access token, or undefined. */
-  async verifyAccessTokenClaims(token: string, nowMs: number): Promise<{ sub: string; scopes: string[] } | undefined> {
+  /**
+   * Subject, scopes (space-separated `scope` claim), id (`jti`) and expiry (`exp`, seconds) of a valid, unexpired
+   * access token, or undefined.
+   */
+  async verifyAccessTokenClaims(token: string, nowMs: number): Promise<AccessTokenClaims | undefined> {
     try {
       const { payload } = await jwtVerify(token, this.oauthKey.publicKey, {
         algorithms: [ALG],
@@ -89,7 +100,7 @@ export class TokenSigner {
       });
       if (typeof payload.sub !== 'string') return undefined;
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(/\s+/).filter(Boolean) : [];
-      return { sub: payload.sub, scopes };
+      return { sub: payload.sub, scopes, jti: payload.jti, exp: payload.exp };
     } catch {
       return undefined;
     }

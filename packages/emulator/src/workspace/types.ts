@@ -55,6 +55,12 @@ export interface Workspace extends LoginAuthority {
     email: string,
     options?: { scopes?: string[]; role?: boolean },
   ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number; scope: string }>;
+  /**
+   * Revokes an access token (such as a user token from {@link issueUserToken}): the API refuses it from now on with
+   * 403 "Invalid access token.", as an expired one. Throws a RangeError for anything but an unexpired access token
+   * of this workspace. Revocations are kept in memory (a restart forgets them).
+   */
+  revokeAccessToken(token: string): Promise<void>;
   /** Attaches the storage that makes and finds PostgreSQL roles (done by `startEmulator`). */
   attachRoleStore(store: import('./roles.js').RoleStore): void;
   /** Mints a database token as the credential endpoints do, without HTTP, fault injection or counting. */

@@ -72,6 +72,8 @@ export class WorkspaceImpl implements Workspace, ModelContext {
   /** `method path` of each unknown endpoint called, with its count (at most UNKNOWN_ENDPOINTS_LISTED keys). */
   private readonly unknownEndpoints = new Map<string, { method: string; path: string; count: number }>();
   private unknownEndpointCalls = 0;
+  /** `jti` of revoked access tokens -> when they expire (ms), after which they are refused anyway. */
+  private readonly revokedTokens = new Map<string, number>();
 
   constructor(
     private readonly dataDir: string,
@@ -211,8 +213,23 @@ export class WorkspaceImpl implements Workspace, ModelContext {
       return identity ? { identity, scopes: undefined } : undefined;
     }
     const claims = await this.signer.verifyAccessTokenClaims(token, this.now());
+    if (claims?.jti !== undefined && this.revokedTokens.has(claims.jti)) return undefined;
     const identity = claims === undefined ? undefined : this.identityByUserName(claims.sub);
     return identity ? { identity, scopes: claims?.scopes ?? [] } : undefined;
+  }
+
+  /**
+   * Revokes an OAuth access token (a user signing out, an admin revoking the app's consent): from now on it is
+   * refused like an expired one (403 "Invalid access token."). Idempotent. Kept in memory until the token would have
+   * expired anyway; a restart forgets revocations.
+   * @throws RangeError when `token` is not an unexpired access token of this workspace.
+   */
+  async revokeAccessToken(token: string): Promise<void> {
+    const claims = await this.signer.verifyAccessTokenClaims(token, this.now());
+    if (!claims?.jti) throw new RangeError('not an unexpired access token of this workspace');
+    const now = this.now();
+    for (const [jti, expiresAt] of this.revokedTokens) if (expiresAt <= now) this.revokedTokens.delete(jti);
+    this.revokedTokens.set(claims.jti, (claims.exp ?? 0) * 1000);
   }
 
   /** The service principal whose client credentials these are, or undefined. */

@@ -171,6 +171,32 @@ export function adminRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
       },
     );
 
+    // Revokes a user token (the user signed out, or the app's consent was revoked): refused by the API from now on.
+    app.post<{ Body: { access_token: string } }>(
+      '/users/token/revoke',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            properties: { access_token: { type: 'string', minLength: 1, maxLength: 8192 } },
+            required: ['access_token'],
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request) => {
+        try {
+          await ws.revokeAccessToken(request.body.access_token);
+        } catch (error) {
+          if (error instanceof RangeError) {
+            throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'access_token is not a token this workspace issued.');
+          }
+          throw error;
+        }
+        return {};
+      },
+    );
+
     app.post<{ Body: { seconds: number } }>(
       '/token-ttl',
       {
