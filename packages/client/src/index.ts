@@ -30,6 +30,7 @@ export {
   type InstanceName,
   type OperationName,
   type ProjectName,
+  parseBranchId,
   parseBranchName,
   parseEndpointName,
   parseInstanceName,
