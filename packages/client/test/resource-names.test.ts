@@ -22,6 +22,7 @@ import {
 } from '../src/config/names.js';
 import { isLakebaseError } from '../src/errors.js';
 import { encodePath } from '../src/workspace/api.js';
+import { projectName } from '../src/workspace/branches.js';
 
 function refused(parse: () => unknown, code = 'LAKEBASE_CONFIG_INVALID'): void {
   let caught: unknown;
@@ -158,6 +159,15 @@ describe('full names', () => {
       'projects/a/',
     ]) {
       refused(() => parseProjectName(bad));
+    }
+  });
+
+  it('projectName (the branch helpers) also takes a branch or endpoint name, each parsed whole', () => {
+    expect(projectName('p')).toBe('projects/p');
+    expect(projectName('projects/p/branches/b')).toBe('projects/p');
+    expect(projectName('projects/p/branches/b/endpoints/e')).toBe('projects/p');
+    for (const bad of [...HOSTILE, 'projects/p/branches/../x', 'projects/p/branches/b/endpoints/..', 'projects/p/x']) {
+      refused(() => projectName(bad));
     }
   });
 

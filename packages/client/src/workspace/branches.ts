@@ -15,6 +15,7 @@ import {
   parseEndpointId,
   parseEndpointName,
   parseProjectName,
+  projectOf,
 } from '../config/names.js';
 import { isLakebaseError, LakebaseError } from '../errors.js';
 import type { Branch, Endpoint, LakebaseApi } from './api.js';
@@ -65,8 +66,17 @@ export interface CreatedBranch {
   host: string;
 }
 
-/** `projects/<p>` from `p` or `projects/p` (parsed: `LAKEBASE_CONFIG_INVALID` for anything else). */
+/**
+ * `projects/<p>` from `p`, `projects/p`, or a branch or endpoint name under it, each parsed whole (`..` or any other
+ * segment outside the grammar is `LAKEBASE_CONFIG_INVALID`).
+ */
 export function projectName(project: string): ProjectName {
+  if (typeof project === 'string' && project.includes('/branches/')) {
+    const under = project.includes('/endpoints/')
+      ? parseEndpointName(project, 'project')
+      : parseBranchName(project, 'project');
+    return projectOf(under);
+  }
   return parseProjectName(project);
 }
 
