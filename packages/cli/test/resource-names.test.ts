@@ -122,6 +122,9 @@ describe('every command that takes a resource name refuses a path-shaped or dott
       await refusedOffline(['branch', 'create', bad]);
       await refusedOffline(['branch', 'create', 'fine-name', '--from', bad]);
       await refusedOffline(['tables', '--branch', bad]);
+      await refusedOffline(['migrate', 'status', '--branch', bad]);
+      await refusedOffline(['exec', '--branch', bad, '--', process.execPath, '-e', '0']);
+      await refusedOffline(['token'], 'autoscaling', { LAKEBASE_BRANCH: bad });
       await refusedOffline(['configure', '--check-only', '--endpoint', endpoint('production'), '--branch', bad]);
     });
 

@@ -6,7 +6,15 @@
  */
 import type { Emulator } from '@lakebase-kit/emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createBranch, deleteBranch, LakebaseApi, LakebaseBranches, type LakebaseError } from '../src/index.js';
+import {
+  createBranch,
+  deleteBranch,
+  LakebaseApi,
+  LakebaseBranches,
+  type LakebaseError,
+  listBranches,
+  resetBranch,
+} from '../src/index.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 import { TestServer } from './helpers/http-server.js';
 
@@ -140,6 +148,30 @@ describe('a workspace that answers path-shaped names (stub on loopback)', () => 
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'DELETE /api/2.0/postgres/projects/p/branches/dev',
     ]);
+  });
+
+  it('a branch whose parent is path-shaped is not reset: nothing is deleted', async () => {
+    server = await new TestServer()
+      .route('GET /api/2.0/postgres/projects/p/branches/dev', () => ({
+        body: {
+          name: 'projects/p/branches/dev',
+          status: { current_state: 'READY', source_branch: 'projects/p/branches/../../../database/instances/victim' },
+        },
+      }))
+      .start();
+    const error = await rejection(resetBranch(api(), 'projects/p', 'dev', { wait: { pollMs: 1 } }));
+    expect(error.code).toBe('LAKEBASE_API_ERROR');
+    expect(server.requests.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  it('a listed branch named outside its project fails the list instead of being handed on', async () => {
+    server = await new TestServer()
+      .route('GET /api/2.0/postgres/projects/p/branches', () => ({
+        body: { branches: [{ name: 'projects/p/branches/ok' }, { name: 'projects/p/branches/x/../../../preview' }] },
+      }))
+      .start();
+    const error = await rejection(listBranches(api(), 'projects/p'));
+    expect(error).toMatchObject({ code: 'LAKEBASE_API_ERROR', details: { reason: 'invalid-resource-name' } });
   });
 
   it('an endpoint named outside its branch is not fetched', async () => {
