@@ -92,7 +92,7 @@ describe('lakebase branch', () => {
     await fails('LAKEBASE_BRANCH_PROTECTED', 'branch', 'reset', 'keep');
     await fails('LAKEBASE_BRANCH_PROTECTED', 'branch', 'delete', 'production');
     await fails('LAKEBASE_BRANCH_PROTECTED', 'branch', 'reset', 'production');
-    await fails('LAKEBASE_USAGE_ERROR', 'branch', 'create', 'Bad_Name');
+    await fails('LAKEBASE_CONFIG_INVALID', 'branch', 'create', 'Bad_Name');
     await fails('LAKEBASE_USAGE_ERROR', 'branch', 'create', 'x', '--ttl', 'soon');
     const past = await fails('LAKEBASE_API_ERROR', 'branch', 'create', 'past', '--at', '2020-01-01T00:00:00Z');
     expect(past).toContain('point in time');

@@ -24,6 +24,19 @@ export {
   writeFileAtomic,
 } from './config/env-file.js';
 export {
+  type BranchId,
+  type BranchName,
+  type EndpointName,
+  type InstanceName,
+  type OperationName,
+  type ProjectName,
+  parseBranchId,
+  parseBranchName,
+  parseEndpointName,
+  parseInstanceName,
+  parseProjectName,
+  parseRoleName,
+  type RoleName,
   validateEndpointPath,
   validateInstanceName,
 } from './config/names.js';

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LakebaseApi, type LakebaseError } from '../src/index.js';
+import {
+  LakebaseApi,
+  type LakebaseError,
+  parseBranchName,
+  parseEndpointName,
+  parseInstanceName,
+  parseProjectName,
+} from '../src/index.js';
 import { fakeJwt, TestServer } from './helpers/http-server.js';
 
 const PAT = 'dapi00112233445566778899aabbccddeeff';
@@ -45,7 +52,7 @@ describe('LakebaseApi', () => {
     server.route('POST /api/2.0/database/credentials', () => ({
       body: { token, expiration_time: '2026-01-01T01:00:00Z' },
     }));
-    const credential = await api.generateInstanceCredential(['my-instance']);
+    const credential = await api.generateInstanceCredential([parseInstanceName('my-instance')]);
     expect(credential.token).toBe(token);
     expect(credential.expiresAt.toISOString()).toBe('2026-01-01T01:00:00.000Z');
     const body = JSON.parse(server.requests[0]?.body ?? '{}');
@@ -65,9 +72,9 @@ describe('LakebaseApi', () => {
         },
       };
     });
-    const good = await api.generateEndpointCredential('projects/p/branches/b/endpoints/e');
+    const good = await api.generateEndpointCredential(parseEndpointName('projects/p/branches/b/endpoints/e'));
     expect(good.expiresAt.toISOString()).toBe('2026-02-01T00:00:00.000Z');
-    const fallback = await api.generateEndpointCredential('projects/p/branches/b/endpoints/bad');
+    const fallback = await api.generateEndpointCredential(parseEndpointName('projects/p/branches/b/endpoints/bad'));
     expect(fallback.expiresAt.getTime()).toBe(1_900_000_000_000);
   });
 
@@ -84,7 +91,7 @@ describe('LakebaseApi', () => {
         : { body: { name: 'i', state: 'AVAILABLE' } };
     });
     const started = Date.now();
-    expect((await api.getInstance('i')).state).toBe('AVAILABLE');
+    expect((await api.getInstance(parseInstanceName('i'))).state).toBe('AVAILABLE');
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(calls).toBe(2);
   });
@@ -94,7 +101,7 @@ describe('LakebaseApi', () => {
       status: 503,
       body: { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'try later' },
     }));
-    const error = await failure(api.getInstance('i'));
+    const error = await failure(api.getInstance(parseInstanceName('i')));
     expect(error.code).toBe('LAKEBASE_API_UNAVAILABLE');
     expect(error.retryable).toBe(true);
     expect(error.details).toMatchObject({ status: 503, errorCode: 'TEMPORARILY_UNAVAILABLE' });
@@ -108,7 +115,7 @@ describe('LakebaseApi', () => {
       body: {},
     }));
     const started = Date.now();
-    const error = await failure(api.getInstance('i'));
+    const error = await failure(api.getInstance(parseInstanceName('i')));
     expect(error.code).toBe('LAKEBASE_API_UNAVAILABLE');
     expect(Date.now() - started).toBeLessThan(1000);
     expect(server.count('GET /api/2.0/database/instances/i')).toBe(1);
@@ -134,12 +141,12 @@ describe('LakebaseApi', () => {
     ];
     for (const [status, body, code] of cases) {
       server.route('GET /api/2.0/database/instances/x', () => ({ status, body }));
-      const error = await failure(api.getInstance('x'));
+      const error = await failure(api.getInstance(parseInstanceName('x')));
       expect(error.code, JSON.stringify(body)).toBe(code);
       expect(error.suggestion).toBeTruthy();
       expect(error.message).not.toContain(PAT);
     }
-    expect((await failure(api.getInstance('x'))).details.errorCode).toBe('INVALID_STATE');
+    expect((await failure(api.getInstance(parseInstanceName('x')))).details.errorCode).toBe('INVALID_STATE');
   });
 
   it('paginates lists until next_page_token is absent or empty', async () => {
@@ -167,9 +174,13 @@ describe('LakebaseApi', () => {
       },
     }));
     expect((await api.listProjects())[0]?.name).toBe('projects/p');
-    expect((await api.listBranches('projects/p'))[0]?.name).toBe('projects/p/branches/b');
-    expect((await api.listEndpoints('projects/p/branches/b'))[0]?.name).toBe('projects/p/branches/b/endpoints/e');
-    expect((await api.getEndpoint('projects/p/branches/b/endpoints/e')).status?.hosts?.host).toBe('ep.example');
+    expect((await api.listBranches(parseProjectName('projects/p')))[0]?.name).toBe('projects/p/branches/b');
+    expect((await api.listEndpoints(parseBranchName('projects/p/branches/b')))[0]?.name).toBe(
+      'projects/p/branches/b/endpoints/e',
+    );
+    expect((await api.getEndpoint(parseEndpointName('projects/p/branches/b/endpoints/e'))).status?.hosts?.host).toBe(
+      'ep.example',
+    );
   });
 
   it('network failure -> LAKEBASE_API_UNREACHABLE; a slow server -> timeout', async () => {

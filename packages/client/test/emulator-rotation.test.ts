@@ -3,7 +3,7 @@
  * churn, bursts, and a failing credential endpoint.
  */
 import { describe, expect, it } from 'vitest';
-import { type DatabaseCredential, LakebaseApi, type TokenRefreshedEvent } from '../src/index.js';
+import { type DatabaseCredential, LakebaseApi, parseInstanceName, type TokenRefreshedEvent } from '../src/index.js';
 import { runLoad as load, sleep, useEmulatorPools } from './helpers/emulator.js';
 
 const { emulator, pool } = useEmulatorPools(); // PGlite: the 200-connection burst exceeds a stock PostgreSQL's max_connections
@@ -57,13 +57,13 @@ describe('rotation under load (emulator)', () => {
   it('a login refused with 28P01 (stale token) is retried once with a force-refreshed token', async () => {
     emulator().workspace.setTokenTtl(1);
     const api = new LakebaseApi({ host: emulator().databricksHost, getToken: async () => emulator().databricksToken });
-    const stale = await api.generateInstanceCredential([emulator().instanceName]);
+    const stale = await api.generateInstanceCredential([parseInstanceName(emulator().instanceName)]);
     await sleep(stale.expiresAt.getTime() - Date.now() + 50); // expired on the server
     emulator().workspace.setTokenTtl(3600);
     let calls = 0;
     const credentialSource = async (): Promise<DatabaseCredential> => {
       calls++;
-      if (calls > 1) return api.generateInstanceCredential([emulator().instanceName]);
+      if (calls > 1) return api.generateInstanceCredential([parseInstanceName(emulator().instanceName)]);
       // Pretend the stale token is fresh, as a clock skew or a revoked token would look.
       const lying = { expiresAt: new Date(Date.now() + 3_600_000) } as DatabaseCredential;
       Object.defineProperty(lying, 'token', { value: stale.token });

@@ -7,7 +7,7 @@ import { format, inspect } from 'node:util';
 import type { Emulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLakebasePool, type DatabaseCredential, diagnose, LakebaseApi } from '../src/index.js';
+import { createLakebasePool, type DatabaseCredential, diagnose, LakebaseApi, parseInstanceName } from '../src/index.js';
 import { sleep, startWarmEmulator, tokenCollectingFetch } from './helpers/emulator.js';
 
 let emu: Emulator;
@@ -84,7 +84,7 @@ describe('secrets never leak', () => {
       { host: emu.databricksHost, getToken: async () => emu.databricksToken },
       { fetch: fetchFn },
     );
-    const stale = await api.generateInstanceCredential([emu.instanceName]);
+    const stale = await api.generateInstanceCredential([parseInstanceName(emu.instanceName)]);
     emu.workspace.setTokenTtl(3600);
     await sleep(stale.expiresAt.getTime() - Date.now() + 50);
     let calls = 0;
@@ -92,7 +92,7 @@ describe('secrets never leak', () => {
       env: emu.env('provisioned'),
       credentialSource: async (): Promise<DatabaseCredential> => {
         calls++;
-        if (calls > 1) return api.generateInstanceCredential([emu.instanceName]);
+        if (calls > 1) return api.generateInstanceCredential([parseInstanceName(emu.instanceName)]);
         const lying = { expiresAt: new Date(Date.now() + 3_600_000) } as DatabaseCredential;
         Object.defineProperty(lying, 'token', { value: stale.token });
         return lying;

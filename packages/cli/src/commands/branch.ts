@@ -77,7 +77,7 @@ Examples:
         ? { ttlSeconds: parseDuration(flags.ttl, '--ttl') }
         : undefined;
       const created = await (await open()).create(name, {
-        ...(flags.from ? { from: flags.from } : {}),
+        ...(flags.from !== undefined ? { from: flags.from } : {}),
         ...(at ? { at } : {}),
         ...(flags.lsn ? { lsn: flags.lsn } : {}),
         ...(expiry ? { expiry } : {}),

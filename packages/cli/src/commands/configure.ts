@@ -11,6 +11,7 @@ import {
   LakebaseError,
   type LakebaseResource,
   listWorkspaceResources,
+  parseBranchId,
   readBundleResources,
   resolveBundleResources,
   resolveConfig,
@@ -144,6 +145,7 @@ function checkTargetFlags(flags: ConfigureFlags): void {
   }
   if (flags.instance) validateInstanceName(flags.instance);
   if (flags.endpoint) validateEndpointPath(flags.endpoint);
+  if (flags.branch !== undefined) parseBranchId(flags.branch, '--branch');
 }
 
 async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
@@ -244,7 +246,7 @@ async function onBranch(
       endpoint = created.endpoint;
     }
   }
-  endpoint ??= await branchReadWriteEndpoint(branches.api, `${branches.project}/branches/${branch}`);
+  endpoint ??= await branchReadWriteEndpoint(branches.api, branches.name(branch, '--branch'));
   return { tier: 'autoscaling', endpoint, database: resource.database, source: `--branch ${branch}` };
 }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseRoleName } from '@lakebase-kit/client';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@lakebase-kit/emulator';
 import { type Command, InvalidArgumentError } from 'commander';
 import { integerIn } from '../options.js';
@@ -73,7 +74,7 @@ Then, in another shell:
         allowNonLoopback: flags.host !== '127.0.0.1' && flags.host !== 'localhost' && flags.host !== '::1',
         storage: flags.storage,
         ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),
-        ...(flags.user ? { user: flags.user } : {}),
+        ...(flags.user !== undefined ? { user: parseRoleName(flags.user, '--user') } : {}),
       };
       const emulator = await startEmulator(options);
       if (flags.json) printJson(emulator.connectionInfo());

@@ -1,4 +1,4 @@
-import { grantAccess, grantToGroup, withClient } from '@lakebase-kit/client';
+import { grantAccess, grantToGroup, parseRoleName, withClient } from '@lakebase-kit/client';
 import type { Command } from 'commander';
 import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';
@@ -49,6 +49,9 @@ Examples:
   $ lakebase grant --to lakebase_app_users --members ann@example.com,ben@example.com`,
     )
     .action(async (flags: GrantFlags) => {
+      // Role names are checked before anything connects (grantAccess checks them again).
+      parseRoleName(flags.to, '--to');
+      for (const member of flags.members ?? []) parseRoleName(member, '--members');
       await withClient(await commandOptions(), async (client) => {
         if (flags.members) {
           const result = await grantToGroup(client, {

@@ -3,10 +3,8 @@
  * from the endpoint path (`LAKEBASE_ENDPOINT`); the endpoint becomes the branch's read-write one (looked up when the
  * connector starts) and the host follows it, so one variable moves an app from `production` to `dev-alice`.
  */
+import { BRANCH_ID_PATTERN } from './names.js';
 import type { LakebaseConfig, LakebaseOptions } from './types.js';
-
-/** Branch ids as the API validates them. */
-const BRANCH_ID = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** The config moved to the selected branch, or `config` unchanged when none is selected. */
 export function selectBranch(
@@ -25,7 +23,7 @@ export function selectBranch(
       'Set LAKEBASE_ENDPOINT to an endpoint of the project (e.g. projects/my-app/branches/production/endpoints/primary), or unset LAKEBASE_BRANCH.',
     );
   }
-  if (!BRANCH_ID.test(branch)) {
+  if (!BRANCH_ID_PATTERN.test(branch)) {
     throw invalid(
       `Invalid branch name '${branch}' (${source}): use 1-63 lowercase letters, digits and '-', starting with a letter.`,
       'For example LAKEBASE_BRANCH=dev-alice.',

@@ -3,6 +3,7 @@
  * configure --branch` call. Creating (or resetting) a branch returns once its read-write endpoint accepts a login.
  */
 import { withoutBranch } from '../config/branch.js';
+import { type BranchName, branchIn, type ProjectName, parseEndpointName, projectOf } from '../config/names.js';
 import { resolveConfig } from '../config/resolve.js';
 import { LakebaseError } from '../errors.js';
 import { LakebaseApi } from '../workspace/api.js';
@@ -26,7 +27,7 @@ import type { ConnectorOptions } from './connector.js';
 /** The branches of the project named by the configured endpoint (`LAKEBASE_ENDPOINT` / `{ endpoint }`). */
 export class LakebaseBranches {
   /** `projects/<id>`. */
-  readonly project: string;
+  readonly project: ProjectName;
   readonly api: LakebaseApi;
 
   constructor(private readonly options: ConnectorOptions = {}) {
@@ -41,9 +42,14 @@ export class LakebaseBranches {
         },
       );
     }
-    this.project = config.endpoint.split('/').slice(0, 2).join('/');
+    this.project = projectOf(parseEndpointName(config.endpoint, config.sources.endpoint ?? 'LAKEBASE_ENDPOINT'));
     const auth = new WorkspaceAuth(config.workspace, { fetch: options.fetch, timeoutMs: options.apiTimeoutMs });
     this.api = new LakebaseApi(auth, { fetch: options.fetch, workspaceId: config.workspace.workspaceId });
+  }
+
+  /** `projects/<p>/branches/<id>` of a branch id (or full name) of this project; `LAKEBASE_CONFIG_INVALID` otherwise. */
+  name(branch: string, source = 'branch'): BranchName {
+    return branchIn(this.project, branch, source);
   }
 
   list(): Promise<BranchInfo[]> {

@@ -5,6 +5,14 @@
  */
 import { userInfo } from 'node:os';
 import type pg from 'pg';
+import {
+  branchOf,
+  type EndpointName,
+  fromServer,
+  type InstanceName,
+  parseEndpointName,
+  parseInstanceName,
+} from '../config/names.js';
 import { MIN_TIMEOUT_MS, parseNumber } from '../config/numbers.js';
 import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from '../config/resolve.js';
 import { LakebaseError, redact } from '../errors.js';
@@ -283,17 +291,19 @@ export class LakebaseConnector {
     };
   }
 
-  private endpointPromise: Promise<string> | undefined;
+  private endpointPromise: Promise<EndpointName> | undefined;
 
   /** The endpoint to use: the configured one, or with a branch selected, that branch's read-write endpoint. */
-  private endpoint(): Promise<string> {
+  private endpoint(): Promise<EndpointName> {
     const c = this.config;
-    if (!c.branch) return Promise.resolve(c.endpoint as string);
-    const branch = (c.endpoint as string).split('/').slice(0, 4).join('/');
-    this.endpointPromise ??= branchReadWriteEndpoint(this.requireApi(), branch).catch((error: unknown) => {
-      this.endpointPromise = undefined;
-      throw error;
-    });
+    const configured = parseEndpointName(c.endpoint as string, c.sources.endpoint ?? 'endpoint');
+    if (!c.branch) return Promise.resolve(configured);
+    this.endpointPromise ??= branchReadWriteEndpoint(this.requireApi(), branchOf(configured)).catch(
+      (error: unknown) => {
+        this.endpointPromise = undefined;
+        throw error;
+      },
+    );
     return this.endpointPromise;
   }
 
@@ -304,7 +314,7 @@ export class LakebaseConnector {
     return (await this.requireApi().me()).userName;
   }
 
-  private async findInstanceByHost(host: string): Promise<string> {
+  private async findInstanceByHost(host: string): Promise<InstanceName> {
     const instances = await this.requireApi().listInstances();
     const match = instances.find((i) => i.read_write_dns === host || i.read_only_dns === host);
     if (!match) {
@@ -317,14 +327,14 @@ export class LakebaseConnector {
         },
       );
     }
-    return match.name;
+    return fromServer(parseInstanceName, match.name, 'an instance name');
   }
 
   private async mintCredential(): Promise<DatabaseCredential> {
     const api = this.requireApi();
     if (this.config.mode === 'autoscaling') return api.generateEndpointCredential(await this.endpoint());
     if (!this.instanceName) this.instanceName = await this.findInstanceByHost(this.config.host as string);
-    return api.generateInstanceCredential([this.instanceName]);
+    return api.generateInstanceCredential([parseInstanceName(this.instanceName, 'instance')]);
   }
 
   private requireApi(): LakebaseApi {

@@ -4,6 +4,7 @@
  * mode). A routed connector is a view of the primary connector that reaches one of them with the same config, the
  * same workspace auth and the same credential manager: one token request per rotation serves every pool.
  */
+import { parseEndpointName, parseInstanceName } from '../config/names.js';
 import { LakebaseError } from '../errors.js';
 import type { ConnectionTarget, LakebaseConnector } from './connector.js';
 
@@ -66,11 +67,11 @@ async function routeHost(connector: LakebaseConnector, route: Route, primary: Co
   const api = connector.api;
   let found: string | undefined;
   if (api && connector.config.mode === 'autoscaling' && primary.endpoint) {
-    const hosts = (await api.getEndpoint(primary.endpoint)).status?.hosts;
+    const hosts = (await api.getEndpoint(parseEndpointName(primary.endpoint, 'endpoint'))).status?.hosts;
     if (route === 'pooled') found = hosts?.read_write_pooled_host;
     else found = settings.pooled ? hosts?.read_only_pooled_host : hosts?.read_only_host;
   } else if (api && connector.config.mode === 'provisioned' && route === 'read' && primary.instanceName) {
-    found = (await api.getInstance(primary.instanceName)).read_only_dns;
+    found = (await api.getInstance(parseInstanceName(primary.instanceName, 'instance'))).read_only_dns;
   }
   if (found) return found;
   const what = route === 'read' ? 'read host' : 'pooled host';

@@ -1,4 +1,5 @@
 /** Calls made with a signed-in user's token: minting the user's database credential, and the REST client behind it. */
+import { parseEndpointName, parseInstanceName } from '../config/names.js';
 import { LakebaseError } from '../errors.js';
 import { type DatabaseCredential, LakebaseApi } from '../workspace/api.js';
 import type { FetchFn } from '../workspace/http.js';
@@ -12,14 +13,15 @@ export async function mintUserCredential(
 ): Promise<DatabaseCredential> {
   const api = userApi(main, userToken, fetch);
   const c = main.lakebase.config;
-  if (c.mode === 'autoscaling') return await api.generateEndpointCredential(c.endpoint as string);
+  if (c.mode === 'autoscaling')
+    return await api.generateEndpointCredential(parseEndpointName(c.endpoint as string, 'endpoint'));
   const instance = (await main.lakebase.target()).instanceName ?? c.instanceName;
   if (!instance) {
     throw new LakebaseError('LAKEBASE_NOT_CONFIGURED', 'Per-user pools need the instance name or endpoint.', {
       suggestion: 'Set LAKEBASE_INSTANCE_NAME (Provisioned) or LAKEBASE_ENDPOINT (Autoscaling).',
     });
   }
-  return await api.generateInstanceCredential([instance]);
+  return await api.generateInstanceCredential([parseInstanceName(instance, 'instance')]);
 }
 
 /** The REST client authenticated as the user (their token as the bearer). */

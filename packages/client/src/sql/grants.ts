@@ -5,6 +5,7 @@
  * user), idempotently; {@link checkTableAccess} finds what the connected role is missing, and whom to ask.
  */
 import type pg from 'pg';
+import { parseRoleName } from '../config/names.js';
 import { LakebaseError } from '../errors.js';
 import { quoteIdent } from './quote.js';
 
@@ -36,11 +37,12 @@ const WRITE = ['INSERT', 'UPDATE', 'DELETE'] as const;
 /**
  * Grant `to` usage on `schema`, privileges on all its tables and sequences, and default privileges for tables and
  * sequences the current user creates there later. Idempotent: running it again changes nothing. Returns what it ran.
- * @throws LakebaseError `LAKEBASE_ROLE_NOT_FOUND` (no such role), `LAKEBASE_CONFIG_INVALID` (no such schema).
+ * @throws LakebaseError `LAKEBASE_ROLE_NOT_FOUND` (no such role), `LAKEBASE_CONFIG_INVALID` (no such schema, or a
+ * role name no identity can have: see `parseRoleName`).
  */
 export async function grantAccess(db: Queryable, options: GrantOptions): Promise<GrantResult> {
   const schema = options.schema ?? 'public';
-  const role = options.to;
+  const role = parseRoleName(options.to, 'to');
   const readOnly = options.readOnly ?? false;
   const { rows } = await (db as pg.ClientBase).query<{ grantor: string; role: boolean; schema: boolean }>(
     `select current_user as grantor,

@@ -4,6 +4,7 @@
  * {@link grantToGroup} sets it all up idempotently: running it again changes nothing and says so.
  */
 import type pg from 'pg';
+import { parseRoleName } from '../config/names.js';
 import { LakebaseError } from '../errors.js';
 import { type GrantResult, grantAccess } from './grants.js';
 import { CHECKSUMS_TABLE } from './migrations.js';
@@ -51,7 +52,8 @@ const ROLE_SUGGESTION =
  *   no role), and what {@link grantAccess} throws.
  */
 export async function grantToGroup(db: Queryable, options: GroupGrantOptions): Promise<GroupGrantResult> {
-  const { group } = options;
+  const group = parseRoleName(options.group, 'group');
+  for (const member of options.members ?? []) parseRoleName(member, 'members');
   const createdGroup = !(await roleExists(db, group));
   if (createdGroup) await createRole(db, group, 'GROUP');
   const grant = await grantAccess(db, {

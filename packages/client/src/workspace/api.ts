@@ -4,6 +4,14 @@
  * `Retry-After`, bounded; maps error responses to {@link LakebaseError} codes by HTTP status.
  */
 import { decodeJwt } from 'jose';
+import {
+  type BranchName,
+  type EndpointName,
+  type InstanceName,
+  type ProjectName,
+  type ResourceName,
+  unsafeSegment,
+} from '../config/names.js';
 import { LakebaseError, registerSecret } from '../errors.js';
 import { describeErrorBody, type HttpDeps, type HttpResponse, sendWithRetry } from './http.js';
 
@@ -93,10 +101,10 @@ export class LakebaseApi {
     return this.call<CurrentUser>('GET', '/api/2.0/preview/scim/v2/Me', undefined, 'the current user');
   }
 
-  async getInstance(name: string): Promise<DatabaseInstance> {
+  async getInstance(name: InstanceName): Promise<DatabaseInstance> {
     return this.call(
       'GET',
-      `/api/2.0/database/instances/${encodeURIComponent(name)}`,
+      `/api/2.0/database/instances/${encodePath(name)}`,
       undefined,
       `database instance '${name}'`,
     );
@@ -106,7 +114,7 @@ export class LakebaseApi {
     return this.paginate('/api/2.0/database/instances', 'database_instances', 'database instances');
   }
 
-  async getEndpoint(name: string): Promise<Endpoint> {
+  async getEndpoint(name: EndpointName): Promise<Endpoint> {
     return this.call('GET', `/api/2.0/postgres/${encodePath(name)}`, undefined, `endpoint '${name}'`);
   }
 
@@ -114,37 +122,38 @@ export class LakebaseApi {
     return this.paginate('/api/2.0/postgres/projects', 'projects', 'projects');
   }
 
-  /** @param project `projects/<id>` */
-  async listBranches(project: string): Promise<Branch[]> {
+  async listBranches(project: ProjectName): Promise<Branch[]> {
     return this.paginate(`/api/2.0/postgres/${encodePath(project)}/branches`, 'branches', `branches of ${project}`);
   }
 
-  /** @param branch `projects/<p>/branches/<b>` */
-  async listEndpoints(branch: string): Promise<Endpoint[]> {
+  async listEndpoints(branch: BranchName): Promise<Endpoint[]> {
     return this.paginate(`/api/2.0/postgres/${encodePath(branch)}/endpoints`, 'endpoints', `endpoints of ${branch}`);
   }
 
   /**
-   * Any Autoscaling call: `resource` is a path under `/api/2.0/postgres/` (e.g. `projects/p/branches?branch_id=b`).
-   * The branch and operation helpers (workspace/branches.ts, workspace/operations.ts) are built on it.
+   * Any Autoscaling call on a parsed name (see config/names.ts), optionally on one of its collections
+   * (`{ collection: 'branches' }` is `<name>/branches`), with query parameters encoded here. The branch and
+   * operation helpers (workspace/branches.ts, workspace/operations.ts) are built on it.
    */
   async postgres<T>(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-    resource: string,
+    name: ResourceName,
     body: unknown,
     what: string,
+    options: { collection?: 'branches' | 'endpoints'; query?: Record<string, string> } = {},
   ): Promise<T> {
-    const [path, query] = resource.split('?');
+    const collection = options.collection ? `/${options.collection}` : '';
+    const query = options.query ? new URLSearchParams(options.query).toString() : '';
     return this.call<T>(
       method,
-      `/api/2.0/postgres/${encodePath(path as string)}${query ? `?${query}` : ''}`,
+      `/api/2.0/postgres/${encodePath(name)}${collection}${query ? `?${query}` : ''}`,
       body,
       what,
     );
   }
 
   /** `POST /api/2.0/database/credentials` (Provisioned). */
-  async generateInstanceCredential(instanceNames: string[]): Promise<DatabaseCredential> {
+  async generateInstanceCredential(instanceNames: InstanceName[]): Promise<DatabaseCredential> {
     const body = await this.call<{ token?: unknown; expiration_time?: unknown }>(
       'POST',
       '/api/2.0/database/credentials',
@@ -155,7 +164,7 @@ export class LakebaseApi {
   }
 
   /** `POST /api/2.0/postgres/credentials` (Autoscaling). */
-  async generateEndpointCredential(endpoint: string): Promise<DatabaseCredential> {
+  async generateEndpointCredential(endpoint: EndpointName): Promise<DatabaseCredential> {
     const body = await this.call<{ token?: unknown; expire_time?: unknown }>(
       'POST',
       '/api/2.0/postgres/credentials',
@@ -300,7 +309,27 @@ export function jwtClaims(token: string): { sub?: string; exp?: number } {
   }
 }
 
-/** Encode each segment of a resource path, keeping the slashes. */
-function encodePath(name: string): string {
-  return name.split('/').map(encodeURIComponent).join('/');
+/**
+ * Encode each segment of a resource path, keeping the slashes. Refuses `.`, `..`, empty segments, encoded text
+ * (`%2F`, `%2e%2e`) and backslashes whoever calls it: the typed names already exclude them, and this keeps a cast
+ * or a future caller from walking a request out of its path (fetch resolves dot segments before sending).
+ */
+export function encodePath(name: string): string {
+  return String(name)
+    .split('/')
+    .map((segment) => {
+      const why = unsafeSegment(segment);
+      if (why !== undefined) {
+        throw new LakebaseError(
+          'LAKEBASE_CONFIG_INVALID',
+          `Refused to send a request to a path whose segment ${why}.`,
+          {
+            suggestion: 'Pass resource names through the parsers of config/names.ts (parseBranchName and the others).',
+            details: { reason: 'unsafe-path' },
+          },
+        );
+      }
+      return encodeURIComponent(segment);
+    })
+    .join('/');
 }

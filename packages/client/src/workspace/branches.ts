@@ -3,20 +3,33 @@
  * endpoints and hosts. Typed list/get/create/update/delete over the REST API, plus "reset to parent", which the API
  * does not have: delete and recreate under the same name from the same parent.
  */
+import {
+  type BranchName,
+  branchIn,
+  type EndpointName,
+  fromServer,
+  idOf,
+  malformedFromServer,
+  type ProjectName,
+  parseBranchName,
+  parseEndpointId,
+  parseEndpointName,
+  parseProjectName,
+  projectOf,
+} from '../config/names.js';
 import { isLakebaseError, LakebaseError } from '../errors.js';
 import type { Branch, Endpoint, LakebaseApi } from './api.js';
 import { type Operation, type OperationWaitOptions, pollUntil, waitForOperation } from './operations.js';
 
-/** Branch ids as the API validates them: 1-63 chars, lowercase letter first, `[a-z0-9-]`, no trailing `-`. */
-export const BRANCH_ID_PATTERN = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export { BRANCH_ID_PATTERN } from '../config/names.js';
 
 /** A branch, flattened from the API's `status`. `raw` is the resource as the API returned it. */
 export interface BranchInfo {
   /** `projects/<p>/branches/<id>`. */
-  name: string;
+  name: BranchName;
   id: string;
   /** The branch it was copied from (`projects/<p>/branches/<b>`); undefined for a project's root branch. */
-  parent: string | undefined;
+  parent: BranchName | undefined;
   /** READY, INIT, ARCHIVED, IMPORTING, RESETTING, DELETED or a newer value. */
   state: string;
   isDefault: boolean;
@@ -49,36 +62,42 @@ export interface CreateBranchOptions {
 /** A branch ready to connect to: its read-write endpoint and host. */
 export interface CreatedBranch {
   branch: BranchInfo;
-  endpoint: string;
+  endpoint: EndpointName;
   host: string;
 }
 
-/** `projects/<p>` from `p`, `projects/p`, or an endpoint/branch path under it. */
-export function projectName(project: string): string {
-  const match = /^(?:projects\/)?([^/]+)/.exec(project.trim());
-  if (!match?.[1]) throw usage(`'${project}' does not name an Autoscaling project.`);
-  return `projects/${match[1]}`;
-}
-
-/** `projects/<p>/branches/<id>` from an id or a full branch name. */
-export function branchName(project: string, branch: string): string {
-  if (branch.includes('/')) return branch;
-  if (!BRANCH_ID_PATTERN.test(branch)) {
-    throw usage(
-      `Invalid branch name '${branch}': use 1-63 lowercase letters, digits and '-', starting with a letter.`,
-      'For example `dev-alice` or `pr-42`.',
-    );
+/**
+ * `projects/<p>` from `p`, `projects/p`, or a branch or endpoint name under it, each parsed whole (`..` or any other
+ * segment outside the grammar is `LAKEBASE_CONFIG_INVALID`).
+ */
+export function projectName(project: string): ProjectName {
+  if (typeof project === 'string' && project.includes('/branches/')) {
+    const under = project.includes('/endpoints/')
+      ? parseEndpointName(project, 'project')
+      : parseBranchName(project, 'project');
+    return projectOf(under);
   }
-  return `${projectName(project)}/branches/${branch}`;
+  return parseProjectName(project);
 }
 
+/**
+ * `projects/<p>/branches/<id>` from an id or a full branch name of that project; anything else (`..`, another
+ * project's branch, a path to some other API) is `LAKEBASE_CONFIG_INVALID` before any request.
+ */
+export function branchName(project: string, branch: string): BranchName {
+  return branchIn(parseProjectName(project), branch);
+}
+
+/** A branch as the API returned it, its names parsed (a malformed one is `LAKEBASE_API_ERROR`). */
 export function toBranchInfo(raw: Branch): BranchInfo {
   const status = (raw.status ?? {}) as Record<string, unknown>;
   const time = (value: unknown) => (typeof value === 'string' && value ? new Date(value) : undefined);
+  const name = fromServer(parseBranchName, raw.name, 'a branch name');
+  const parent = status.source_branch;
   return {
-    name: raw.name,
-    id: raw.name.split('/').at(-1) as string,
-    parent: typeof status.source_branch === 'string' ? status.source_branch : undefined,
+    name,
+    id: idOf(name),
+    parent: typeof parent === 'string' && parent ? fromServer(parseBranchName, parent, 'a parent branch') : undefined,
     state: typeof status.current_state === 'string' ? status.current_state : 'UNKNOWN',
     isDefault: status.default === true,
     isProtected: status.is_protected === true,
@@ -109,21 +128,26 @@ export async function createBranch(
   options: CreateBranchOptions = {},
 ): Promise<CreatedBranch> {
   const name = branchName(project, branch);
+  const endpointId = parseEndpointId(options.endpointId ?? 'primary', 'endpointId');
   const spec: Record<string, unknown> = {};
-  if (options.from) spec.source_branch = branchName(project, options.from);
+  if (options.from !== undefined) spec.source_branch = branchIn(projectName(project), options.from, '--from');
   if (options.at) spec.source_branch_time = options.at.toISOString();
   if (options.lsn) spec.source_branch_lsn = options.lsn;
   if (options.protected) spec.is_protected = true;
   Object.assign(spec, expirySpec(options.expiry));
-  const query = `branch_id=${encodeURIComponent(name.split('/').at(-1) as string)}${options.replaceExisting ? '&replace_existing=true' : ''}`;
+  const query: Record<string, string> = { branch_id: idOf(name) };
+  if (options.replaceExisting) query.replace_existing = 'true';
   const parent = (spec.source_branch as string | undefined) ?? 'the default branch';
   const operation = await withBranchErrors(
-    api.postgres<Operation<Branch>>('POST', `${projectName(project)}/branches?${query}`, { spec }, `branch ${name}`),
+    api.postgres<Operation<Branch>>('POST', projectName(project), { spec }, `branch ${name}`, {
+      collection: 'branches',
+      query,
+    }),
     name,
     parent,
   );
   const created = toBranchInfo({ ...(await waitForOperation(api, operation, options.wait)), name });
-  const endpoint = await ensureReadWriteEndpoint(api, name, options.endpointId ?? 'primary', options.wait);
+  const endpoint = await ensureReadWriteEndpoint(api, name, endpointId, options.wait);
   return { branch: created, ...endpoint };
 }
 
@@ -141,7 +165,7 @@ export async function updateBranchExpiry(
     .map((k) => `spec.${k}`)
     .join(',');
   const operation = await withBranchErrors(
-    api.postgres<Operation<Branch>>('PATCH', `${name}?update_mask=${mask}`, { spec }, `branch ${name}`),
+    api.postgres<Operation<Branch>>('PATCH', name, { spec }, `branch ${name}`, { query: { update_mask: mask } }),
     name,
   );
   return toBranchInfo({ ...(await waitForOperation(api, operation, wait)), name });
@@ -155,9 +179,9 @@ export async function deleteBranch(
   options: { allowMissing?: boolean; wait?: OperationWaitOptions } = {},
 ): Promise<void> {
   const name = branchName(project, branch);
-  const query = options.allowMissing ? '?allow_missing=true' : '';
+  const query = options.allowMissing ? { allow_missing: 'true' } : undefined;
   const operation = await withBranchErrors(
-    api.postgres<Operation>('DELETE', `${name}${query}`, undefined, `branch ${name}`),
+    api.postgres<Operation>('DELETE', name, undefined, `branch ${name}`, query ? { query } : {}),
     name,
   );
   await waitForOperation(api, operation, options.wait);
@@ -208,30 +232,41 @@ export async function resetBranch(
 /** The read-write endpoint of a branch (created as `endpointId` if the branch has none), once ACTIVE, with its host. */
 export async function ensureReadWriteEndpoint(
   api: LakebaseApi,
-  branch: string,
+  branch: BranchName,
   endpointId = 'primary',
   wait?: OperationWaitOptions,
-): Promise<{ endpoint: string; host: string }> {
+): Promise<{ endpoint: EndpointName; host: string }> {
+  const id = parseEndpointId(endpointId, 'endpointId');
   let endpoint = (await api.listEndpoints(branch)).find((e) => e.status?.endpoint_type === 'ENDPOINT_TYPE_READ_WRITE');
   if (!endpoint) {
     const operation = await api.postgres<Operation<Endpoint>>(
       'POST',
-      `${branch}/endpoints?endpoint_id=${encodeURIComponent(endpointId)}`,
+      branch,
       { spec: { endpoint_type: 'ENDPOINT_TYPE_READ_WRITE' } },
       `the read-write endpoint of ${branch}`,
+      { collection: 'endpoints', query: { endpoint_id: id } },
     );
     endpoint = await waitForOperation(api, operation, wait);
   }
-  const name = endpoint.name;
+  const name = endpointOf(branch, endpoint);
   const ready = (e: Endpoint) =>
     (e.status?.current_state === 'ACTIVE' || e.status?.current_state === 'IDLE') && Boolean(e.status?.hosts?.host);
   const active = await pollUntil(name, endpoint, () => api.getEndpoint(name), ready, wait);
   return { endpoint: name, host: active.status?.hosts?.host as string };
 }
 
+/** An endpoint the workspace listed for `branch`, parsed, and refused unless it is one of that branch's. */
+function endpointOf(branch: BranchName, endpoint: Endpoint): EndpointName {
+  const name = fromServer(parseEndpointName, endpoint?.name, `an endpoint of ${branch}`);
+  if (!name.startsWith(`${branch}/endpoints/`)) {
+    throw malformedFromServer(name, `an endpoint of ${branch} (it names another branch)`);
+  }
+  return name;
+}
+
 /** The read-write endpoint of an existing branch (what `LAKEBASE_BRANCH` connects to). */
-export async function branchReadWriteEndpoint(api: LakebaseApi, branch: string): Promise<string> {
-  const id = branch.split('/').at(-1) as string;
+export async function branchReadWriteEndpoint(api: LakebaseApi, branch: BranchName): Promise<EndpointName> {
+  const id = idOf(branch);
   let endpoints: Endpoint[];
   try {
     endpoints = await api.listEndpoints(branch);
@@ -248,7 +283,7 @@ export async function branchReadWriteEndpoint(api: LakebaseApi, branch: string):
       suggestion: `Create one: \`lakebase branch create ${id} --replace\` recreates the branch with one, or create it in the Lakebase UI.`,
     });
   }
-  return readWrite.name;
+  return endpointOf(branch, readWrite);
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };

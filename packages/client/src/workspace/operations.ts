@@ -2,6 +2,7 @@
  * Long-running Autoscaling operations (reference 2.2): create, update and delete answer an Operation that is polled
  * at `GET /api/2.0/postgres/{operation.name}` until `done`; then `error` or `response` holds the outcome.
  */
+import { fromServer, parseOperationName } from '../config/names.js';
 import { LakebaseError } from '../errors.js';
 import { backoffDelay, monotonicClock, sleep } from '../time.js';
 import type { LakebaseApi } from './api.js';
@@ -29,16 +30,21 @@ export interface OperationWaitOptions {
 
 const MAX_WAIT_MS = 3_600_000;
 
-/** Polls `operation` until it is done and returns its `response`; an `error` becomes `LAKEBASE_OPERATION_FAILED`. */
+/**
+ * Polls `operation` until it is done and returns its `response`; an `error` becomes `LAKEBASE_OPERATION_FAILED`.
+ * The workspace named the operation, so its name is parsed before it becomes a path (and polled under that name only).
+ */
 export async function waitForOperation<T>(
   api: LakebaseApi,
   operation: Operation<T>,
   options: OperationWaitOptions = {},
 ): Promise<T> {
+  const name =
+    operation.done === true ? undefined : fromServer(parseOperationName, operation.name, 'an operation name');
   const current = await pollUntil(
     operation.name,
     operation,
-    () => api.postgres<Operation<T>>('GET', operation.name, undefined, `operation ${operation.name}`),
+    () => api.postgres<Operation<T>>('GET', name as NonNullable<typeof name>, undefined, `operation ${name}`),
     (op) => op.done === true,
     options,
   );

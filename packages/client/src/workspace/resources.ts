@@ -5,6 +5,17 @@
  */
 
 import type { BundleResource } from '../config/bundle.js';
+import {
+  type BranchName,
+  branchIn,
+  fromServer,
+  malformedFromServer,
+  type ProjectName,
+  parseBranchName,
+  parseEndpointName,
+  parseInstanceName,
+  parseProjectName,
+} from '../config/names.js';
 import { isLakebaseError, LakebaseError } from '../errors.js';
 import { monotonicClock, sleep } from '../time.js';
 import type { Branch, DatabaseInstance, Endpoint, LakebaseApi } from './api.js';
@@ -29,7 +40,9 @@ export async function resolveBundleResources(api: LakebaseApi, found: BundleReso
   for (const resource of found) {
     if (resource.tier === 'provisioned') out.push(resource);
     else {
-      const endpoint = await readWriteEndpoint(api, resource.project, resource.branch);
+      const project = parseProjectName(resource.project, resource.source);
+      const branch = resource.branch === undefined ? undefined : branchIn(project, resource.branch, resource.source);
+      const endpoint = await readWriteEndpoint(api, project, branch);
       out.push({ tier: 'autoscaling', endpoint, database: resource.database, source: resource.source });
     }
   }
@@ -41,13 +54,17 @@ export async function listWorkspaceResources(api: LakebaseApi): Promise<Lakebase
   const [instances, projects] = await Promise.all([api.listInstances(), api.listProjects()]);
   const out: LakebaseResource[] = instances.map((instance) => ({
     tier: 'provisioned',
-    instanceName: instance.name,
+    instanceName: fromServer(parseInstanceName, instance.name, 'an instance name'),
     database: undefined,
     source: `workspace, ${instance.state ?? 'state unknown'}`,
   }));
   for (const project of projects) {
     try {
-      const endpoint = await readWriteEndpoint(api, project.name, undefined);
+      const endpoint = await readWriteEndpoint(
+        api,
+        fromServer(parseProjectName, project.name, 'a project name'),
+        undefined,
+      );
       out.push({ tier: 'autoscaling', endpoint, database: undefined, source: 'workspace' });
     } catch (error) {
       // A project without a usable endpoint is not a choice; anything else (auth, outage) is a real failure.
@@ -58,7 +75,11 @@ export async function listWorkspaceResources(api: LakebaseApi): Promise<Lakebase
 }
 
 /** The READ_WRITE endpoint of `branch`, or of the project's default branch. */
-async function readWriteEndpoint(api: LakebaseApi, project: string, branch: string | undefined): Promise<string> {
+async function readWriteEndpoint(
+  api: LakebaseApi,
+  project: ProjectName,
+  branch: BranchName | undefined,
+): Promise<string> {
   const branchName = branch ?? defaultBranch(project, await api.listBranches(project));
   const endpoints = await api.listEndpoints(branchName);
   const readWrite = endpoints.find((e) => e.status?.endpoint_type === 'ENDPOINT_TYPE_READ_WRITE') ?? endpoints[0];
@@ -67,10 +88,12 @@ async function readWriteEndpoint(api: LakebaseApi, project: string, branch: stri
       suggestion: `Create one: \`databricks postgres create-endpoint ${branchName} --endpoint-id primary\`, or pass --endpoint.`,
     });
   }
-  return readWrite.name;
+  const name = fromServer(parseEndpointName, readWrite.name, `an endpoint of ${branchName}`);
+  if (!name.startsWith(`${branchName}/endpoints/`)) throw malformedFromServer(name, `an endpoint of ${branchName}`);
+  return name;
 }
 
-function defaultBranch(project: string, branches: Branch[]): string {
+function defaultBranch(project: ProjectName, branches: Branch[]): BranchName {
   const flagged =
     branches.find((b) => b.status?.default === true) ?? branches.find((b) => /\/production$/.test(b.name));
   const chosen = flagged ?? (branches.length === 1 ? branches[0] : undefined);
@@ -79,7 +102,9 @@ function defaultBranch(project: string, branches: Branch[]): string {
       suggestion: 'Pass --endpoint projects/<project>/branches/<branch>/endpoints/<endpoint>.',
     });
   }
-  return chosen.name;
+  const name = fromServer(parseBranchName, chosen.name, `a branch of ${project}`);
+  if (!name.startsWith(`${project}/branches/`)) throw malformedFromServer(name, `a branch of ${project}`);
+  return name;
 }
 
 /** Throws `LAKEBASE_RESOURCE_AMBIGUOUS` naming every choice and how to pick one. */
@@ -165,7 +190,7 @@ export async function readResourceState(api: LakebaseApi, resource: LakebaseReso
     const label = `instance ${instance.name}`;
     return { label, state, host: instance.read_write_dns, ready: state === 'AVAILABLE', blocked };
   }
-  const endpoint: Endpoint = await api.getEndpoint(resource.endpoint);
+  const endpoint: Endpoint = await api.getEndpoint(parseEndpointName(resource.endpoint, resource.source));
   const state = endpoint.status?.current_state ?? 'UNKNOWN';
   const blocked = endpoint.status?.disabled
     ? notReady(
@@ -187,7 +212,7 @@ export function notReady(
 
 async function getInstanceOrExplain(api: LakebaseApi, name: string): Promise<DatabaseInstance> {
   try {
-    return await api.getInstance(name);
+    return await api.getInstance(parseInstanceName(name, 'instance'));
   } catch (error) {
     if (!isLakebaseError(error, 'LAKEBASE_RESOURCE_NOT_FOUND')) throw error;
     const names = (await api.listInstances().catch(() => [])).map((i) => i.name);
