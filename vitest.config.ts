@@ -1,15 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index') =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against sources, so a change is tested without a rebuild. The CLI tests drive the built bin instead.
-    alias: {
-      '@lakebase-kit/client': src('client'),
-      '@lakebase-kit/emulator': src('emulator'),
-    },
+    alias: [
+      { find: /^@lakebase-kit\/client$/, replacement: src('client') },
+      { find: /^@lakebase-kit\/client\/toolkit$/, replacement: src('client', 'toolkit') },
+      { find: /^@lakebase-kit\/emulator$/, replacement: src('emulator') },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'app/test/**/*.test.ts', 'test/**/*.test.ts'],
