@@ -1,5 +1,5 @@
 import type { LoginAuthority, ResourceRef } from '../contracts.js';
-import type { LoginFaults } from './login-faults.js';
+import type { LoginFaults } from './login/login-faults.js';
 
 /** Options for {@link createWorkspace}. Every field but `dataDir` has a default that suits tests. */
 export interface WorkspaceOptions {
@@ -62,7 +62,7 @@ export interface Workspace extends LoginAuthority {
    */
   revokeAccessToken(token: string): Promise<void>;
   /** Attaches the storage that makes and finds PostgreSQL roles (done by `startEmulator`). */
-  attachRoleStore(store: import('./roles.js').RoleStore): void;
+  attachRoleStore(store: import('./model/roles.js').RoleStore): void;
   /** Mints a database token as the credential endpoints do, without HTTP, fault injection or counting. */
   mintDatabaseToken(
     userName: string,

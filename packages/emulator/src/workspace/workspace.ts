@@ -1,13 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
-import { AutoscalingModel } from './autoscaling.js';
-import type { ModelContext, ResolvedSettings } from './context.js';
-import { FaultInjector } from './faults.js';
-import { authorizeLogin } from './login.js';
-import { LoginFaultInjector } from './login-faults.js';
-import { InstanceModel } from './provisioned.js';
-import { RoleRegistry, type RoleStore } from './roles.js';
+import { FaultInjector } from './login/faults.js';
+import { authorizeLogin } from './login/login.js';
+import { LoginFaultInjector } from './login/login-faults.js';
+import { AutoscalingModel } from './model/autoscaling.js';
+import type { ModelContext, ResolvedSettings } from './model/context.js';
+import { InstanceModel } from './model/provisioned.js';
+import { RoleRegistry, type RoleStore } from './model/roles.js';
 import {
   type IdentityRecord,
   loadState,
@@ -17,8 +17,9 @@ import {
   randomUUID,
   type StateDocument,
   saveState,
-} from './state.js';
-import { type DatabaseTokenClaims, TokenSigner } from './tokens.js';
+} from './model/state.js';
+import { type DatabaseTokenClaims, TokenSigner } from './model/tokens.js';
+import { issueUserToken } from './model/users.js';
 import {
   type ForcedInstanceState,
   UNKNOWN_ENDPOINTS_LISTED,
@@ -26,7 +27,6 @@ import {
   type WorkspaceOptions,
   type WorkspaceStats,
 } from './types.js';
-import { issueUserToken } from './users.js';
 
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiError } from '../api-error.js';
-import { LOGIN_FAULT_KINDS, type LoginFaultKind } from '../login-faults.js';
-import type { ForcedInstanceState } from '../types.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import { LOGIN_FAULT_KINDS, type LoginFaultKind } from '../../login/login-faults.js';
+import { ApiError } from '../../model/api-error.js';
+import type { ForcedInstanceState } from '../../types.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 /**

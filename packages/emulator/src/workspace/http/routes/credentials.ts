@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { ResourceRef } from '../../contracts.js';
-import { ApiError, invalidParameter, requiredField } from '../api-error.js';
-import { mayMintDatabaseCredential, POSTGRES_SCOPE } from '../users.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { ResourceRef } from '../../../contracts.js';
+import { ApiError, invalidParameter, requiredField } from '../../model/api-error.js';
+import { mayMintDatabaseCredential, POSTGRES_SCOPE } from '../../model/users.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 import { identityOf, scopesOf } from './auth.js';
 import { claims } from './schemas.js';
 

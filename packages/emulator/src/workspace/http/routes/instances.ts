@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { InstanceInput } from '../provisioned.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { InstanceInput } from '../../model/provisioned.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 import { identityOf } from './auth.js';
 import { instanceBody, pageQuery } from './schemas.js';
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { ApiError } from './api-error.js';
+import { ApiError } from '../model/api-error.js';
+import type { Workspace } from '../types.js';
+import { internal } from '../workspace.js';
 import { clientError, frameworkError, requireOneHost } from './http-edges.js';
 import { adminRoutes } from './routes/admin.js';
 import { addBearerAuth } from './routes/auth.js';
@@ -11,8 +13,6 @@ import { postgresRoutes } from './routes/postgres.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimRoutes } from './routes/scim.js';
 import { telemetryRoutes } from './routes/telemetry.js';
-import type { Workspace } from './types.js';
-import { internal } from './workspace.js';
 
 const MAX_LISTED_PATH = 256;
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiError } from '../api-error.js';
-import { branchRoleJson, instanceRoleJson, roleIdOf } from '../roles.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import { ApiError } from '../../model/api-error.js';
+import { branchRoleJson, instanceRoleJson, roleIdOf } from '../../model/roles.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 
 interface InstanceRoleBody {
   name?: string;

@@ -11,10 +11,10 @@
  * by the TLS server name. A token minted for any endpoint of a branch logs in to the branch's read-only hosts: the
  * client's read pool shares the write pool's credential.
  */
-import type { ResourceRef } from '../contracts.js';
+import type { ResourceRef } from '../../contracts.js';
+import type { WorkspaceImpl } from '../workspace.js';
 import { endpointName } from './autoscaling-records.js';
 import type { EndpointRecord } from './state.js';
-import type { WorkspaceImpl } from './workspace.js';
 
 const SUFFIX = '.database.localhost';
 

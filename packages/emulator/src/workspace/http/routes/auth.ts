@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IdentityRecord } from '../state.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { IdentityRecord } from '../../model/state.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 
 const identities = new WeakMap<FastifyRequest, IdentityRecord>();
 const scopes = new WeakMap<FastifyRequest, string[] | undefined>();

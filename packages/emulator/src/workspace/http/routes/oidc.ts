@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { OAUTH_TOKEN_TTL_SECONDS } from '../tokens.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import { OAUTH_TOKEN_TTL_SECONDS } from '../../model/tokens.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 
 /** OIDC discovery (both documents the SDKs read) and the client-credentials token endpoint (reference 4.4). */
 export function oidcRoutes(ws: WorkspaceImpl): FastifyPluginAsync {

@@ -1,5 +1,5 @@
-import { ApiError } from './api-error.js';
-import type { CredentialFaults } from './types.js';
+import { ApiError } from '../model/api-error.js';
+import type { CredentialFaults } from '../types.js';
 
 type FaultStatus = 500 | 429 | 503;
 const FAULT_STATUSES: ReadonlySet<number> = new Set([500, 429, 503]);

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 
 interface TelemetryBody {
   items?: unknown[];

@@ -1,7 +1,7 @@
-import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
-import { endpointName } from './autoscaling-records.js';
-import { type HostRoute, routeEndpointHost } from './endpoint-hosts.js';
-import type { WorkspaceImpl } from './workspace.js';
+import type { LoginDecision, LoginRequest, ResourceRef } from '../../contracts.js';
+import { endpointName } from '../model/autoscaling-records.js';
+import { type HostRoute, routeEndpointHost } from '../model/endpoint-hosts.js';
+import type { WorkspaceImpl } from '../workspace.js';
 
 /** A refusal, plus the DETAIL line a real server would add (the front door may send it when present). */
 export type LoginRefusal = Extract<LoginDecision, { ok: false }> & { detail?: string };

@@ -1,5 +1,5 @@
+import type { WorkspaceImpl } from '../workspace.js';
 import { OAUTH_TOKEN_TTL_SECONDS } from './tokens.js';
-import type { WorkspaceImpl } from './workspace.js';
 
 /** The scope a user token needs to mint a database credential (the app's `user_api_scopes: [postgres]`). */
 export const POSTGRES_SCOPE = 'postgres';

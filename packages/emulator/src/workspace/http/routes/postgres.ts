@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { BranchInput, EndpointInput, ProjectInput } from '../autoscaling.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { BranchInput, EndpointInput, ProjectInput } from '../../model/autoscaling.js';
+import type { WorkspaceImpl } from '../../workspace.js';
 import { identityOf } from './auth.js';
 import { branchBody, endpointBody, pageQuery, projectBody } from './schemas.js';
 
