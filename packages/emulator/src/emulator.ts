@@ -10,8 +10,8 @@ import { type FrontDoor, startFrontDoor } from './postgres/front-door.js';
 import { PgliteStorage } from './postgres/pglite-storage.js';
 import type { SessionStorage } from './postgres/storage.js';
 import { parseUpstreamUrl, UpstreamStorage } from './postgres/upstream-storage.js';
+import { HTTPS_PORT, listenApi } from './workspace/http/listen.js';
 import { buildApiServer, createWorkspace, type Workspace, type WorkspaceStats } from './workspace/index.js';
-import { HTTPS_PORT, listenApi } from './workspace/listen.js';
 import { internal } from './workspace/workspace.js';
 
 /** Options for {@link startEmulator}. Every field has a default that suits tests. */

@@ -15,44 +15,9 @@ import { errorText } from '../workspace/http.js';
 import { type LakebaseResource, notReady, readResourceState } from '../workspace/resources.js';
 import { checkTcp, checkTls, describeAddress } from './network.js';
 import { withStepTimeout } from './step-timeout.js';
+import type { DiagnosisReport, DiagnosticStep, DiagnosticStepName } from './steps.js';
 
-export type DiagnosticStepName =
-  | 'config'
-  | 'auth'
-  | 'target'
-  | 'credential'
-  | 'identity'
-  | 'dns'
-  | 'tcp'
-  | 'tls'
-  | 'login'
-  | 'query'
-  | 'privileges'
-  // per-user mode (diagnoseUser)
-  | 'user-scope'
-  | 'user-role'
-  | 'row-security';
-
-export interface DiagnosticStep {
-  name: DiagnosticStepName;
-  ok: boolean;
-  /** Duration in ms. */
-  ms: number;
-  /** What was found (on success) or what went wrong. */
-  detail: string;
-  /** What to do about a failure. */
-  suggestion?: string;
-  /** The {@link LakebaseError} code of a failure (or of a warning). */
-  code?: LakebaseErrorCode;
-  /** Something that passed but looks wrong (e.g. PGUSER is not the token's identity). */
-  warning?: string;
-}
-
-export interface DiagnosisReport {
-  ok: boolean;
-  mode: LakebaseConfig['mode'] | undefined;
-  steps: DiagnosticStep[];
-}
+export type { DiagnosisReport, DiagnosticStep, DiagnosticStepName } from './steps.js';
 
 export interface DiagnoseOptions extends ConnectorOptions {
   /**

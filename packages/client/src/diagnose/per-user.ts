@@ -10,8 +10,9 @@ import { LakebasePool } from '../connection/pool.js';
 import { type UserLease, UserPools } from '../connection/user-pools.js';
 import { isLakebaseError, LakebaseError, redact, registerSecret } from '../errors.js';
 import { monotonicClock } from '../time.js';
-import type { DiagnoseOptions, DiagnosisReport, DiagnosticStep } from './index.js';
+import type { DiagnoseOptions } from './index.js';
 import { withStepTimeout } from './step-timeout.js';
+import type { DiagnosisReport, DiagnosticStep } from './steps.js';
 
 export interface DiagnoseUserOptions extends DiagnoseOptions {
   /** The user's OAuth token (default: `LAKEBASE_USER_TOKEN` in `env`). */

@@ -7,7 +7,7 @@
 import { LakebaseError, type LakebaseErrorCode } from '../errors.js';
 import { withDeadline } from '../time.js';
 import { withAbortSignal } from '../workspace/http.js';
-import type { DiagnosticStepName } from './index.js';
+import type { DiagnosticStepName } from './steps.js';
 
 const WORKSPACE: Timeout = {
   code: 'LAKEBASE_API_UNREACHABLE',

@@ -3,9 +3,9 @@
  * minting) that also decides who may log in to the PostgreSQL front door.
  */
 
-export type { LoginRefusal } from './login.js';
-export { LOGIN_FAULT_KINDS, type LoginFaultKind, type LoginFaults } from './login-faults.js';
-export { type ApiServerOptions, buildApiServer } from './server.js';
+export type { ApiServerOptions } from './http/server.js';
+export type { LoginRefusal } from './login/login.js';
+export { LOGIN_FAULT_KINDS, type LoginFaultKind, type LoginFaults } from './login/login-faults.js';
 export type {
   CredentialFaults,
   ForcedInstanceState,
@@ -13,4 +13,4 @@ export type {
   WorkspaceOptions,
   WorkspaceStats,
 } from './types.js';
-export { createWorkspace } from './workspace.js';
+export { buildApiServer, createWorkspace } from './workspace.js';

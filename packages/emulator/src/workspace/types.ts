@@ -1,5 +1,13 @@
 import type { LoginAuthority, ResourceRef } from '../contracts.js';
-import type { LoginFaults } from './login-faults.js';
+import type { CredentialFaults } from './login/faults.js';
+import type { LoginFaults } from './login/login-faults.js';
+import type { ForcedInstanceState } from './model/context.js';
+import type { RoleStore } from './model/roles.js';
+import type { WorkspaceStats } from './model/stats.js';
+
+export type { CredentialFaults } from './login/faults.js';
+export type { ForcedInstanceState } from './model/context.js';
+export { UNKNOWN_ENDPOINTS_LISTED, type WorkspaceStats } from './model/stats.js';
 
 /** Options for {@link createWorkspace}. Every field but `dataDir` has a default that suits tests. */
 export interface WorkspaceOptions {
@@ -24,9 +32,6 @@ export interface WorkspaceOptions {
   /** Injectable clock (ms since epoch) for token expiry and state transitions. Default `Date.now`. */
   now?: () => number;
 }
-
-/** Instance states an operator (or a test) can force with {@link Workspace.setInstanceState}. */
-export type ForcedInstanceState = 'AVAILABLE' | 'STARTING' | 'STOPPED';
 
 /** A fake Databricks workspace with Lakebase: identities, resources, token minting and the login verdict. */
 export interface Workspace extends LoginAuthority {
@@ -62,7 +67,7 @@ export interface Workspace extends LoginAuthority {
    */
   revokeAccessToken(token: string): Promise<void>;
   /** Attaches the storage that makes and finds PostgreSQL roles (done by `startEmulator`). */
-  attachRoleStore(store: import('./roles.js').RoleStore): void;
+  attachRoleStore(store: RoleStore): void;
   /** Mints a database token as the credential endpoints do, without HTTP, fault injection or counting. */
   mintDatabaseToken(
     userName: string,
@@ -89,36 +94,3 @@ export interface Workspace extends LoginAuthority {
   /** Flushes state to disk. */
   close(): Promise<void>;
 }
-
-/** Failure and latency injection; applies to both credential endpoints. */
-export interface CredentialFaults {
-  /** The next `count` credential calls fail with `status` (429 carries `Retry-After`, default 1 s). */
-  failNext(count: number, status: 500 | 429 | 503, options?: { retryAfterSeconds?: number }): void;
-  /** From now on a random `fraction` (0..1) of credential calls fail with `status`; 0 turns it off. */
-  failFraction(fraction: number, status: 500 | 429 | 503): void;
-  /** Delays every credential response by `ms`. */
-  setLatency(ms: number): void;
-  /** Removes every injected failure and the latency. */
-  clear(): void;
-}
-
-/** Counters the emulator keeps for tests and benchmarks. */
-export interface WorkspaceStats {
-  /** Calls to the credential endpoints that passed authentication, including those failed by injection. */
-  credentialRequests: { provisioned: number; autoscaling: number; total: number; failedByInjection: number };
-  /** Access tokens issued by `POST /oidc/v1/token`. */
-  oauthTokensIssued: number;
-  /** Verdicts of {@link Workspace.authorizeLogin}. */
-  logins: { attempted: number; succeeded: number; refused: number; failedByInjection: number };
-  /** Reports the SDKs POST to `/telemetry-ext` (accepted and dropped). */
-  telemetryReports: number;
-  /**
-   * Calls to paths (or methods) the emulator does not implement, answered 404 `ENDPOINT_NOT_FOUND`: which API a
-   * client needs that the emulator lacks. `calls` lists each distinct `method path` (query string dropped, the first
-   * {@link UNKNOWN_ENDPOINTS_LISTED} of them) with its count, most called first; `total` counts every call.
-   */
-  unknownEndpoints: { total: number; calls: Array<{ method: string; path: string; count: number }> };
-}
-
-/** How many distinct unknown endpoints the stats list; more are only counted, so a scanner cannot grow memory. */
-export const UNKNOWN_ENDPOINTS_LISTED = 100;

@@ -1,13 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
-import { AutoscalingModel } from './autoscaling.js';
-import type { ModelContext, ResolvedSettings } from './context.js';
-import { FaultInjector } from './faults.js';
-import { authorizeLogin } from './login.js';
-import { LoginFaultInjector } from './login-faults.js';
-import { InstanceModel } from './provisioned.js';
-import { RoleRegistry, type RoleStore } from './roles.js';
+import type { ApiWorkspace } from './http/api-workspace.js';
+import { type ApiServerOptions, apiServer } from './http/server.js';
+import { FaultInjector } from './login/faults.js';
+import type { LoginWorkspace } from './login/login.js';
+import { authorizeLogin } from './login/login.js';
+import { LoginFaultInjector } from './login/login-faults.js';
+import { AutoscalingModel } from './model/autoscaling.js';
+import type { ModelContext, ResolvedSettings } from './model/context.js';
+import { InstanceModel } from './model/provisioned.js';
+import { RoleRegistry, type RoleStore } from './model/roles.js';
 import {
   type IdentityRecord,
   loadState,
@@ -17,8 +21,9 @@ import {
   randomUUID,
   type StateDocument,
   saveState,
-} from './state.js';
-import { type DatabaseTokenClaims, TokenSigner } from './tokens.js';
+} from './model/state.js';
+import { type DatabaseTokenClaims, TokenSigner } from './model/tokens.js';
+import { issueUserToken } from './model/users.js';
 import {
   type ForcedInstanceState,
   UNKNOWN_ENDPOINTS_LISTED,
@@ -26,7 +31,6 @@ import {
   type WorkspaceOptions,
   type WorkspaceStats,
 } from './types.js';
-import { issueUserToken } from './users.js';
 
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
@@ -55,7 +59,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
  * The workspace behind the {@link Workspace} interface. The API server reaches these internals through
  * {@link internal}; nothing else should.
  */
-export class WorkspaceImpl implements Workspace, ModelContext {
+export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, ApiWorkspace {
   readonly instances: InstanceModel;
   readonly autoscaling: AutoscalingModel;
   readonly faults = new FaultInjector();
@@ -334,6 +338,16 @@ export class WorkspaceImpl implements Workspace, ModelContext {
       endpointName: this.endpointName,
     };
   }
+}
+
+/**
+ * The workspace REST API as a Fastify instance, not yet listening: OIDC discovery and M2M tokens, SCIM Me, Lakebase
+ * Provisioned and Autoscaling resources and credentials, `/telemetry-ext`, and the `/__emulator` admin routes. The
+ * caller listens (`listen({ host: '127.0.0.1', port })`). OIDC discovery points at the URL each request arrived at
+ * (so one workspace can serve HTTP and HTTPS side by side), unless the caller fixes one with `setBaseUrl`.
+ */
+export function buildApiServer(workspace: Workspace, options: ApiServerOptions = {}): FastifyInstance {
+  return apiServer(internal(workspace), options);
 }
 
 /** The implementation behind a {@link Workspace} made by {@link createWorkspace}. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FaultInjector } from '../../src/workspace/faults.js';
+import { FaultInjector } from '../../src/workspace/login/faults.js';
 import { type CallInit, startWorkspace } from './helpers.js';
 
 const PROVISIONED = '/api/2.0/database/credentials';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiError } from '../api-error.js';
-import { branchRoleJson, instanceRoleJson, roleIdOf } from '../roles.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import { ApiError } from '../../model/api-error.js';
+import { branchRoleJson, instanceRoleJson, roleIdOf } from '../../model/roles.js';
+import type { ApiWorkspace } from '../api-workspace.js';
 
 interface InstanceRoleBody {
   name?: string;
@@ -17,7 +17,7 @@ type PB = { p: string; b: string };
  * The roles APIs of both tiers (reference 1.2 and 2.1): list, create, get and delete the PostgreSQL roles of an
  * instance or a branch. A role made here exists in storage at once, so grants to it work before its first login.
  */
-export function roleRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+export function roleRoutes(ws: ApiWorkspace): FastifyPluginAsync {
   const byRoleId = (roleId: string) => {
     const role = ws.roles.list().find((r) => r.postgresRole === roleId || roleIdOf(r.postgresRole) === roleId);
     if (!role) throw new ApiError(404, 'NOT_FOUND', `role not found; role_id:"${roleId}"`);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { EmulatorError } from '../errors.js';
+import { EmulatorError } from '../../errors.js';
 
 /** The port the HTTPS workspace API takes when asked for the port clients that force `https://<host>` reach. */
 export const HTTPS_PORT = 443;

@@ -11,10 +11,9 @@
  * by the TLS server name. A token minted for any endpoint of a branch logs in to the branch's read-only hosts: the
  * client's read pool shares the write pool's credential.
  */
-import type { ResourceRef } from '../contracts.js';
+import type { ResourceRef } from '../../contracts.js';
 import { endpointName } from './autoscaling-records.js';
 import type { EndpointRecord } from './state.js';
-import type { WorkspaceImpl } from './workspace.js';
 
 const SUFFIX = '.database.localhost';
 
@@ -50,20 +49,27 @@ export function endpointHosts(
   return hosts;
 }
 
-/** The route for a host name that is not the default endpoint's, or undefined if no endpoint has it. */
-export function routeEndpointHost(ws: WorkspaceImpl, host: string): HostRoute | undefined {
-  for (const endpoint of ws.state.endpoints) {
-    const hosts = endpointHosts(ws.autoscaling.endpointHost(endpoint), endpoint, ws.state.endpoints);
+/**
+ * The route for a host name that is not the default endpoint's, or undefined if no endpoint has it. `hostOf` gives
+ * an endpoint's own host (the model's `endpointHost`).
+ */
+export function routeEndpointHost(
+  endpoints: readonly EndpointRecord[],
+  hostOf: (endpoint: EndpointRecord) => string,
+  host: string,
+): HostRoute | undefined {
+  for (const endpoint of endpoints) {
+    const hosts = endpointHosts(hostOf(endpoint), endpoint, endpoints);
     for (const [key, name] of Object.entries(hosts)) {
       if (name.toLowerCase() !== host) continue;
       const pooled = key.endsWith('_pooled_host');
       const readOnly = key.startsWith('read_only') || endpoint.endpointType === 'ENDPOINT_TYPE_READ_ONLY';
       if (!readOnly) return { resources: [ref(endpoint)], serving: endpoint, readOnly, pooled };
       const replicas =
-        endpoint.endpointType === 'ENDPOINT_TYPE_READ_ONLY' ? [endpoint] : readReplicas(ws.state.endpoints, endpoint);
+        endpoint.endpointType === 'ENDPOINT_TYPE_READ_ONLY' ? [endpoint] : readReplicas(endpoints, endpoint);
       // An enabled replica serves, else the first (whose state then refuses the login).
       const serving = replicas.find((e) => !e.disabled) ?? replicas[0] ?? endpoint;
-      return { resources: branchEndpoints(ws.state.endpoints, endpoint).map(ref), serving, readOnly, pooled };
+      return { resources: branchEndpoints(endpoints, endpoint).map(ref), serving, readOnly, pooled };
     }
   }
   return undefined;

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiError } from '../api-error.js';
-import { LOGIN_FAULT_KINDS, type LoginFaultKind } from '../login-faults.js';
-import type { ForcedInstanceState } from '../types.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import { LOGIN_FAULT_KINDS, type LoginFaultKind } from '../../login/login-faults.js';
+import { ApiError } from '../../model/api-error.js';
+import type { ForcedInstanceState } from '../../model/context.js';
+import type { ApiWorkspace } from '../api-workspace.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 /**
@@ -26,7 +26,7 @@ const status = { type: 'integer', enum: [500, 429, 503] } as const;
  * Test knobs under `/__emulator`, without auth but from loopback only: counters, fault injection, instance state
  * and token lifetime. Lets a test in another process (or the CLI) drive the emulator.
  */
-export function adminRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+export function adminRoutes(ws: ApiWorkspace): FastifyPluginAsync {
   return async (app) => {
     app.addHook('onRequest', async (request) => {
       if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
@@ -159,7 +159,7 @@ export function adminRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        let token: Awaited<ReturnType<WorkspaceImpl['issueUserToken']>>;
+        let token: Awaited<ReturnType<ApiWorkspace['issueUserToken']>>;
         try {
           token = await ws.issueUserToken(request.body.email, request.body);
         } catch (error) {

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { ResourceRef } from '../../contracts.js';
-import { ApiError, invalidParameter, requiredField } from '../api-error.js';
-import { mayMintDatabaseCredential, POSTGRES_SCOPE } from '../users.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { ResourceRef } from '../../../contracts.js';
+import { ApiError, invalidParameter, requiredField } from '../../model/api-error.js';
+import { mayMintDatabaseCredential, POSTGRES_SCOPE } from '../../model/users.js';
+import type { ApiWorkspace } from '../api-workspace.js';
 import { identityOf, scopesOf } from './auth.js';
 import { claims } from './schemas.js';
 
@@ -27,7 +27,7 @@ const MAX_TTL_SECONDS = 3600;
  * Both credential endpoints (reference 1.3 and 2.4). Each call is counted, then delayed and possibly failed by the
  * fault injector (before any validation, as an overloaded service would), then validated and answered.
  */
-export function credentialRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+export function credentialRoutes(ws: ApiWorkspace): FastifyPluginAsync {
   const gate = async (request: FastifyRequest, tier: 'provisioned' | 'autoscaling') => {
     // A user token forwarded by an app without the `postgres` user scope: refused as Databricks does.
     if (!mayMintDatabaseCredential(scopesOf(request))) {

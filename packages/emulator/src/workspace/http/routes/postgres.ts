@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { BranchInput, EndpointInput, ProjectInput } from '../autoscaling.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { BranchInput, EndpointInput, ProjectInput } from '../../model/autoscaling.js';
+import type { ApiWorkspace } from '../api-workspace.js';
 import { identityOf } from './auth.js';
 import { branchBody, endpointBody, pageQuery, projectBody } from './schemas.js';
 
@@ -22,7 +22,7 @@ const idQuery = (field: string) =>
  * Lakebase Autoscaling: projects, branches, endpoints (create returns a long-running Operation) and the operation
  * poll `GET /postgres/{operation name}` (reference 2.1, 2.2).
  */
-export function postgresRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+export function postgresRoutes(ws: ApiWorkspace): FastifyPluginAsync {
   const model = ws.autoscaling;
   const page = <T>(key: string, result: { page: T[]; nextPageToken?: string }, render: (item: T) => unknown) => ({
     [key]: result.page.map(render),

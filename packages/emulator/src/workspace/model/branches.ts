@@ -3,7 +3,7 @@
  * storage, made when the branch is created (a real copy, not a view: writes never cross branches), dropped when it is
  * deleted or expires. The workspace only records state; the storage (embedded PostgreSQL, upstream, PGlite) copies.
  */
-import type { BranchDataStorage } from '../contracts.js';
+import type { BranchDataStorage } from '../../contracts.js';
 import { ApiError, invalidParameter } from './api-error.js';
 import type { ModelContext } from './context.js';
 import type { BranchRecord } from './state.js';

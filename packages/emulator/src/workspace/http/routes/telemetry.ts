@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { ApiWorkspace } from '../api-workspace.js';
 
 interface TelemetryBody {
   items?: unknown[];
@@ -11,7 +11,7 @@ interface TelemetryBody {
  * counted), so a client's telemetry neither fails nor shows up as an unknown endpoint. The answer has the shape the
  * drivers read: no errors, every entry accepted.
  */
-export function telemetryRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+export function telemetryRoutes(ws: ApiWorkspace): FastifyPluginAsync {
   return async (app) => {
     app.post<{ Body: TelemetryBody }>('/telemetry-ext', async (request) => {
       ws.countTelemetryReport();

@@ -1,5 +1,13 @@
+import type { RoleRegistry } from './roles.js';
 import { OAUTH_TOKEN_TTL_SECONDS } from './tokens.js';
-import type { WorkspaceImpl } from './workspace.js';
+
+/** What issuing a user token needs from the workspace: its users, their roles and the token signer. */
+export interface UserTokenIssuer {
+  readonly roles: Pick<RoleRegistry, 'find' | 'materialize'>;
+  addUser(email: string, options?: { role?: boolean }): { userName: string; pat: string };
+  issueAccessToken(clientId: string, scope: string, issuer: string): Promise<string>;
+  baseUrlOr(requestOrigin: string): string;
+}
 
 /** The scope a user token needs to mint a database credential (the app's `user_api_scopes: [postgres]`). */
 export const POSTGRES_SCOPE = 'postgres';
@@ -11,7 +19,7 @@ const SCOPE_NAME = /^[a-z][a-z0-9._:-]{0,63}$/;
  * a bearer for the workspace API like any access token; its scopes decide what it may do there.
  */
 export async function issueUserToken(
-  ws: WorkspaceImpl,
+  ws: UserTokenIssuer,
   email: string,
   options: { scopes?: string[]; role?: boolean } = {},
 ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number; scope: string }> {

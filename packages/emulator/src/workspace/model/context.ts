@@ -20,5 +20,8 @@ export interface ModelContext {
   persist(): void;
 }
 
+/** Instance states an operator (or a test) can force with `Workspace.setInstanceState`. */
+export type ForcedInstanceState = 'AVAILABLE' | 'STARTING' | 'STOPPED';
+
 /** RFC 3339 with milliseconds, the form `Date#toISOString` gives. */
 export const rfc3339 = (ms: number) => new Date(ms).toISOString();

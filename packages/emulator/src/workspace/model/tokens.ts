@@ -10,7 +10,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
-import type { ResourceRef } from '../contracts.js';
+import type { ResourceRef } from '../../contracts.js';
 import { readJsonFile, writeFileAtomic } from './persistence.js';
 
 const ALG = 'ES256';

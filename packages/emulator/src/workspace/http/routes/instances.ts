@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { InstanceInput } from '../provisioned.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { InstanceInput } from '../../model/provisioned.js';
+import type { ApiWorkspace } from '../api-workspace.js';
 import { identityOf } from './auth.js';
 import { instanceBody, pageQuery } from './schemas.js';
 
@@ -10,7 +10,7 @@ interface PageQuery {
 }
 
 /** Lakebase Provisioned instances: create, get, find by uid, list, update, delete (reference 1.1). */
-export function instanceRoutes(ws: WorkspaceImpl): FastifyPluginAsync {
+export function instanceRoutes(ws: ApiWorkspace): FastifyPluginAsync {
   const model = ws.instances;
   return async (app) => {
     app.post<{ Body: InstanceInput }>('/database/instances', { schema: { body: instanceBody } }, async (request) =>

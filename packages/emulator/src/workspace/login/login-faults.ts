@@ -1,4 +1,4 @@
-import type { LoginDecision } from '../contracts.js';
+import type { LoginDecision } from '../../contracts.js';
 
 /**
  * How a waking (scaled-to-zero) endpoint or a freshly created branch refuses a login for a moment:

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IdentityRecord } from '../state.js';
-import type { WorkspaceImpl } from '../workspace.js';
+import type { IdentityRecord } from '../../model/state.js';
+import type { ApiWorkspace } from '../api-workspace.js';
 
 const identities = new WeakMap<FastifyRequest, IdentityRecord>();
 const scopes = new WeakMap<FastifyRequest, string[] | undefined>();
@@ -23,7 +23,7 @@ export function scopesOf(request: FastifyRequest): string[] | undefined {
  * `WWW-Authenticate` when no bearer credential came, 403 "Invalid access token." when it is unknown or expired.
  * Accepts the workspace's PATs and its unexpired OAuth access tokens (never database tokens).
  */
-export function addBearerAuth(api: FastifyInstance, ws: WorkspaceImpl): void {
+export function addBearerAuth(api: FastifyInstance, ws: ApiWorkspace): void {
   api.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -1,5 +1,4 @@
-import { ApiError } from './api-error.js';
-import type { CredentialFaults } from './types.js';
+import { ApiError } from '../model/api-error.js';
 
 type FaultStatus = 500 | 429 | 503;
 const FAULT_STATUSES: ReadonlySet<number> = new Set([500, 429, 503]);
@@ -23,6 +22,18 @@ export function injectedError(status: FaultStatus, retryAfterSeconds: number | u
 /** Validates a status given over the admin API or by a caller; throws a RangeError naming the allowed values. */
 export function assertFaultStatus(status: number): asserts status is FaultStatus {
   if (!FAULT_STATUSES.has(status)) throw new RangeError(`fault status must be 500, 429 or 503, got ${status}`);
+}
+
+/** Failure and latency injection; applies to both credential endpoints. */
+export interface CredentialFaults {
+  /** The next `count` credential calls fail with `status` (429 carries `Retry-After`, default 1 s). */
+  failNext(count: number, status: 500 | 429 | 503, options?: { retryAfterSeconds?: number }): void;
+  /** From now on a random `fraction` (0..1) of credential calls fail with `status`; 0 turns it off. */
+  failFraction(fraction: number, status: 500 | 429 | 503): void;
+  /** Delays every credential response by `ms`. */
+  setLatency(ms: number): void;
+  /** Removes every injected failure and the latency. */
+  clear(): void;
 }
 
 /** {@link CredentialFaults} plus what the credential routes need to apply them. */

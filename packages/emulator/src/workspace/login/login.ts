@@ -1,19 +1,38 @@
-import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
-import { endpointName } from './autoscaling-records.js';
-import { type HostRoute, routeEndpointHost } from './endpoint-hosts.js';
-import type { WorkspaceImpl } from './workspace.js';
+import type { LoginDecision, LoginRequest, ResourceRef } from '../../contracts.js';
+import type { AutoscalingModel } from '../model/autoscaling.js';
+import { endpointName } from '../model/autoscaling-records.js';
+import { type HostRoute, routeEndpointHost } from '../model/endpoint-hosts.js';
+import type { InstanceModel } from '../model/provisioned.js';
+import type { RoleRegistry } from '../model/roles.js';
+import type { IdentityRecord, StateDocument } from '../model/state.js';
+import type { DatabaseTokenClaims } from '../model/tokens.js';
 
 /** A refusal, plus the DETAIL line a real server would add (the front door may send it when present). */
 export type LoginRefusal = Extract<LoginDecision, { ok: false }> & { detail?: string };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
+/** What the login verdict reads from the workspace: identities, roles, resources and the token check. */
+export interface LoginWorkspace {
+  readonly state: Pick<StateDocument, 'instances' | 'endpoints'>;
+  readonly instances: Pick<InstanceModel, 'find' | 'host' | 'state'>;
+  readonly autoscaling: Pick<AutoscalingModel, 'findEndpoint' | 'endpointHost' | 'endpointState' | 'storageDatabase'>;
+  readonly roles: Pick<RoleRegistry, 'canLogIn'>;
+  readonly databases: readonly string[];
+  /** The host name of the default instance and endpoint. */
+  readonly pgHost: string;
+  readonly instanceName: string;
+  readonly endpointName: string;
+  identityByUserName(userName: string): IdentityRecord | undefined;
+  verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined>;
+}
+
 /**
  * The login verdict, in the order Lakebase checks: role, database, token validity, token subject, token scope for
  * the server the client reached (by SNI), then resource availability. Expiry is checked only here, so an open
  * session outlives its token, as on Lakebase.
  */
-export async function authorizeLogin(ws: WorkspaceImpl, request: LoginRequest): Promise<LoginDecision> {
+export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest): Promise<LoginDecision> {
   const { user, database, password } = request;
   const identity = ws.identityByUserName(user);
   if (!identity) return refuse('28000', `role "${user}" does not exist`);
@@ -57,10 +76,10 @@ export async function authorizeLogin(ws: WorkspaceImpl, request: LoginRequest): 
 }
 
 /** The route of a read-only or pooled host name (see endpoint-hosts.ts); undefined for every other name. */
-function routeOf(ws: WorkspaceImpl, serverName: string | undefined): HostRoute | undefined {
+function routeOf(ws: LoginWorkspace, serverName: string | undefined): HostRoute | undefined {
   const host = serverName?.toLowerCase();
   if (!host || LOOPBACK.has(host) || host === ws.pgHost.toLowerCase()) return undefined;
-  const route = routeEndpointHost(ws, host);
+  const route = routeEndpointHost(ws.state.endpoints, (e) => ws.autoscaling.endpointHost(e), host);
   return route && (route.readOnly || route.pooled) ? route : undefined;
 }
 
@@ -72,7 +91,7 @@ function refuse(sqlstate: string, message: string): LoginRefusal {
  * The resources a connection to `serverName` reaches. No SNI (an IP address), loopback or pgHost means the default
  * instance and the default endpoint, which share one database; any other name must be a resource's own host.
  */
-function resourcesServedAt(ws: WorkspaceImpl, serverName: string | undefined): ResourceRef[] {
+function resourcesServedAt(ws: LoginWorkspace, serverName: string | undefined): ResourceRef[] {
   const host = serverName?.toLowerCase();
   if (host === undefined || host === '' || LOOPBACK.has(host) || host === ws.pgHost.toLowerCase()) {
     const defaults: ResourceRef[] = [];
@@ -83,12 +102,12 @@ function resourcesServedAt(ws: WorkspaceImpl, serverName: string | undefined): R
   const instance = ws.state.instances.find((i) => ws.instances.host(i).toLowerCase() === host);
   if (instance) return [{ kind: 'instance', name: instance.name }];
   const endpoint = ws.state.endpoints.find((e) => ws.autoscaling.endpointHost(e).toLowerCase() === host);
-  if (endpoint) return [{ kind: 'endpoint', name: ws.autoscaling.json.endpoint(endpoint).name as string }];
+  if (endpoint) return [{ kind: 'endpoint', name: endpointName(endpoint) }];
   return [];
 }
 
 /** Why the resource refuses connections, or undefined if it accepts them. */
-function unavailableState(ws: WorkspaceImpl, resource: ResourceRef): string | undefined {
+function unavailableState(ws: LoginWorkspace, resource: ResourceRef): string | undefined {
   if (resource.kind === 'instance') {
     const instance = ws.instances.find(resource.name);
     if (!instance) return `Database instance "${resource.name}" does not exist.`;

@@ -1,7 +1,7 @@
 /** The Autoscaling resources and long-running operations as the Postgres API answers them (reference section 2). */
 import { ApiError } from './api-error.js';
-import type { AutoscalingModel } from './autoscaling.js';
 import { branchName, DEFAULT_BRANCH_ID, endpointName, sizingJson } from './autoscaling-records.js';
+import type { BranchData } from './branches.js';
 import { type ModelContext, rfc3339 } from './context.js';
 import { endpointHosts } from './endpoint-hosts.js';
 import type { BranchRecord, EndpointRecord, OperationRecord, ProjectRecord } from './state.js';
@@ -10,10 +10,23 @@ const TYPE_PREFIX = 'type.googleapis.com/databricks.postgres.v1.';
 
 type Json = Record<string, unknown>;
 
-/** Renders the records of an {@link AutoscalingModel}; reached as `model.json`. */
+/**
+ * What rendering reads from the Autoscaling model (the model passes itself): lookups and derived state, nothing that
+ * changes a record.
+ */
+export interface AutoscalingLookup {
+  readonly data: Pick<BranchData, 'copying'>;
+  project(projectId: string): ProjectRecord;
+  branch(projectId: string, branchId: string): BranchRecord;
+  endpoint(projectId: string, branchId: string, endpointId: string): EndpointRecord;
+  endpointState(endpoint: EndpointRecord): 'INIT' | 'ACTIVE' | 'IDLE';
+  endpointHost(endpoint: EndpointRecord): string;
+}
+
+/** Renders the records of the Autoscaling model; reached as `model.json`. */
 export class AutoscalingJson {
   constructor(
-    private readonly model: AutoscalingModel,
+    private readonly model: AutoscalingLookup,
     private readonly ctx: ModelContext,
   ) {}
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from './api-error.js';
+import { ApiError } from '../model/api-error.js';
 
 /**
  * Requests that never reach a route, answered in the Databricks error body like every other failure of the API

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { ApiError } from './api-error.js';
+import { ApiError } from '../model/api-error.js';
+import type { ApiWorkspace } from './api-workspace.js';
 import { clientError, frameworkError, requireOneHost } from './http-edges.js';
 import { adminRoutes } from './routes/admin.js';
 import { addBearerAuth } from './routes/auth.js';
@@ -11,8 +12,6 @@ import { postgresRoutes } from './routes/postgres.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimRoutes } from './routes/scim.js';
 import { telemetryRoutes } from './routes/telemetry.js';
-import type { Workspace } from './types.js';
-import { internal } from './workspace.js';
 
 const MAX_LISTED_PATH = 256;
 
@@ -24,14 +23,8 @@ export interface ApiServerOptions {
   tls?: { certPem: string; keyPem: string };
 }
 
-/**
- * The workspace REST API as a Fastify instance, not yet listening: OIDC discovery and M2M tokens, SCIM Me, Lakebase
- * Provisioned and Autoscaling resources and credentials, `/telemetry-ext`, and the `/__emulator` admin routes. The
- * caller listens (`listen({ host: '127.0.0.1', port })`). OIDC discovery points at the URL each request arrived at
- * (so one workspace can serve HTTP and HTTPS side by side), unless the caller fixes one with `setBaseUrl`.
- */
-export function buildApiServer(workspace: Workspace, options: ApiServerOptions = {}): FastifyInstance {
-  const ws = internal(workspace);
+/** The REST API over `ws`, not yet listening (see `buildApiServer` in workspace.ts). */
+export function apiServer(ws: ApiWorkspace, options: ApiServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     genReqId: () => randomUUID(),

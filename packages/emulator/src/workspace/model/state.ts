@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { EmulatorError } from '../errors.js';
+import { EmulatorError } from '../../errors.js';
 import { readJsonFile, writeFileAtomic } from './persistence.js';
 
 /** A workspace identity. Users log in with a PAT; the service principal with OAuth M2M. */
