@@ -63,8 +63,26 @@ export interface LakebaseErrorOptions {
   retryable?: boolean;
 }
 
-/** The one error class of the library. `code` is stable; `message` and `suggestion` are for people. */
+/**
+ * The brand every {@link LakebaseError} carries on its prototype. `Symbol.for` makes it the same symbol in every copy
+ * of the package in a process (the ESM and the CommonJS build, two versions in `node_modules`), so an error made by
+ * one copy is recognised by another, where `instanceof` on its own would compare two different classes.
+ */
+const BRAND: unique symbol = Symbol.for('@lakebase-kit/client.LakebaseError') as never;
+
+/**
+ * The one error class of the library. `code` is stable; `message` and `suggestion` are for people.
+ * `instanceof LakebaseError` and {@link isLakebaseError} both go by the brand, so both hold for an error made by
+ * another copy of the package (the other build) in the same process.
+ */
 export class LakebaseError extends Error {
+  /** An error from any copy of the package is a LakebaseError; a subclass still gets the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (maybe a subclass)
+    if (this !== LakebaseError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value);
+  }
+
   override readonly name = 'LakebaseError';
   readonly code: LakebaseErrorCode;
   readonly suggestion: string | undefined;
@@ -92,9 +110,19 @@ export class LakebaseError extends Error {
   }
 }
 
-/** True when `value` is a {@link LakebaseError}, optionally with the given code. */
+// Non-enumerable and on the prototype: not an own property, so it never shows in JSON, inspect or Object.keys.
+Object.defineProperty(LakebaseError.prototype, BRAND, { value: true });
+
+function hasBrand(value: unknown): value is LakebaseError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+/**
+ * True when `value` is a {@link LakebaseError}, optionally with the given code. Recognises errors of every copy of
+ * the package in the process (by a `Symbol.for` brand), not only of this one.
+ */
 export function isLakebaseError(value: unknown, code?: LakebaseErrorCode): value is LakebaseError {
-  return value instanceof LakebaseError && (code === undefined || value.code === code);
+  return hasBrand(value) && (code === undefined || value.code === code);
 }
 
 function describeCause(cause: unknown): unknown {
