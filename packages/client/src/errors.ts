@@ -4,53 +4,9 @@
  * token or secret never reaches a log line even if it slipped into the text of a lower-level error.
  */
 
-/** Every code a {@link LakebaseError} can carry. Stable: treat them as API. */
-export type LakebaseErrorCode =
-  | 'LAKEBASE_NOT_CONFIGURED'
-  | 'LAKEBASE_CONFIG_INVALID'
-  | 'LAKEBASE_AUTH_NOT_CONFIGURED'
-  | 'LAKEBASE_AUTH_CONFLICT'
-  | 'LAKEBASE_AUTH_PROFILE_NOT_FOUND'
-  | 'LAKEBASE_AUTH_FAILED'
-  | 'LAKEBASE_PERMISSION_DENIED'
-  | 'LAKEBASE_RESOURCE_NOT_FOUND'
-  | 'LAKEBASE_INSTANCE_NOT_READY'
-  | 'LAKEBASE_API_UNAVAILABLE'
-  | 'LAKEBASE_API_UNREACHABLE'
-  | 'LAKEBASE_API_ERROR'
-  | 'LAKEBASE_CREDENTIAL_FAILED'
-  | 'LAKEBASE_DNS_FAILED'
-  | 'LAKEBASE_CONNECT_FAILED'
-  | 'LAKEBASE_TLS_FAILED'
-  | 'LAKEBASE_LOGIN_FAILED'
-  | 'LAKEBASE_ROLE_NOT_FOUND'
-  | 'LAKEBASE_DATABASE_NOT_FOUND'
-  | 'LAKEBASE_QUERY_FAILED'
-  | 'LAKEBASE_CLOSED'
-  | 'LAKEBASE_RESOURCE_AMBIGUOUS'
-  | 'LAKEBASE_MIGRATION_FAILED'
-  | 'LAKEBASE_COMMAND_NOT_FOUND'
-  | 'LAKEBASE_USAGE_ERROR'
-  | 'LAKEBASE_IDENTITY_MISMATCH'
-  | 'LAKEBASE_TABLE_ACCESS_DENIED'
-  /** A branch with that name already exists (create without replace). */
-  | 'LAKEBASE_BRANCH_EXISTS'
-  /** The branch is protected or the project's default branch: it cannot be deleted or reset. */
-  | 'LAKEBASE_BRANCH_PROTECTED'
-  /** The workspace refused for a quota (too many branches, endpoints or compute). */
-  | 'LAKEBASE_QUOTA_EXCEEDED'
-  /** A long-running operation finished with an error, or did not finish in time. */
-  | 'LAKEBASE_OPERATION_FAILED'
-  /** The caller cancelled the wait (AbortSignal). */
-  | 'LAKEBASE_ABORTED'
-  /** A write went to the read pool (PostgreSQL answered 25006 read_only_sql_transaction). */
-  | 'LAKEBASE_READ_POOL_WRITE'
-  /** The read host is not configured or cannot be reached, and the read pool's fallback is `fail`. */
-  | 'LAKEBASE_READ_HOST_UNAVAILABLE'
-  /** Something transaction pooling cannot do (LISTEN, named prepared statements, migrations) on the pooled host. */
-  | 'LAKEBASE_POOLED_HOST_UNSUPPORTED'
-  /** An error the library has no code for (from below it, with no SQLSTATE or socket code): please report it. */
-  | 'LAKEBASE_UNEXPECTED_ERROR';
+import type { LakebaseErrorCode } from './error-codes.js';
+
+export type { LakebaseErrorCode } from './error-codes.js';
 
 /** Extra, non-secret facts about an error (HTTP status, REST error code, the step that failed...). */
 export type LakebaseErrorDetails = Record<string, string | number | boolean | undefined>;
