@@ -36,40 +36,21 @@ export async function requireOneHost(request: FastifyRequest): Promise<void> {
   const raw = request.raw.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'host') hosts++;
   if (hosts > 1 || (request.raw.httpVersion !== '1.0' && hosts === 0)) {
-    throw new AppError(
-      400,
-      'BAD_REQUEST',
-      'An HTTP/1.1 request must carry exactly one Host header.',
-      'RequestError',
-      'Send the request with one Host header.',
-    );
+    throw new AppError('BAD_REQUEST', 'An HTTP/1.1 request must carry exactly one Host header.', {
+      suggestion: 'Send the request with one Host header.',
+    });
   }
 }
 
 function toClientError(code: string | undefined): AppError {
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return new AppError(
-      431,
-      'HEADERS_TOO_LARGE',
-      'The request headers are too large.',
-      'RequestError',
-      'Send smaller headers (cookies included): at most 16 KiB in all.',
-    );
+    return new AppError('HEADERS_TOO_LARGE', 'The request headers are too large.');
   }
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return new AppError(
-      408,
-      'REQUEST_TIMEOUT',
-      'The request did not arrive in time.',
-      'RequestError',
-      'Send the request again.',
-    );
+    return new AppError('REQUEST_TIMEOUT', 'The request did not arrive in time.');
   }
   return new AppError(
-    400,
     'BAD_REQUEST',
     `The request is not valid HTTP (${code ?? 'unparseable'}), e.g. a control character in a header.`,
-    'RequestError',
-    'Correct the request and send it again.',
   );
 }

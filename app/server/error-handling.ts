@@ -44,14 +44,11 @@ export const errorHandlingPlugin = fp(
 
     fastify.setNotFoundHandler((request, reply) => {
       const error = new AppError(
-        404,
         'NOT_FOUND',
         // Bounded: a long URL is not echoed back whole (nor logged through the message).
         `No route for ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 256)}.`,
-        'NotFoundError',
-        'See app/README.md for the API.',
       );
-      return reply.code(404).send(error.toBody());
+      return reply.code(error.statusCode).send(error.toBody());
     });
   },
   { name: 'error-handling', fastify: '5.x' },
@@ -71,23 +68,12 @@ function toHttpError(error: FastifyError): AppError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return validationError('body', 'body is too large', 'VALUE_TOO_LARGE');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError(
-        415,
-        'UNSUPPORTED_MEDIA_TYPE',
-        'body must be sent as application/json',
-        'ValidationError',
-        'Send Content-Type: application/json.',
-      );
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'body must be sent as application/json');
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    return new AppError(status, 'BAD_REQUEST', error.message, 'RequestError', 'Correct the request and send it again.');
+    // Fastify's own 4xx (e.g. 413 from a limit it enforces) keeps its status.
+    return new AppError('BAD_REQUEST', error.message, { status });
   }
-  return new AppError(
-    500,
-    'INTERNAL_ERROR',
-    'Internal server error.',
-    'InternalError',
-    'See the server log for details.',
-  );
+  return new AppError('INTERNAL_ERROR', 'Internal server error.');
 }

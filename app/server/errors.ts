@@ -1,3 +1,5 @@
+import { type ErrorCode, errorCodeInfo, RELAYED_LIBRARY_ERROR } from '@lakebase-kit/client/toolkit';
+
 /**
  * The one error body of the API, kept from the original Python template so clients written for it keep working:
  * `{"detail":{"error_code","message","technical_details":{"error_type","suggestion"}}}`. Bodies never carry a stack
@@ -17,19 +19,42 @@ export interface ErrorBody {
   };
 }
 
-/** An error the API reports as-is. Everything else is mapped by {@link toAppError} first. */
+export interface AppErrorOptions {
+  /** The input that is wrong (`key`, `value`, `body`, a header name). */
+  field?: string;
+  /** A suggestion naming the input (the key, the route); default: the registry's. */
+  suggestion?: string;
+  /** Only where the status is the request's own (a Fastify 4xx passed on); default: the registry's. */
+  status?: number;
+  /** Only for a relayed library error; default: the registry's. */
+  errorType?: string;
+}
+
+/**
+ * An error the API reports as-is. Everything else is mapped by {@link toAppError} first. Its status, error type and
+ * default suggestion come from the product's error registry (`ERROR_CODES` in `@lakebase-kit/client/toolkit`), so a
+ * code has one status wherever it is raised; the body's shape is this class's.
+ */
 export class AppError extends Error {
   override readonly name = 'AppError';
+  readonly statusCode: number;
+  readonly errorType: string;
+  readonly suggestion: string;
+  readonly field: string | undefined;
 
+  /** Without a message, the registry's fixed one (`LAKEBASE_NOT_CONFIGURED`'s body) or its description. */
   constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly errorType: string,
-    readonly suggestion: string,
-    readonly field?: string,
+    readonly code: ErrorCode,
+    message?: string,
+    options: AppErrorOptions = {},
   ) {
-    super(message);
+    const info = errorCodeInfo(code);
+    const http = info?.http ?? RELAYED_LIBRARY_ERROR;
+    super(message ?? http.message ?? info?.description ?? code);
+    this.statusCode = options.status ?? http.status;
+    this.errorType = options.errorType ?? http.errorType;
+    this.suggestion = options.suggestion ?? http.suggestion ?? info?.suggestion ?? '';
+    this.field = options.field;
   }
 
   toBody(): ErrorBody {
@@ -42,19 +67,14 @@ export class AppError extends Error {
   }
 }
 
-/** The exact 503 of the original template when no Lakebase database is configured. */
+/** The exact 503 of the original template when no Lakebase database is configured (the registry holds its body). */
 export function notConfiguredError(): AppError {
-  return new AppError(
-    503,
-    'LAKEBASE_NOT_CONFIGURED',
-    'User preferences are not available. Lakebase database is not configured for this deployment.',
-    'ConfigurationError',
-    'Configure Lakebase resource in databricks.yml or set PGHOST and LAKEBASE_DATABASE environment variables.',
-  );
+  return new AppError('LAKEBASE_NOT_CONFIGURED');
 }
 
-export function validationError(field: string, message: string, code = 'VALIDATION_FAILED'): AppError {
-  return new AppError(400, code, message, 'ValidationError', 'Correct the request and send it again.', field);
+/** A 400 about one input; `code` names what is wrong with it (default `VALIDATION_FAILED`). */
+export function validationError(field: string, message: string, code: ErrorCode = 'VALIDATION_FAILED'): AppError {
+  return new AppError(code, message, { field });
 }
 
 /** SQLSTATE classes and Node error codes that mean "the database cannot be reached or refused us", not "bad query". */
@@ -81,41 +101,23 @@ export function toAppError(error: unknown): AppError {
   const lakebase = findInChain(error, isLakebaseErrorLike);
   if (lakebase) {
     if (lakebase.code === 'LAKEBASE_NOT_CONFIGURED') return notConfiguredError();
-    return new AppError(
-      503,
-      lakebase.code,
-      lakebase.message,
-      'LakebaseError',
-      lakebase.suggestion ?? 'Call GET /api/health or run `lakebase doctor` to see which step fails.',
-    );
+    // The server's own database layer failed: relayed as unavailable whatever the code's per-user status. The code
+    // is the client's (a newer client may carry one this registry does not list yet; it is passed on as is).
+    return new AppError(lakebase.code as ErrorCode, lakebase.message, {
+      status: RELAYED_LIBRARY_ERROR.status,
+      errorType: RELAYED_LIBRARY_ERROR.errorType,
+      suggestion: lakebase.suggestion ?? 'Call GET /api/health or run `lakebase doctor` to see which step fails.',
+    });
   }
   const code = findInChain(error, hasCode)?.code;
   if (code === '42P01') {
-    return new AppError(
-      503,
-      'LAKEBASE_SCHEMA_MISSING',
-      'The database has no user_preferences table yet.',
-      'SchemaError',
-      'Apply the migrations with `lakebase migrate`, or start the server with MIGRATE_ON_START=true.',
-    );
+    return new AppError('LAKEBASE_SCHEMA_MISSING', 'The database has no user_preferences table yet.');
   }
   const message = findInChain(error, (e): e is Error => e instanceof Error && CONNECTION_MESSAGES.test(e.message));
   if ((code && (UNAVAILABLE_SQLSTATE.test(code) || NETWORK_ERROR_CODES.has(code))) || message) {
-    return new AppError(
-      503,
-      'LAKEBASE_UNAVAILABLE',
-      'The Lakebase database is not reachable right now.',
-      'ConnectionError',
-      'Check GET /api/health and the server log; the database may be starting, stopped or unreachable.',
-    );
+    return new AppError('LAKEBASE_UNAVAILABLE', 'The Lakebase database is not reachable right now.');
   }
-  return new AppError(
-    500,
-    'LAKEBASE_QUERY_FAILED',
-    'The database could not complete the request.',
-    'QueryError',
-    'See the server log for details.',
-  );
+  return new AppError('LAKEBASE_QUERY_FAILED');
 }
 
 interface LakebaseErrorLike {

@@ -56,22 +56,22 @@ export function bothPreconditions(): AppError {
 /** 412 for `If-None-Match: *` when the preference exists: a create that would have replaced someone's value. */
 export function alreadyExists(key: string): AppError {
   return new AppError(
-    412,
     'PREFERENCE_EXISTS',
     `The preference '${key}' already exists (If-None-Match: * creates only a new one).`,
-    'ConflictError',
-    `Read it (GET /api/preferences/${key}) and change it with If-Match set to its ETag, or pick another key.`,
-    'key',
+    {
+      suggestion: `Read it (GET /api/preferences/${key}) and change it with If-Match set to its ETag, or pick another key.`,
+      field: 'key',
+    },
   );
 }
 
 export function preconditionFailed(key: string): AppError {
   return new AppError(
-    412,
     'PREFERENCE_CHANGED',
     `The preference '${key}' was changed or deleted since you read it (If-Match does not match).`,
-    'ConflictError',
-    `Read it again (GET /api/preferences/${key}), apply your change to the value you get and send it with If-Match set to the new ETag.`,
-    'If-Match',
+    {
+      suggestion: `Read it again (GET /api/preferences/${key}), apply your change to the value you get and send it with If-Match set to the new ETag.`,
+      field: 'If-Match',
+    },
   );
 }

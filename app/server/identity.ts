@@ -116,11 +116,5 @@ function decodeUtf8(value: string): string | undefined {
 /** The caller's identity, or a 401 in the API's error shape. */
 export function requireIdentity(request: FastifyRequest): Identity {
   if (request.identity) return request.identity;
-  throw new AppError(
-    401,
-    'UNAUTHENTICATED',
-    'No user identity on this request.',
-    'AuthenticationError',
-    'Open the app through its Databricks Apps URL: the Apps proxy signs you in and forwards X-Forwarded-Email.',
-  );
+  throw new AppError('UNAUTHENTICATED', 'No user identity on this request.');
 }

@@ -4,6 +4,7 @@
  * `user_api_scopes: [postgres]`). PostgreSQL's grants and row-level security then decide what the user sees.
  */
 import type { UserLease, UserPools } from '@lakebase-kit/client';
+import { errorCodeInfo } from '@lakebase-kit/client/toolkit';
 import type { FastifyRequest } from 'fastify';
 import { AppError, findInChain, toAppError } from './errors.js';
 import { requireIdentity } from './identity.js';
@@ -35,12 +36,8 @@ export async function attachUserPool(
   if (!token && devUserToken) token = await devUserToken(identity.email);
   if (!token) {
     throw new AppError(
-      401,
       'USER_TOKEN_MISSING',
       'This app connects to the database as each user, and the request carries no user token.',
-      'AuthenticationError',
-      'Deploy the app with `user_api_scopes: [postgres]` so the Apps proxy forwards X-Forwarded-Access-Token; ' +
-        'locally, send that header with a token from the emulator (see app/README.md, "Per-user mode").',
     );
   }
   let lease: UserLease;
@@ -51,30 +48,23 @@ export async function attachUserPool(
   }
   if (identity.source === 'proxy' && identity.email.toLowerCase() !== lease.identity.toLowerCase()) {
     lease.release();
-    throw new AppError(
-      403,
-      'IDENTITY_MISMATCH',
-      'The forwarded user token belongs to another user than X-Forwarded-Email.',
-      'PermissionError',
-      'Send the token of the signed-in user (the Apps proxy does so itself).',
-    );
+    throw new AppError('IDENTITY_MISMATCH', 'The forwarded user token belongs to another user than X-Forwarded-Email.');
   }
   // The database's spelling of the user, so rows written match current_user exactly (row-level security).
   request.identity = { ...identity, email: lease.identity };
   request.databaseLease = lease;
 }
 
-/** A user that may not use the database is a 401/403 of theirs, not a 503 of the server's. */
+/**
+ * A user that may not use the database is a 401/403 of theirs, not a 503 of the server's: the status the registry
+ * gives a library code when the caller's own credential caused it (LAKEBASE_AUTH_FAILED, _ROLE_NOT_FOUND, ...).
+ */
 function userAccessError(error: unknown): AppError {
   const mapped = toAppError(error);
-  const status: Record<string, number> = {
-    LAKEBASE_PERMISSION_DENIED: 403,
-    LAKEBASE_ROLE_NOT_FOUND: 403,
-    LAKEBASE_AUTH_FAILED: 401,
-  };
-  const code = status[mapped.code];
-  if (code === undefined) return mapped;
-  return new AppError(code, mapped.code, mapped.message, 'PermissionError', mapped.suggestion);
+  const info = errorCodeInfo(mapped.code);
+  const status = info?.scope === 'library' ? info.http?.status : undefined;
+  if (status !== 401 && status !== 403) return mapped;
+  return new AppError(mapped.code, mapped.message, { suggestion: mapped.suggestion });
 }
 
 /**
@@ -84,11 +74,8 @@ function userAccessError(error: unknown): AppError {
 export function userQueryError(error: unknown): AppError {
   const denied = findInChain(error, (e): e is { code: string } => (e as { code?: unknown } | null)?.code === '42501');
   if (!denied) return toAppError(error);
-  return new AppError(
-    403,
-    'LAKEBASE_PERMISSION_DENIED',
-    'Your database role may not use this table.',
-    'PermissionError',
-    "Ask the app owner to add you to the app's group role: `lakebase grant --to lakebase_app_users --members <your email>`.",
-  );
+  return new AppError('LAKEBASE_PERMISSION_DENIED', 'Your database role may not use this table.', {
+    suggestion:
+      "Ask the app owner to add you to the app's group role: `lakebase grant --to lakebase_app_users --members <your email>`.",
+  });
 }

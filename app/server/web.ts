@@ -31,7 +31,7 @@ export const webPlugin = fp<{ webRoot: string | undefined }>(
     });
     fastify.get('/*', async (request, reply) => {
       if (request.url.startsWith('/api/') || request.url === '/api') {
-        throw new AppError(404, 'NOT_FOUND', `No route for GET ${request.url}.`, 'NotFoundError', 'See app/README.md.');
+        throw new AppError('NOT_FOUND', `No route for GET ${request.url}.`);
       }
       return reply.header('cache-control', 'no-cache').sendFile('index.html');
     });

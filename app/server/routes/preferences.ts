@@ -181,14 +181,7 @@ async function query<T>(run: () => Promise<T>, database: { errorOf(error: unknow
 }
 
 function notFound(key: string): AppError {
-  return new AppError(
-    404,
-    'PREFERENCE_NOT_FOUND',
-    `You have no preference named '${key}'.`,
-    'NotFoundError',
-    'List your preferences with GET /api/preferences.',
-    'key',
-  );
+  return new AppError('PREFERENCE_NOT_FOUND', `You have no preference named '${key}'.`, { field: 'key' });
 }
 
 /** Turn Ajv's errors into one sentence about the first problem, naming the input that is wrong. */

@@ -4,53 +4,9 @@
  * token or secret never reaches a log line even if it slipped into the text of a lower-level error.
  */
 
-/** Every code a {@link LakebaseError} can carry. Stable: treat them as API. */
-export type LakebaseErrorCode =
-  | 'LAKEBASE_NOT_CONFIGURED'
-  | 'LAKEBASE_CONFIG_INVALID'
-  | 'LAKEBASE_AUTH_NOT_CONFIGURED'
-  | 'LAKEBASE_AUTH_CONFLICT'
-  | 'LAKEBASE_AUTH_PROFILE_NOT_FOUND'
-  | 'LAKEBASE_AUTH_FAILED'
-  | 'LAKEBASE_PERMISSION_DENIED'
-  | 'LAKEBASE_RESOURCE_NOT_FOUND'
-  | 'LAKEBASE_INSTANCE_NOT_READY'
-  | 'LAKEBASE_API_UNAVAILABLE'
-  | 'LAKEBASE_API_UNREACHABLE'
-  | 'LAKEBASE_API_ERROR'
-  | 'LAKEBASE_CREDENTIAL_FAILED'
-  | 'LAKEBASE_DNS_FAILED'
-  | 'LAKEBASE_CONNECT_FAILED'
-  | 'LAKEBASE_TLS_FAILED'
-  | 'LAKEBASE_LOGIN_FAILED'
-  | 'LAKEBASE_ROLE_NOT_FOUND'
-  | 'LAKEBASE_DATABASE_NOT_FOUND'
-  | 'LAKEBASE_QUERY_FAILED'
-  | 'LAKEBASE_CLOSED'
-  | 'LAKEBASE_RESOURCE_AMBIGUOUS'
-  | 'LAKEBASE_MIGRATION_FAILED'
-  | 'LAKEBASE_COMMAND_NOT_FOUND'
-  | 'LAKEBASE_USAGE_ERROR'
-  | 'LAKEBASE_IDENTITY_MISMATCH'
-  | 'LAKEBASE_TABLE_ACCESS_DENIED'
-  /** A branch with that name already exists (create without replace). */
-  | 'LAKEBASE_BRANCH_EXISTS'
-  /** The branch is protected or the project's default branch: it cannot be deleted or reset. */
-  | 'LAKEBASE_BRANCH_PROTECTED'
-  /** The workspace refused for a quota (too many branches, endpoints or compute). */
-  | 'LAKEBASE_QUOTA_EXCEEDED'
-  /** A long-running operation finished with an error, or did not finish in time. */
-  | 'LAKEBASE_OPERATION_FAILED'
-  /** The caller cancelled the wait (AbortSignal). */
-  | 'LAKEBASE_ABORTED'
-  /** A write went to the read pool (PostgreSQL answered 25006 read_only_sql_transaction). */
-  | 'LAKEBASE_READ_POOL_WRITE'
-  /** The read host is not configured or cannot be reached, and the read pool's fallback is `fail`. */
-  | 'LAKEBASE_READ_HOST_UNAVAILABLE'
-  /** Something transaction pooling cannot do (LISTEN, named prepared statements, migrations) on the pooled host. */
-  | 'LAKEBASE_POOLED_HOST_UNSUPPORTED'
-  /** An error the library has no code for (from below it, with no SQLSTATE or socket code): please report it. */
-  | 'LAKEBASE_UNEXPECTED_ERROR';
+import type { LakebaseErrorCode } from './error-codes.js';
+
+export type { LakebaseErrorCode } from './error-codes.js';
 
 /** Extra, non-secret facts about an error (HTTP status, REST error code, the step that failed...). */
 export type LakebaseErrorDetails = Record<string, string | number | boolean | undefined>;
@@ -63,8 +19,26 @@ export interface LakebaseErrorOptions {
   retryable?: boolean;
 }
 
-/** The one error class of the library. `code` is stable; `message` and `suggestion` are for people. */
+/**
+ * The brand every {@link LakebaseError} carries on its prototype. `Symbol.for` makes it the same symbol in every copy
+ * of the package in a process (the ESM and the CommonJS build, two versions in `node_modules`), so an error made by
+ * one copy is recognised by another, where `instanceof` on its own would compare two different classes.
+ */
+const BRAND: unique symbol = Symbol.for('@lakebase-kit/client.LakebaseError') as never;
+
+/**
+ * The one error class of the library. `code` is stable; `message` and `suggestion` are for people.
+ * `instanceof LakebaseError` and {@link isLakebaseError} both go by the brand, so both hold for an error made by
+ * another copy of the package (the other build) in the same process.
+ */
 export class LakebaseError extends Error {
+  /** An error from any copy of the package is a LakebaseError; a subclass still gets the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (maybe a subclass)
+    if (this !== LakebaseError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value);
+  }
+
   override readonly name = 'LakebaseError';
   readonly code: LakebaseErrorCode;
   readonly suggestion: string | undefined;
@@ -92,9 +66,19 @@ export class LakebaseError extends Error {
   }
 }
 
-/** True when `value` is a {@link LakebaseError}, optionally with the given code. */
+// Non-enumerable and on the prototype: not an own property, so it never shows in JSON, inspect or Object.keys.
+Object.defineProperty(LakebaseError.prototype, BRAND, { value: true });
+
+function hasBrand(value: unknown): value is LakebaseError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+/**
+ * True when `value` is a {@link LakebaseError}, optionally with the given code. Recognises errors of every copy of
+ * the package in the process (by a `Symbol.for` brand), not only of this one.
+ */
 export function isLakebaseError(value: unknown, code?: LakebaseErrorCode): value is LakebaseError {
-  return value instanceof LakebaseError && (code === undefined || value.code === code);
+  return hasBrand(value) && (code === undefined || value.code === code);
 }
 
 function describeCause(cause: unknown): unknown {

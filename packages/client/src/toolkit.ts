@@ -7,6 +7,14 @@
 // -- CLI and app helpers moved off the root entry (surface) --
 
 // -- errors: the registry of codes (errors) --
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  errorCodeInfo,
+  type HttpAnswer,
+  RELAYED_LIBRARY_ERROR,
+} from './error-codes.js';
 
 // -- one home per piece of knowledge: quoting, atomic write, deadline, connection failures, env (knowledge) --
 

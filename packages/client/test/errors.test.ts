@@ -25,6 +25,18 @@ describe('LakebaseError and redaction', () => {
     });
   });
 
+  it('is recognised by its brand, which stays off JSON and keys; a subclass keeps the ordinary instanceof check', () => {
+    const error = new LakebaseError('LAKEBASE_CLOSED', 'closed');
+    expect(Object.getOwnPropertySymbols(error)).toEqual([]);
+    expect(JSON.stringify(error)).not.toContain('@lakebase-kit');
+    class Narrower extends LakebaseError {}
+    expect(new Narrower('LAKEBASE_CLOSED', 'x')).toBeInstanceOf(LakebaseError);
+    expect(error instanceof Narrower).toBe(false);
+    expect(new Narrower('LAKEBASE_CLOSED', 'x') instanceof Narrower).toBe(true);
+    const lookAlike = Object.assign(new Error('x'), { name: 'LakebaseError', code: 'LAKEBASE_CLOSED' });
+    expect(isLakebaseError(lookAlike)).toBe(false);
+  });
+
   it('redacts JWTs, PATs, OAuth secrets, URL passwords, key=value secrets and registered values', () => {
     registerSecret('opaque-registered-secret-value');
     const text = [
