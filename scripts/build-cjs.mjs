@@ -5,7 +5,7 @@
 //   migration runs (CommonJS may import() ESM on every Node we support), through the small module generated below;
 // - any other ESM-only dependency (jose: we use only decodeJwt, a small pure function) is bundled into the output.
 // Dependencies that can be required (pg, yaml, fastify, ...) stay external require() calls.
-// Output: dist/cjs/index.js (one file), the ESM build's declarations copied beside it (TypeScript reads them as
+// Output: dist/cjs/index.js (and toolkit.js where src/toolkit.ts exists, sharing one chunk), the ESM build's declarations copied beside it (TypeScript reads them as
 // CommonJS there), and dist/cjs/package.json, which makes dist/cjs CommonJS.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -54,9 +54,15 @@ async function buildCjs(packageDir) {
 
   await rm(out, { recursive: true, force: true });
   const bundle = await rolldown({
-    input: path.join(packageDir, 'src', 'index.ts'),
+    // Every entry the exports map names (`.` and, for the client, `./toolkit`); shared code goes to a common chunk.
+    input: Object.fromEntries(
+      ['index', 'toolkit']
+        .filter((name) => existsSync(path.join(packageDir, 'src', `${name}.ts`)))
+        .map((name) => [name, path.join(packageDir, 'src', `${name}.ts`)]),
+    ),
     platform: 'node',
-    external: (id) => id.startsWith('node:') || external.has(id),
+    // A dependency's subpath (`@lakebase-kit/client/toolkit`) stays a require() of that package, like its root.
+    external: (id) => id.startsWith('node:') || external.has(id) || [...external].some((n) => id.startsWith(`${n}/`)),
     plugins: [
       {
         name: 'lazy-node-pg-migrate',
@@ -71,7 +77,14 @@ async function buildCjs(packageDir) {
       },
     ],
   });
-  await bundle.write({ file: path.join(out, 'index.js'), format: 'cjs', sourcemap: true, dynamicImportInCjs: true });
+  await bundle.write({
+    dir: out,
+    entryFileNames: '[name].js',
+    chunkFileNames: '[name]-[hash].js',
+    format: 'cjs',
+    sourcemap: true,
+    dynamicImportInCjs: true,
+  });
   await bundle.close();
 
   // Declarations: the ESM build's .d.ts files; below dist/cjs/package.json they describe the CommonJS module.

@@ -1,4 +1,5 @@
 import type { UserPools, UserPoolsStats } from '@lakebase-kit/client';
+import { withDeadline } from '@lakebase-kit/client/toolkit';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
@@ -140,7 +141,7 @@ export function createDatabaseService(database: AppDatabase): DatabaseService {
         ...(userPools ? { userPools: userPools.stats() } : {}),
       });
       try {
-        await withTimeout(pool.query('SELECT 1'), timeoutMs);
+        await withDeadline(pool.query('SELECT 1'), timeoutMs, healthTimeout);
         return { ...common(), reachable: true, latencyMs: Math.round(performance.now() - started) };
       } catch (error) {
         const { detail } = toAppError(error).toBody();
@@ -170,10 +171,7 @@ export const databasePlugin = fp<{ database: AppDatabase }>(
   { name: 'lakebase-database', fastify: '5.x' },
 );
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('connection timeout'), { code: 'ETIMEDOUT' })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** The health check's own bound, shaped like a socket timeout so it reads as "unavailable". */
+function healthTimeout(): Error {
+  return Object.assign(new Error('connection timeout'), { code: 'ETIMEDOUT' });
 }

@@ -1,4 +1,9 @@
-import { type ErrorCode, errorCodeInfo, RELAYED_LIBRARY_ERROR } from '@lakebase-kit/client/toolkit';
+import {
+  classifyConnectionFailure,
+  type ErrorCode,
+  errorCodeInfo,
+  RELAYED_LIBRARY_ERROR,
+} from '@lakebase-kit/client/toolkit';
 
 /**
  * The one error body of the API, kept from the original Python template so clients written for it keep working:
@@ -77,20 +82,6 @@ export function validationError(field: string, message: string, code: ErrorCode 
   return new AppError(code, message, { field });
 }
 
-/** SQLSTATE classes and Node error codes that mean "the database cannot be reached or refused us", not "bad query". */
-const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P)/;
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
-const CONNECTION_MESSAGES = /connection terminated|timeout exceeded when trying to connect|connection timeout/i;
-
 /**
  * Map a failure from the database layer to an API error. `LakebaseError`s from the client keep their own code,
  * message and suggestion (already redacted by the client); raw network and pg errors get a fixed, secret-free text.
@@ -113,8 +104,8 @@ export function toAppError(error: unknown): AppError {
   if (code === '42P01') {
     return new AppError('LAKEBASE_SCHEMA_MISSING', 'The database has no user_preferences table yet.');
   }
-  const message = findInChain(error, (e): e is Error => e instanceof Error && CONNECTION_MESSAGES.test(e.message));
-  if ((code && (UNAVAILABLE_SQLSTATE.test(code) || NETWORK_ERROR_CODES.has(code))) || message) {
+  // The kit's one classification: SQLSTATE classes 08, 28, 53, 57P and the socket codes mean "cannot reach it".
+  if (classifyConnectionFailure(error)) {
     return new AppError('LAKEBASE_UNAVAILABLE', 'The Lakebase database is not reachable right now.');
   }
   return new AppError('LAKEBASE_QUERY_FAILED');

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { loadEnvFiles, parseNumber, settingValue } from '@lakebase-kit/client';
+import { loadEnvFiles, settingValue } from '@lakebase-kit/client';
+import { envReader } from '@lakebase-kit/client/toolkit';
 import type { TelemetrySettings } from './telemetry.js';
 
 /**
@@ -71,51 +72,37 @@ const PLATFORM_VARIABLES = ['DATABRICKS_APP_NAME', 'DATABRICKS_APP_PORT'] as con
  * blank variable is unset. Explicit values (a caller's own settings object) go over what this returns.
  */
 export function readServerSettings(env: Env = process.env, cwd: string = process.cwd()): ServerSettings {
-  const value = (name: string) => settingValue(env[name]);
-  const appPort = value('DATABRICKS_APP_PORT');
-  const production = value('NODE_ENV') === 'production' || value('DATABRICKS_APP_NAME') !== undefined;
+  const read = envReader(env);
+  const appPort = read.text('DATABRICKS_APP_PORT');
+  const production = read.text('NODE_ENV') === 'production' || read.text('DATABRICKS_APP_NAME') !== undefined;
   // npm runs workspace scripts inside app/; INIT_CWD is where the user typed `npm start` (the repo root).
-  const baseDir = value('INIT_CWD') ?? cwd;
-  const tier = value('LAKEBASE_EMULATOR_TIER') === 'provisioned' ? 'provisioned' : 'autoscaling';
-  const port = appPort === undefined ? value('PORT') : appPort;
-  const interval = value('OTEL_METRIC_EXPORT_INTERVAL');
+  const baseDir = read.text('INIT_CWD') ?? cwd;
   return {
-    port: port === undefined ? 8000 : parseNumber(port, appPort === undefined ? 'PORT' : 'DATABRICKS_APP_PORT', PORTS),
+    port: (appPort === undefined ? read.number('PORT', PORTS) : read.number('DATABRICKS_APP_PORT', PORTS)) ?? 8000,
     host: appPort !== undefined ? '0.0.0.0' : '127.0.0.1',
     production,
-    databricksApps: appPort !== undefined || value('DATABRICKS_APP_NAME') !== undefined,
-    devUser: value('DEV_USER_EMAIL') ?? 'dev@example.com',
-    migrateOnStart: isTrue(env.MIGRATE_ON_START),
-    connectAs: parseConnectAs(env.LAKEBASE_CONNECT_AS),
-    logLevel: value('LOG_LEVEL') ?? 'info',
+    databricksApps: appPort !== undefined || read.text('DATABRICKS_APP_NAME') !== undefined,
+    devUser: read.text('DEV_USER_EMAIL') ?? 'dev@example.com',
+    migrateOnStart: read.boolean('MIGRATE_ON_START') ?? false,
+    connectAs: read.choice('LAKEBASE_CONNECT_AS', CONNECT_AS) ?? 'app',
+    logLevel: read.text('LOG_LEVEL') ?? 'info',
     telemetry: {
-      otlpEndpoint: value('OTEL_EXPORTER_OTLP_ENDPOINT'),
-      serviceName: value('OTEL_SERVICE_NAME') ?? 'lakebase-app',
-      metricIntervalMs:
-        interval === undefined ? 60_000 : parseNumber(interval, 'OTEL_METRIC_EXPORT_INTERVAL', METRIC_INTERVAL_MS),
+      otlpEndpoint: read.text('OTEL_EXPORTER_OTLP_ENDPOINT'),
+      serviceName: read.text('OTEL_SERVICE_NAME') ?? 'lakebase-app',
+      metricIntervalMs: read.number('OTEL_METRIC_EXPORT_INTERVAL', METRIC_INTERVAL_MS) ?? 60_000,
     },
     emulator: {
-      enabled: !['off', 'false', '0', 'no'].includes((value('LAKEBASE_EMULATOR') ?? '').toLowerCase()),
-      dataDir: path.resolve(baseDir, value('LAKEBASE_EMULATOR_DIR') ?? path.join('.lakebase', 'emulator')),
-      tier,
+      enabled: read.boolean('LAKEBASE_EMULATOR') ?? true,
+      dataDir: path.resolve(baseDir, read.text('LAKEBASE_EMULATOR_DIR') ?? path.join('.lakebase', 'emulator')),
+      tier: read.choice('LAKEBASE_EMULATOR_TIER', EMULATOR_TIERS) ?? 'autoscaling',
     },
   };
 }
+
+const CONNECT_AS = ['app', 'user'] as const;
+const EMULATOR_TIERS = ['autoscaling', 'provisioned'] as const;
 
 /** 0 picks a free port. */
 const PORTS = { min: 0, max: 65535 };
 /** OpenTelemetry's default is 60 s; under 1 s the export would be most of what the process does. */
 const METRIC_INTERVAL_MS = { min: 1000, max: 300_000 };
-
-function parseConnectAs(value: string | undefined): 'app' | 'user' {
-  const text = (value ?? '').trim().toLowerCase();
-  if (text === '' || text === 'app') return 'app';
-  if (text === 'user') return 'user';
-  throw new Error(
-    `Invalid LAKEBASE_CONNECT_AS '${value}': use 'app' (the service principal) or 'user' (each signed-in user).`,
-  );
-}
-
-function isTrue(value: string | undefined): boolean {
-  return ['true', '1', 'yes', 'on'].includes((value ?? '').trim().toLowerCase());
-}

@@ -21,7 +21,6 @@ export {
   ensureGitignored,
   loadEnvFiles,
   updateEnvFile,
-  writeFileAtomic,
 } from './config/env-file.js';
 export {
   type BranchId,

@@ -94,3 +94,19 @@ export function withDeadline<T>(
     );
   });
 }
+
+/**
+ * Whether `promise` settles (either way) within `ms`: for a bounded wait on something that may never finish (a child
+ * process exiting, a lock), where running out of time is an answer rather than an error. The timer never keeps the
+ * process alive.
+ */
+export function settlesWithin(promise: Promise<unknown>, ms: number, timers: Timers = systemTimers): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const handle = timers.setTimeout(() => resolve(false), ms, false);
+    const done = () => {
+      timers.clearTimeout(handle);
+      resolve(true);
+    };
+    promise.then(done, done);
+  });
+}

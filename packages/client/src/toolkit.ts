@@ -6,6 +6,16 @@
 
 // -- CLI and app helpers moved off the root entry (surface) --
 
+// -- one home per piece of knowledge: quoting, atomic write, deadline, connection failures, env (knowledge) --
+export { writeFileAtomic, writeFileAtomicSync } from './config/atomic-write.js';
+export { type EnvReader, envReader, parseBoolean, parseChoice } from './config/env-reader.js';
+export { INSTANCE_NAME_PATTERN, isInstanceName, RESOURCE_ID_PATTERN } from './config/names.js';
+export {
+  type ConnectionFailure,
+  type ConnectionFailureKind,
+  classifyConnectionFailure,
+  connectionFailureOf,
+} from './connection/connection-failures.js';
 // -- errors: the registry of codes (errors) --
 export {
   ERROR_CODES,
@@ -15,7 +25,5 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
-
-// -- one home per piece of knowledge: quoting, atomic write, deadline, connection failures, env (knowledge) --
-
-export {};
+export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';
+export { settlesWithin, withDeadline } from './time.js';

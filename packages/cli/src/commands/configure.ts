@@ -12,6 +12,7 @@ import {
   type LakebaseResource,
   listWorkspaceResources,
   parseBranchId,
+  parseNumber,
   readBundleResources,
   resolveBundleResources,
   resolveConfig,
@@ -20,6 +21,7 @@ import {
   validateInstanceName,
   waitUntilReady,
 } from '@lakebase-kit/client';
+import { envReader } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandEnv, type Env, progress, workspaceApi } from '../context.js';
 import { integerIn } from '../options.js';
@@ -165,7 +167,8 @@ async function configure(env: Env, flags: ConfigureFlags): Promise<void> {
     onWaiting: (state, ms) => progress(`  ${state}, waiting (${Math.round(ms / 1000)} s)...`),
   });
   const database = flags.database ?? resource.database ?? 'databricks_postgres';
-  const port = String(flags.port ?? env.LAKEBASE_PORT ?? env.PGPORT ?? 5432);
+  const read = envReader(env);
+  const port = String(flags.port ?? read.number('LAKEBASE_PORT', PORTS) ?? read.number('PGPORT', PORTS) ?? 5432);
   const values: EnvValues = {
     PGHOST: ready.host,
     LAKEBASE_HOST: ready.host,
@@ -290,14 +293,15 @@ async function findResource(
 
 /** The resource LAKEBASE_INSTANCE_NAME or LAKEBASE_ENDPOINT names, validated; undefined when neither is set. */
 function resourceFromEnv(env: Env, database: string | undefined): LakebaseResource | undefined {
-  const instanceName = env.LAKEBASE_INSTANCE_NAME?.trim();
-  const endpoint = env.LAKEBASE_ENDPOINT?.trim();
+  const read = envReader(env);
+  const instanceName = read.text('LAKEBASE_INSTANCE_NAME');
+  const endpoint = read.text('LAKEBASE_ENDPOINT');
   if (instanceName && endpoint) {
     throw new LakebaseError('LAKEBASE_CONFIG_INVALID', 'LAKEBASE_INSTANCE_NAME and LAKEBASE_ENDPOINT are both set.', {
       suggestion: 'Keep one of them (environment or .env.local), or choose with --instance / --endpoint.',
     });
   }
-  const configuredDatabase = database ?? (env.LAKEBASE_DATABASE?.trim() || undefined);
+  const configuredDatabase = database ?? read.text('LAKEBASE_DATABASE');
   if (instanceName) {
     validateInstanceName(instanceName, 'LAKEBASE_INSTANCE_NAME');
     return { tier: 'provisioned', instanceName, database: configuredDatabase, source: 'LAKEBASE_INSTANCE_NAME' };
@@ -309,15 +313,29 @@ function resourceFromEnv(env: Env, database: string | undefined): LakebaseResour
   return undefined;
 }
 
+/** A PostgreSQL port; 0 is no port to connect to. */
+const PORTS = { min: 1, max: 65535 };
+
 async function choose(choices: LakebaseResource[], where: string): Promise<LakebaseResource> {
   if (choices.length === 1) return choices[0] as LakebaseResource;
   if (!process.stdin.isTTY || !process.stdout.isTTY) throw ambiguous(choices, where);
   const lines = choices.map((c, i) => `  ${i + 1}) ${describeResource(c)}`);
   process.stdout.write(`Lakebase resources in ${where}:\n${lines.join('\n')}\n`);
   const answer = await ask(`Which one? [1-${choices.length}] `);
-  const picked = choices[Number(answer) - 1];
-  if (!picked) throw ambiguous(choices, where);
-  return picked;
+  // The one number parser: `0x1`, `1e0` or ` +1` is not item 1, and anything outside 1..n is no choice.
+  const picked = menuChoice(answer, choices.length);
+  if (picked === undefined) throw ambiguous(choices, where);
+  return choices[picked - 1] as LakebaseResource;
+}
+
+/** The item number typed at a menu of `count`, or undefined for anything that is not one of 1..count. */
+export function menuChoice(answer: string, count: number): number | undefined {
+  try {
+    return parseNumber(answer, 'the answer', { min: 1, max: count });
+  } catch (error) {
+    if (isLakebaseError(error, 'LAKEBASE_CONFIG_INVALID')) return undefined;
+    throw error;
+  }
 }
 
 async function confirm(flags: ConfigureFlags, question: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseRoleName } from '@lakebase-kit/client';
+import { shellQuote } from '@lakebase-kit/client/toolkit';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@lakebase-kit/emulator';
 import { type Command, InvalidArgumentError } from 'commander';
 import { integerIn } from '../options.js';
@@ -113,10 +114,6 @@ function printSummary(emulator: Emulator): void {
     'Press Ctrl-C to stop.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function shellQuote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /**

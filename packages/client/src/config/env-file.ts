@@ -4,11 +4,11 @@
  * atomically with mode 0600, and make sure the file is git-ignored. Nothing here ever writes a secret: callers pass
  * only the keys they mean to store.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { LakebaseError } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { settingValue } from './numbers.js';
 
 type Env = Record<string, string | undefined>;
@@ -133,25 +133,6 @@ export async function updateEnvFile(file: string, values: Env, header?: string):
   const text = mergeEnvText(before ?? '', values, header);
   await writeFileAtomic(file, text, 0o600);
   return { created: before === undefined };
-}
-
-/** Write a file through a temporary sibling and `rename`, with `mode` set before any data is written. */
-export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temporary, 'wx', mode);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await chmod(temporary, mode); // the umask may have narrowed or the platform ignored the open mode
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
 }
 
 /** Patterns in a `.gitignore` that already cover `.env.local`. */

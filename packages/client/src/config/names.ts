@@ -43,6 +43,13 @@ export const BRANCH_ID_PATTERN = RESOURCE_ID_PATTERN;
  * case-insensitive, so case is left to the API rather than refused here on a guess.
  */
 export const INSTANCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+/**
+ * Whether `text` is an instance name. `lowercase: true` is the rule the Lakebase API itself applies when it creates
+ * one (it refuses capitals); the emulator behaves as that server through this flag, not through a regex of its own.
+ */
+export function isInstanceName(text: string, options: { lowercase?: boolean } = {}): boolean {
+  return INSTANCE_NAME_PATTERN.test(text) && (!options.lowercase || text === text.toLowerCase());
+}
 const ID = RESOURCE_ID_PATTERN.source.slice(1, -1);
 export const ENDPOINT_PATH_PATTERN = new RegExp(`^projects/${ID}/branches/${ID}/endpoints/${ID}$`);
 /** Operation ids are opaque (UUIDs today): word characters and '-', nothing that means anything in a path. */

@@ -2,8 +2,10 @@
  * Settings of read scaling and the pooled host: where the read pool connects, what it does when that host is down,
  * and whether connections go through the endpoint's transaction-mode pooler. Each option overrides its variable.
  */
-import { LakebaseError } from '../errors.js';
+import { parseBoolean, parseChoice } from './env-reader.js';
 import { parseNumber, settingValue } from './numbers.js';
+
+const READ_FALLBACKS = ['primary', 'fail'] as const;
 
 /** What the read pool does when its host is not configured or cannot be reached. */
 export type ReadFallback = 'primary' | 'fail';
@@ -49,10 +51,7 @@ export function resolveReadScaling(options: ReadScalingOptions, env: Env): ReadS
     return found ? String(found[0]).trim() : undefined;
   };
   const fallback = pick('readFallback', 'LAKEBASE_READ_FALLBACK');
-  const readFallback = fallback ? String(fallback[0]).toLowerCase() : 'primary';
-  if (readFallback !== 'primary' && readFallback !== 'fail') {
-    throw invalid(`${fallback?.[1]} must be 'primary' or 'fail', got '${String(fallback?.[0])}'.`, fallback?.[1]);
-  }
+  const readFallback = fallback ? parseChoice(fallback[0], fallback[1], READ_FALLBACKS) : 'primary';
   return {
     readHost: text('readHost', 'LAKEBASE_READ_HOST'),
     readFallback,
@@ -69,16 +68,5 @@ function number(found: [unknown, string] | undefined, fallback: number, min: num
 
 function boolean(found: [unknown, string] | undefined): boolean {
   if (!found) return false;
-  const [value, source] = found;
-  if (typeof value === 'boolean') return value;
-  const t = String(value).toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
-  if (['0', 'false', 'no', 'off'].includes(t)) return false;
-  throw invalid(`${source} must be true or false, got '${String(value)}'.`, source);
-}
-
-function invalid(message: string, source: string | undefined): LakebaseError {
-  return new LakebaseError('LAKEBASE_CONFIG_INVALID', message, {
-    suggestion: `Fix ${source?.replace(/^option /, 'the ') ?? 'the'} value.`,
-  });
+  return parseBoolean(found[0], found[1]);
 }

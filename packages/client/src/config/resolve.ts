@@ -9,6 +9,7 @@ import { LakebaseError, registerSecret } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { selectBranch } from './branch.js';
 import { normalizeDatabricksHost } from './databricks-host.js';
+import { parseBoolean } from './env-reader.js';
 import { invalid } from './invalid.js';
 import { INSTANCE_NAME_PATTERN, validateEndpointPath, validateInstanceName } from './names.js';
 import {
@@ -341,11 +342,7 @@ function picker(options: LakebaseOptions, env: Env): Picker {
     boolean(option, envName) {
       const found = raw(option, [envName]);
       if (!found) return undefined;
-      if (typeof found.value === 'boolean') return { value: found.value, source: found.source };
-      const text = String(found.value).toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(text)) return { value: true, source: found.source };
-      if (['0', 'false', 'no', 'off'].includes(text)) return { value: false, source: found.source };
-      throw invalid(`${found.source} must be true or false, got '${found.value}'.`, `Set ${envName}=true or false.`);
+      return { value: parseBoolean(found.value, found.source), source: found.source };
     },
     sslMode() {
       const found = raw('sslMode', ['PGSSLMODE']);

@@ -3,13 +3,13 @@
  * {@link LakebaseErrorCode}. `diagnose` and the CLI both use it; each words its own advice.
  */
 import type { LakebaseErrorCode } from '../errors.js';
+import { connectionFailureOf } from './connection-failures.js';
 
 /** SQLSTATEs with a code of their own. */
 const SQLSTATE_CODES: Readonly<Record<string, LakebaseErrorCode>> = {
   '28P01': 'LAKEBASE_LOGIN_FAILED', // invalid_password: the token was refused for this role
   '28000': 'LAKEBASE_ROLE_NOT_FOUND', // invalid_authorization_specification: no such role
   '3D000': 'LAKEBASE_DATABASE_NOT_FOUND',
-  '57P03': 'LAKEBASE_INSTANCE_NOT_READY', // cannot_connect_now: starting up
   '42501': 'LAKEBASE_PERMISSION_DENIED', // insufficient_privilege
 };
 
@@ -26,6 +26,7 @@ export function databaseErrorCode(error: unknown, during?: 'connect' | 'query'):
   if (typeof code === 'string') {
     const known = SQLSTATE_CODES[code];
     if (known) return known;
+    if (connectionFailureOf(error)?.kind === 'starting') return 'LAKEBASE_INSTANCE_NOT_READY'; // 57P03: waking up
     if (SOCKET_OR_TLS_CODE.test(code)) return 'LAKEBASE_CONNECT_FAILED';
     if (/^[0-9A-Z]{5}$/.test(code)) return during === 'connect' ? 'LAKEBASE_CONNECT_FAILED' : 'LAKEBASE_QUERY_FAILED';
   }

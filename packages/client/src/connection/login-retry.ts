@@ -6,50 +6,27 @@
  */
 
 import { backoffDelay, monotonicClock, sleep } from '../time.js';
-
-/** SQLSTATEs a login can get from a compute that is waking up or briefly overloaded. */
-const TRANSIENT_SQLSTATES = new Set([
-  'XX000', // External authorization failed (the authorization service is not reachable yet)
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now: the database system is starting up
-  '53300', // too_many_connections
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006', // connection exceptions
-]);
-
-/** Socket-level failures while connecting. */
-const TRANSIENT_SOCKET_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-
-/** pg's messages for a connection that was closed or timed out before login completed. */
-const TRANSIENT_MESSAGES =
-  /Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout expired/i;
+import { connectionFailureOf } from './connection-failures.js';
 
 /**
- * True for a login failure that may heal by itself (waking endpoint, reset, timeout). False for everything else,
- * notably 28P01 (token refused), 28000 (unknown role), 3D000 (unknown database), TLS and configuration errors.
+ * Lakebase's answer while its authorization service is not reachable yet ("External authorization failed"): not a
+ * connection failure in PostgreSQL's terms, but one that heals like a waking compute.
+ */
+const EXTERNAL_AUTHORIZATION_FAILED = 'XX000';
+
+/**
+ * True for a login failure that may heal by itself (waking endpoint, reset, timeout): a transient failure in
+ * {@link connectionFailureOf}'s classification, or Lakebase's XX000. False for everything else, notably 28P01 (token
+ * refused), 28000 (unknown role), 3D000 (unknown database), TLS and configuration errors.
  */
 export function isTransientLoginFailure(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   if ((error as { name?: unknown }).name === 'LakebaseError') return false; // config/credential: has its own retry
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SOCKET_CODES.has(code)) return true;
-    if (/^[0-9A-Z]{5}$/.test(code)) return false; // any other SQLSTATE: the server gave a definite answer
-  }
-  const message = (error as { message?: unknown }).message;
-  if (typeof message === 'string' && TRANSIENT_MESSAGES.test(message)) return true;
+  if (code === EXTERNAL_AUTHORIZATION_FAILED) return true;
+  const failure = connectionFailureOf(error);
+  if (failure) return failure.transient;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return false; // the server gave a definite answer
   const cause = (error as { cause?: unknown }).cause;
   return cause !== undefined && cause !== error && isTransientLoginFailure(cause);
 }
@@ -60,11 +37,8 @@ export function isTransientLoginFailure(error: unknown): boolean {
  * on a fresh connection is safe.
  */
 export function isServerClosedConnection(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
-  const code = (error as { code?: unknown }).code;
-  if (code === '57P01' || code === '57P02' || code === '57P05') return true;
-  const message = (error as { message?: unknown }).message;
-  return typeof message === 'string' && /is not queryable|Client was closed and is not queryable/.test(message);
+  const failure = connectionFailureOf(error);
+  return failure?.kind === 'shutdown' && failure.transient;
 }
 
 /** Backoff of the connect retry. */

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { parseRoleName } from '../config/names.js';
 import { LakebaseError } from '../errors.js';
-import { quoteIdent } from './quote.js';
+import { quoteIdent, shellQuote } from './quote.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'> | Pick<pg.Pool, 'query'>;
 
@@ -153,10 +153,5 @@ export async function checkTableAccess(db: Queryable, options: { schema?: string
 
 /** The shell command that fixes a report, e.g. `lakebase grant --to 6f0c1a2b-... --schema app` (quoted when needed). */
 export function grantCommand(role: string, schema = 'public'): string {
-  return `lakebase grant --to ${shellWord(role)}${schema === 'public' ? '' : ` --schema ${shellWord(schema)}`}`;
-}
-
-/** A word the shell passes through unchanged: as is when safe, else single-quoted. */
-function shellWord(value: string): string {
-  return /^[A-Za-z0-9@._+-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+  return `lakebase grant --to ${shellQuote(role)}${schema === 'public' ? '' : ` --schema ${shellQuote(schema)}`}`;
 }

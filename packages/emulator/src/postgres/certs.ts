@@ -1,8 +1,9 @@
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API installed first.
 import 'reflect-metadata';
 import { X509Certificate as NodeX509, webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@lakebase-kit/client/toolkit';
 import * as x509 from '@peculiar/x509';
 
 /** The TLS material of the front door, as PEM text plus where the CA lives so clients can be pointed at it. */
@@ -58,12 +59,12 @@ export async function ensureCertificates(dataDir: string): Promise<Certificates>
   }
   if (!ca) {
     ca = await createCa();
-    await writeAtomic(files.caKey, ca.keyPem, 0o600);
-    await writeAtomic(files.ca, ca.pem, 0o644);
+    await writeFileAtomic(files.caKey, ca.keyPem, 0o600);
+    await writeFileAtomic(files.ca, ca.pem, 0o644);
   }
   const server = await createServerCert(ca);
-  await writeAtomic(files.key, server.keyPem, 0o600);
-  await writeAtomic(files.cert, server.pem, 0o644);
+  await writeFileAtomic(files.key, server.keyPem, 0o600);
+  await writeFileAtomic(files.cert, server.pem, 0o644);
   return { caFile: files.ca, caPem: ca.pem, certPem: server.pem, keyPem: server.keyPem };
 }
 
@@ -86,14 +87,6 @@ function signedBy(certPem: string, caPem: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  // Write then rename, so a concurrent reader (a second emulator on the same data dir) never sees half a file.
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
 }
 
 async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {

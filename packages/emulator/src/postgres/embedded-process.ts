@@ -8,6 +8,7 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { settlesWithin } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import type { PostgresBinaries } from './embedded-binaries.js';
 import type { Account } from './embedded-cluster-home.js';
@@ -96,10 +97,7 @@ export class PostgresProcess {
     if (!this.running) return;
     if (this.child.stdin) this.child.stdin.end();
     else this.child.kill('SIGINT'); // no watchdog (Windows): ask the server itself
-    const stopped = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), this.timeoutMs).unref()),
-    ]);
+    const stopped = await settlesWithin(this.exited, this.timeoutMs);
     if (!stopped) {
       this.child.kill('SIGKILL');
       await this.exited;

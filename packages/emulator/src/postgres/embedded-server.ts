@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { quoteIdent } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
 import { EmulatorError } from '../errors.js';
 import { type PostgresBinaries, reachableBinaries } from './embedded-binaries.js';
@@ -19,7 +20,6 @@ import {
   stopStaleServer,
   superuserConfig,
 } from './embedded-process.js';
-import { quoteIdent } from './storage.js';
 
 const run = promisify(execFile);
 

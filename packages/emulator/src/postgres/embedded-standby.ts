@@ -12,6 +12,7 @@
  */
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { settlesWithin } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { baseBackup, removeCopy, writeOwned } from './embedded-base-backup.js';
 import { freePort, type PostgresProcess, spawnServer, stopStaleServer, superuserConfig } from './embedded-process.js';
@@ -115,10 +116,7 @@ export class EmbeddedStandby {
 
   /** Whether the server exits within `timeoutMs` (after a refused connection: was it dying?). */
   exitsWithin(timeoutMs: number): Promise<boolean> {
-    return Promise.race([
-      this.postgres.exited.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
-    ]);
+    return settlesWithin(this.postgres.exited, timeoutMs);
   }
 
   /**

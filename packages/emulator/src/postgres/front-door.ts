@@ -1,6 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { SqlTextError } from '@lakebase-kit/client/toolkit';
 import type { LoginAuthority } from '../contracts.js';
 import { pooledStartupRefusal } from './pooler.js';
 import {
@@ -239,7 +240,8 @@ async function login(
       stream,
     );
   } catch (err) {
-    const storageError = err instanceof StorageError ? err : undefined;
+    // A name with a NUL byte is refused by the quoting (SqlTextError, 22021) as PostgreSQL would refuse it.
+    const storageError = err instanceof StorageError || err instanceof SqlTextError ? err : undefined;
     ctx.logger.warn('postgres session could not be opened', { user, database, error: String(err) });
     fatal(stream, storageError?.sqlstate ?? 'XX000', storageError?.message ?? 'could not open the session');
     return;

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { SqlTextError } from '@lakebase-kit/client/toolkit';
 import { guardAuthorization } from './pglite-guard.js';
 import {
   copyFail,
@@ -233,7 +234,7 @@ export class PgliteSession implements StorageSession {
 
   private fail(err: unknown): void {
     const protocol = err instanceof ProtocolError;
-    const storage = err instanceof StorageError;
+    const storage = err instanceof StorageError || err instanceof SqlTextError;
     if (!protocol && !storage) {
       this.logger.error('pglite failed under a session; reopening the database on next login', {
         database: this.db.name,

@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
+import { quoteIdent, settlesWithin } from '@lakebase-kit/client/toolkit';
 import { EmulatorError } from '../errors.js';
 import { PgliteSession, type SharedBackend } from './pglite-session.js';
 import {
@@ -16,7 +17,6 @@ import {
 import {
   FifoLock,
   type Logger,
-  quoteIdent,
   roleGrantsSql,
   type SessionRequest,
   type SessionStorage,
@@ -344,7 +344,7 @@ class PgliteDatabase implements SharedBackend {
 
   private async doClose(): Promise<void> {
     // Let a session that is mid-statement finish; sessions were closed already, so this does not wait long.
-    await Promise.race([this.lock.acquire(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await settlesWithin(this.lock.acquire(), 2_000);
     await this.db.close(); // flushes to the data dir
   }
 }

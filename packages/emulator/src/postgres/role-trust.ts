@@ -1,5 +1,6 @@
+import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
-import { type Logger, quoteIdent, quoteLiteral, StorageError } from './storage.js';
+import { type Logger, StorageError } from './storage.js';
 
 /**
  * Who may make roles, and what a role the workspace takes over keeps. On Lakebase only members of

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { quoteIdent } from '@lakebase-kit/client/toolkit';
 
 /** What the front door hands to storage once a login has been authorized. */
 export interface SessionRequest {
@@ -62,18 +63,6 @@ export class StorageError extends Error {
     super(message, options);
     this.name = 'StorageError';
   }
-}
-
-/** Quotes an SQL identifier (role names are emails and UUIDs: `"a@b.com"`); embedded quotes are doubled. */
-export function quoteIdent(name: string): string {
-  if (name.includes('\0')) throw new StorageError('22021', 'invalid byte sequence in identifier');
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** Quotes an SQL string literal (assumes standard_conforming_strings = on, the default since PostgreSQL 9.1). */
-export function quoteLiteral(value: string): string {
-  if (value.includes('\0')) throw new StorageError('22021', 'invalid byte sequence in literal');
-  return `'${value.replaceAll("'", "''")}'`;
 }
 
 /**

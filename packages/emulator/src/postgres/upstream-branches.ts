@@ -3,8 +3,10 @@
  * well under a second for small databases. PostgreSQL refuses a template that has other connections (SQLSTATE 55006),
  * so those are ended first and the statement retried for a bounded time.
  */
+
+import { quoteIdent } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
-import { quoteIdent, StorageError } from './storage.js';
+import { StorageError } from './storage.js';
 
 /** How long a copy keeps ending connections to the template and retrying before it gives up. */
 const TEMPLATE_BUSY_DEADLINE_MS = 10_000;

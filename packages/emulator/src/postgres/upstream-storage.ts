@@ -1,13 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
 import { installRoleFunctions } from './role-functions.js';
 import { adoptRole, assertAssignableRole, ensureSuperuserRole, grantSuperuser, markRole } from './role-trust.js';
 import {
   type Logger,
-  quoteIdent,
-  quoteLiteral,
   roleGrantsSql,
   type SessionRequest,
   type SessionStorage,

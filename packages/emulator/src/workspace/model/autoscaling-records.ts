@@ -1,12 +1,11 @@
 /** Validation and record construction for the Autoscaling model (kept apart so the model reads as behaviour). */
+import { RESOURCE_ID_PATTERN } from '@lakebase-kit/client/toolkit';
 import { invalidParameter, patternMismatch, requiredField } from './api-error.js';
 import { type BranchRecord, type EndpointRecord, type ProjectRecord, randomUUID } from './state.js';
 
 export const DEFAULT_BRANCH_ID = 'production';
 export const DEFAULT_ENDPOINT_ID = 'primary';
 
-/** Autoscaling resource ids, as validated live (reference section 2). */
-export const RESOURCE_ID_PATTERN = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DURATION = /^(\d+)s$/;
 
 type Json = Record<string, unknown>;

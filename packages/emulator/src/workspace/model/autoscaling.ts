@@ -388,4 +388,4 @@ export class AutoscalingModel {
 }
 
 export type { BranchInput, EndpointInput, EndpointSizing, ProjectInput } from './autoscaling-records.js';
-export { endpointName, RESOURCE_ID_PATTERN } from './autoscaling-records.js';
+export { endpointName } from './autoscaling-records.js';

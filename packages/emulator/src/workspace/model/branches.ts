@@ -3,6 +3,7 @@
  * storage, made when the branch is created (a real copy, not a view: writes never cross branches), dropped when it is
  * deleted or expires. The workspace only records state; the storage (embedded PostgreSQL, upstream, PGlite) copies.
  */
+import { withDeadline } from '@lakebase-kit/client/toolkit';
 import type { BranchDataStorage } from '../../contracts.js';
 import { ApiError, invalidParameter } from './api-error.js';
 import type { ModelContext } from './context.js';
@@ -171,11 +172,7 @@ export class BranchData {
   }
 }
 
+/** `work`, or an error once the copy or drop has taken longer than COPY_TIMEOUT_MS (the work itself runs on). */
 function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`storage did not finish within ${COPY_TIMEOUT_MS} ms`)), COPY_TIMEOUT_MS);
-    timer.unref();
-  });
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+  return withDeadline(work, COPY_TIMEOUT_MS, () => new Error(`storage did not finish within ${COPY_TIMEOUT_MS} ms`));
 }

@@ -1,10 +1,9 @@
+import { INSTANCE_NAME_PATTERN, isInstanceName } from '@lakebase-kit/client/toolkit';
 import { ApiError, instanceNotFound, invalidParameter, requiredField } from './api-error.js';
 import { type ModelContext, rfc3339 } from './context.js';
 import { paginate } from './pagination.js';
 import { type InstanceRecord, randomUUID } from './state.js';
 
-/** Instance names become DNS labels (`instance-<uid>` is the host, but the name is one too), so they follow RFC 1123. */
-export const INSTANCE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const CAPACITIES = new Set(['CU_1', 'CU_2', 'CU_4', 'CU_8']);
 const UPDATABLE = [
   'capacity',
@@ -74,7 +73,7 @@ export class InstanceModel {
   create(input: InstanceInput, creator: string, immediate = false): InstanceRecord {
     const name = input.name;
     if (!name) throw requiredField('name');
-    if (!INSTANCE_NAME_PATTERN.test(name)) {
+    if (!isInstanceName(name, { lowercase: true })) {
       throw invalidParameter(
         `Invalid database instance name '${name}': it must be a valid DNS label of 1-63 lowercase letters, digits ` +
           `and hyphens that starts and ends with a letter or digit (pattern ${INSTANCE_NAME_PATTERN.source}).`,

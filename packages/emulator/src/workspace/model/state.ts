@@ -1,7 +1,8 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { writeFileAtomicSync } from '@lakebase-kit/client/toolkit';
 import { EmulatorError } from '../../errors.js';
-import { readJsonFile, writeFileAtomic } from './persistence.js';
+import { readJsonFile } from './persistence.js';
 
 /** A workspace identity. Users log in with a PAT; the service principal with OAuth M2M. */
 export interface IdentityRecord {
@@ -155,7 +156,7 @@ export function loadState(dataDir: string): StateDocument {
 
 /** Writes the document atomically with mode 0600 (it holds PATs and the client secret). */
 export function saveState(dataDir: string, state: StateDocument): void {
-  writeFileAtomic(path.join(dataDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  writeFileAtomicSync(path.join(dataDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** A 16-digit numeric id, the shape of Databricks workspace and SCIM ids. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { writeFileAtomicSync } from '@lakebase-kit/client/toolkit';
 import {
   type CryptoKey,
   exportJWK,
@@ -11,7 +12,7 @@ import {
   SignJWT,
 } from 'jose';
 import type { ResourceRef } from '../../contracts.js';
-import { readJsonFile, writeFileAtomic } from './persistence.js';
+import { readJsonFile } from './persistence.js';
 
 const ALG = 'ES256';
 const KEYS_FILE = 'signing-keys.json';
@@ -62,7 +63,7 @@ export class TokenSigner {
     let stored = readJsonFile<StoredKeys>(file);
     if (!stored) {
       stored = { oauth: await newJwk(), database: await newJwk() };
-      writeFileAtomic(file, `${JSON.stringify(stored, null, 2)}\n`);
+      writeFileAtomicSync(file, `${JSON.stringify(stored, null, 2)}\n`);
     }
     return new TokenSigner(await importPair(stored.oauth), await importPair(stored.database), audience);
   }
