@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
-import { quoteIdent, settlesWithin } from '@lakebase-kit/client/toolkit';
+import { quoteIdent } from '@lakebase-kit/client/toolkit';
 import { EmulatorError } from '../errors.js';
 import { PgliteSession, type SharedBackend } from './pglite-session.js';
 import {
@@ -344,7 +344,7 @@ class PgliteDatabase implements SharedBackend {
 
   private async doClose(): Promise<void> {
     // Let a session that is mid-statement finish; sessions were closed already, so this does not wait long.
-    await settlesWithin(this.lock.acquire(), 2_000);
+    await this.lock.acquire(2_000); // the lock's own bounded wait: no waiter is left behind after it
     await this.db.close(); // flushes to the data dir
   }
 }
