@@ -5,7 +5,7 @@
 //   migration runs (CommonJS may import() ESM on every Node we support), through the small module generated below;
 // - any other ESM-only dependency (jose: we use only decodeJwt, a small pure function) is bundled into the output.
 // Dependencies that can be required (pg, yaml, fastify, ...) stay external require() calls.
-// Output: dist/cjs/index.js (one file), the ESM build's declarations copied beside it (TypeScript reads them as
+// Output: dist/cjs/index.js (and dist/cjs/toolkit.js where src/toolkit.ts exists, both requiring one shared chunk), the ESM build's declarations copied beside it (TypeScript reads them as
 // CommonJS there), and dist/cjs/package.json, which makes dist/cjs CommonJS.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -53,10 +53,19 @@ async function buildCjs(packageDir) {
   );
 
   await rm(out, { recursive: true, force: true });
+  // Every entry point of the exports map (`.` and, for the client, `./toolkit`) is one input of one build, so code both
+  // entries use lands in one shared chunk: a class has a single copy in the CommonJS build, whichever entry loads it.
+  const inputs = Object.fromEntries(
+    ['index', 'toolkit']
+      .map((name) => [name, path.join(packageDir, 'src', `${name}.ts`)])
+      .filter(([name, file]) => name === 'index' || existsSync(file)),
+  );
   const bundle = await rolldown({
-    input: path.join(packageDir, 'src', 'index.ts'),
+    input: inputs,
     platform: 'node',
-    external: (id) => id.startsWith('node:') || external.has(id),
+    // A subpath of a dependency (`@lakebase-kit/client/toolkit`) stays external too: bundled, it would be a second copy.
+    external: (id) =>
+      id.startsWith('node:') || external.has(id) || [...external].some((name) => id.startsWith(`${name}/`)),
     plugins: [
       {
         name: 'lazy-node-pg-migrate',
@@ -71,7 +80,14 @@ async function buildCjs(packageDir) {
       },
     ],
   });
-  await bundle.write({ file: path.join(out, 'index.js'), format: 'cjs', sourcemap: true, dynamicImportInCjs: true });
+  await bundle.write({
+    dir: out,
+    format: 'cjs',
+    entryFileNames: '[name].js',
+    chunkFileNames: 'shared-[hash].js',
+    sourcemap: true,
+    dynamicImportInCjs: true,
+  });
   await bundle.close();
 
   // Declarations: the ESM build's .d.ts files; below dist/cjs/package.json they describe the CommonJS module.

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { loadEnvFiles, parseNumber, settingValue } from '@lakebase-kit/client';
+import { loadEnvFiles } from '@lakebase-kit/client';
+import { parseNumber, settingValue } from '@lakebase-kit/client/toolkit';
 import type { TelemetrySettings } from './telemetry.js';
 
 /**

@@ -5,9 +5,71 @@
  */
 
 // -- CLI and app helpers moved off the root entry (surface) --
-
-// -- errors: the registry of codes (errors) --
-
-// -- one home per piece of knowledge: quoting, atomic write, deadline, connection failures, env (knowledge) --
-
-export {};
+// Config: bundles, env files, resource names, numbers, the workspace part of the config, PATH.
+export { type BundleResource, type BundleResources, readBundleResources } from './config/bundle.js';
+export { ensureGitignored, updateEnvFile, writeFileAtomic } from './config/env-file.js';
+export {
+  parseBranchId,
+  parseBranchName,
+  parseEndpointName,
+  parseInstanceName,
+  parseProjectName,
+  parseRoleName,
+  validateEndpointPath,
+  validateInstanceName,
+} from './config/names.js';
+export { type NumberRange, parseNumber, settingValue } from './config/numbers.js';
+export { resolvePerUserSettings } from './config/per-user.js';
+export { resolveWorkspaceConfig, searchPathOf } from './config/resolve.js';
+// Connection parts, usable alone: the connector, the credential manager, DNS, TLS, a token for a child process.
+export { LakebaseConnector } from './connection/connector.js';
+export { CredentialManager, type CredentialManagerOptions } from './connection/credentials.js';
+export {
+  createLookup,
+  createStreamFactory,
+  type DnsOptions,
+  type ResolvedAddress,
+  type Resolver,
+  resolveHost,
+} from './connection/dns.js';
+export { type DatabaseToken, getDatabaseToken, getLibpqEnv } from './connection/session.js';
+export { buildSslOptions, type TlsPolicy, tlsPolicy } from './connection/tls.js';
+// `lakebase doctor --as-user`, `lakebase grant`'s printed command, `lakebase migrate create`, `lakebase tables`.
+export { type DiagnoseUserOptions, diagnoseUser } from './diagnose/per-user.js';
+export { grantCommand } from './sql/grants.js';
+export { createMigration } from './sql/migrations.js';
+export { type ListTablesOptions, listTables, type TableInfo } from './sql/tables.js';
+// The workspace: auth chain, REST API, branches over an API, long-running operations, resource discovery.
+export {
+  type CurrentUser,
+  type DatabaseInstance,
+  type Endpoint,
+  LakebaseApi,
+  type LakebaseApiOptions,
+  type WorkspaceCredentials,
+} from './workspace/api.js';
+export { findExecutable, WorkspaceAuth, type WorkspaceTokenProvider } from './workspace/auth/index.js';
+export {
+  BRANCH_ID_PATTERN,
+  branchReadWriteEndpoint,
+  createBranch,
+  deleteBranch,
+  ensureReadWriteEndpoint,
+  getBranch,
+  listBranches,
+  parseDuration,
+  RESET_LOSES,
+  resetBranch,
+  updateBranchExpiry,
+} from './workspace/branches.js';
+export { type Operation, pollUntil, waitForOperation } from './workspace/operations.js';
+export {
+  ambiguous,
+  describeResource,
+  type LakebaseResource,
+  listWorkspaceResources,
+  type ReadyResource,
+  resolveBundleResources,
+  type WaitOptions,
+  waitUntilReady,
+} from './workspace/resources.js';

@@ -1,4 +1,5 @@
-import { listTables, withClient } from '@lakebase-kit/client';
+import { withClient } from '@lakebase-kit/client';
+import { listTables } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';
