@@ -34,11 +34,10 @@ export {
 } from './connection/dns.js';
 export { type DatabaseToken, getDatabaseToken, getLibpqEnv } from './connection/session.js';
 export { buildSslOptions, type TlsPolicy, tlsPolicy } from './connection/tls.js';
-// `lakebase doctor --as-user`, `lakebase grant`'s printed command, `lakebase migrate create`, `lakebase tables`.
+// `lakebase doctor --as-user`, `lakebase grant`'s printed command, `lakebase migrate create`.
 export { type DiagnoseUserOptions, diagnoseUser } from './diagnose/per-user.js';
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
-export { type ListTablesOptions, listTables, type TableInfo } from './sql/tables.js';
 // The workspace: auth chain, REST API, branches over an API, long-running operations, resource discovery.
 export {
   type CurrentUser,

@@ -67,7 +67,6 @@ const TOOLKIT_NAMES = [
   'getLibpqEnv',
   'grantCommand',
   'listBranches',
-  'listTables',
   'listWorkspaceResources',
   'parseBranchId',
   'parseBranchName',

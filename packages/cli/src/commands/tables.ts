@@ -1,8 +1,8 @@
 import { withClient } from '@lakebase-kit/client';
-import { listTables } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';
+import { listTables } from '../table-list.js';
 
 export function registerTablesCommand(program: Command): void {
   program
