@@ -5,7 +5,7 @@
 //   migration runs (CommonJS may import() ESM on every Node we support), through the small module generated below;
 // - any other ESM-only dependency (jose: we use only decodeJwt, a small pure function) is bundled into the output.
 // Dependencies that can be required (pg, yaml, fastify, ...) stay external require() calls.
-// Output: dist/cjs/index.js (and toolkit.js where src/toolkit.ts exists, sharing one chunk), the ESM build's declarations copied beside it (TypeScript reads them as
+// Output: dist/cjs/index.js (and dist/cjs/toolkit.js where src/toolkit.ts exists, both requiring one shared chunk), the ESM build's declarations copied beside it (TypeScript reads them as
 // CommonJS there), and dist/cjs/package.json, which makes dist/cjs CommonJS.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -53,16 +53,19 @@ async function buildCjs(packageDir) {
   );
 
   await rm(out, { recursive: true, force: true });
+  // Every entry point of the exports map (`.` and, for the client, `./toolkit`) is one input of one build, so code both
+  // entries use lands in one shared chunk: a class has a single copy in the CommonJS build, whichever entry loads it.
+  const inputs = Object.fromEntries(
+    ['index', 'toolkit']
+      .map((name) => [name, path.join(packageDir, 'src', `${name}.ts`)])
+      .filter(([name, file]) => name === 'index' || existsSync(file)),
+  );
   const bundle = await rolldown({
-    // Every entry the exports map names (`.` and, for the client, `./toolkit`); shared code goes to a common chunk.
-    input: Object.fromEntries(
-      ['index', 'toolkit']
-        .filter((name) => existsSync(path.join(packageDir, 'src', `${name}.ts`)))
-        .map((name) => [name, path.join(packageDir, 'src', `${name}.ts`)]),
-    ),
+    input: inputs,
     platform: 'node',
-    // A dependency's subpath (`@lakebase-kit/client/toolkit`) stays a require() of that package, like its root.
-    external: (id) => id.startsWith('node:') || external.has(id) || [...external].some((n) => id.startsWith(`${n}/`)),
+    // A subpath of a dependency (`@lakebase-kit/client/toolkit`) stays external too: bundled, it would be a second copy.
+    external: (id) =>
+      id.startsWith('node:') || external.has(id) || [...external].some((name) => id.startsWith(`${name}/`)),
     plugins: [
       {
         name: 'lazy-node-pg-migrate',
@@ -79,9 +82,9 @@ async function buildCjs(packageDir) {
   });
   await bundle.write({
     dir: out,
-    entryFileNames: '[name].js',
-    chunkFileNames: '[name]-[hash].js',
     format: 'cjs',
+    entryFileNames: '[name].js',
+    chunkFileNames: 'shared-[hash].js',
     sourcemap: true,
     dynamicImportInCjs: true,
   });

@@ -3,7 +3,8 @@
  * migrate, serve the API and the built UI, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { fileURLToPath } from 'node:url';
-import { applyMigrations, settingValue } from '@lakebase-kit/client';
+import { applyMigrations } from '@lakebase-kit/client';
+import { settingValue } from '@lakebase-kit/client/toolkit';
 import type { Logger } from 'pino';
 import { buildApp, createLogger } from './app.js';
 import { connectDatabase } from './lakebase.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { loadEnvFiles, settingValue } from '@lakebase-kit/client';
-import { envReader } from '@lakebase-kit/client/toolkit';
+import { loadEnvFiles } from '@lakebase-kit/client';
+import { envReader, settingValue } from '@lakebase-kit/client/toolkit';
 import type { TelemetrySettings } from './telemetry.js';
 
 /**

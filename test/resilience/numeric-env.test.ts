@@ -4,7 +4,8 @@
  * an integer in range whose derived timers Node can honour (at most 2^31-1 ms). Only a decimal integer is ever
  * accepted (spaces around it aside), and an empty or blank value is the same as none.
  */
-import { isLakebaseError, type LakebaseConfig, resolveConfig, resolvePerUserSettings } from '@lakebase-kit/client';
+import { isLakebaseError, type LakebaseConfig, resolveConfig } from '@lakebase-kit/client';
+import { resolvePerUserSettings } from '@lakebase-kit/client/toolkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FULL } from './helpers.js';

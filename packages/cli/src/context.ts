@@ -2,14 +2,8 @@
  * What every database command shares: the environment (process env over `.env.local` over `.env`), a quiet logger,
  * progress lines that only appear on a terminal, and the options every database command connects with.
  */
-import {
-  type ConnectorOptions,
-  LakebaseApi,
-  type LakebaseLogger,
-  loadEnvFiles,
-  resolveWorkspaceConfig,
-  WorkspaceAuth,
-} from '@lakebase-kit/client';
+import { type ConnectorOptions, type LakebaseLogger, loadEnvFiles } from '@lakebase-kit/client';
+import { LakebaseApi, resolveWorkspaceConfig, WorkspaceAuth } from '@lakebase-kit/client/toolkit';
 
 export type Env = Record<string, string | undefined>;
 

@@ -1,4 +1,5 @@
-import { isLakebaseError, parseNumber } from '@lakebase-kit/client';
+import { isLakebaseError } from '@lakebase-kit/client';
+import { parseNumber } from '@lakebase-kit/client/toolkit';
 import { InvalidArgumentError } from 'commander';
 
 /**

@@ -1,46 +1,30 @@
 /**
- * `@lakebase-kit/client`: Databricks Lakebase for Node.
+ * `@lakebase-kit/client`: Databricks Lakebase for Node, the API of an application.
  *
  * - {@link createLakebasePool} returns a real `pg.Pool` whose password is a database token that is refreshed ahead of
- *   expiry, for Provisioned instances, Autoscaling endpoints, or a static URL.
+ *   expiry, for Provisioned instances, Autoscaling endpoints, or a static URL; {@link createReadPool} and
+ *   {@link createUserPools} add a pool to the read host and per-user pools beside it.
  * - {@link resolveConfig} turns options and environment variables into a typed config.
- * - {@link CredentialManager}, {@link WorkspaceAuth} and {@link LakebaseApi} are the parts, usable alone.
  * - {@link diagnose} says which step of config -> auth -> instance -> DNS -> TCP -> TLS -> login -> query fails.
  *
  * Every error is a {@link LakebaseError} with a stable `code` and a `suggestion`; tokens never appear in messages.
+ * What the `lakebase` CLI, the app template and the emulator share beyond this is `@lakebase-kit/client/toolkit`
+ * (docs/toolkit.md). test/exports.test.ts pins the runtime names below; the README's API table lists exactly them.
  *
  * @packageDocumentation
  */
 
-export {
-  type BundleResource,
-  type BundleResources,
-  readBundleResources,
-} from './config/bundle.js';
-export {
-  ensureGitignored,
-  loadEnvFiles,
-  updateEnvFile,
-} from './config/env-file.js';
-export {
-  type BranchId,
-  type BranchName,
-  type EndpointName,
-  type InstanceName,
-  type OperationName,
-  type ProjectName,
-  parseBranchId,
-  parseBranchName,
-  parseEndpointName,
-  parseInstanceName,
-  parseProjectName,
-  parseRoleName,
-  type RoleName,
-  validateEndpointPath,
-  validateInstanceName,
+export { loadEnvFiles } from './config/env-file.js';
+export type {
+  BranchId,
+  BranchName,
+  EndpointName,
+  InstanceName,
+  OperationName,
+  ProjectName,
+  RoleName,
 } from './config/names.js';
-export { type NumberRange, parseNumber, settingValue } from './config/numbers.js';
-export { type PerUserOptions, type PerUserSettings, resolvePerUserSettings } from './config/per-user.js';
+export type { PerUserOptions, PerUserSettings } from './config/per-user.js';
 export type { ReadFallback, ReadScalingOptions, ReadScalingSettings } from './config/read-scaling.js';
 export {
   type AuthType,
@@ -49,9 +33,7 @@ export {
   type LakebaseOptions,
   type PoolSettings,
   resolveConfig,
-  resolveWorkspaceConfig,
   type SslMode,
-  searchPathOf,
   type WorkspaceConfig,
 } from './config/resolve.js';
 export { LakebaseBranches } from './connection/branches.js';
@@ -60,29 +42,21 @@ export {
   getConnectionConfig,
   withClient,
 } from './connection/client.js';
-export {
-  type ConnectionTarget,
-  type ConnectorOptions,
+// Types only: what `pool.lakebase` exposes. The classes themselves are in the toolkit.
+export type {
+  ConnectionTarget,
+  ConnectorOptions,
   LakebaseConnector,
-  type LakebaseLogger,
+  LakebaseLogger,
 } from './connection/connector.js';
-export {
+export type {
   CredentialManager,
-  type CredentialManagerOptions,
-  type CredentialStatus,
-  type RefreshReason,
-  type TokenRefreshedEvent,
-  type TokenRefreshFailedEvent,
+  CredentialStatus,
+  RefreshReason,
+  TokenRefreshedEvent,
+  TokenRefreshFailedEvent,
 } from './connection/credentials.js';
 export { databaseErrorCode } from './connection/database-errors.js';
-export {
-  createLookup,
-  createStreamFactory,
-  type DnsOptions,
-  type ResolvedAddress,
-  type Resolver,
-  resolveHost,
-} from './connection/dns.js';
 export type { ConnectRetryOptions } from './connection/login-retry.js';
 export {
   createLakebasePool,
@@ -95,17 +69,7 @@ export {
   type ReadFallbackEvent,
   type ReadPoolOptions,
 } from './connection/read-pool.js';
-export {
-  type DatabaseToken,
-  getDatabaseToken,
-  getLibpqEnv,
-} from './connection/session.js';
 export { openTelemetryAvailable, type PoolRole } from './connection/telemetry.js';
-export {
-  buildSslOptions,
-  type TlsPolicy,
-  tlsPolicy,
-} from './connection/tls.js';
 export {
   createUserPools,
   type UserLease,
@@ -120,7 +84,6 @@ export {
   type DiagnosticStepName,
   diagnose,
 } from './diagnose/index.js';
-export { type DiagnoseUserOptions, diagnoseUser } from './diagnose/per-user.js';
 export {
   isLakebaseError,
   LakebaseError,
@@ -134,7 +97,6 @@ export {
   type GrantOptions,
   type GrantResult,
   grantAccess,
-  grantCommand,
   type MissingTableAccess,
   type TableAccessReport,
 } from './sql/grants.js';
@@ -143,7 +105,6 @@ export {
   type AppliedMigration,
   type ApplyMigrationsOptions,
   applyMigrations,
-  createMigration,
   type MigrationDb,
   type MigrationLogger,
   type MigrationOptions,
@@ -151,60 +112,18 @@ export {
   type MigrationStatus,
   migrationStatus,
 } from './sql/migrations.js';
-export {
-  type ListTablesOptions,
-  listTables,
-  type TableInfo,
-} from './sql/tables.js';
 export type {
   Clock,
   TimerHandle,
   Timers,
 } from './time.js';
-export {
-  type CurrentUser,
-  type DatabaseCredential,
-  type DatabaseInstance,
-  type Endpoint,
-  LakebaseApi,
-  type LakebaseApiOptions,
-  type WorkspaceCredentials,
-} from './workspace/api.js';
-export {
-  findExecutable,
-  WorkspaceAuth,
-  type WorkspaceTokenProvider,
-} from './workspace/auth/index.js';
-export {
-  BRANCH_ID_PATTERN,
-  type BranchExpiry,
-  type BranchInfo,
-  branchReadWriteEndpoint,
-  type CreateBranchOptions,
-  type CreatedBranch,
-  createBranch,
-  deleteBranch,
-  ensureReadWriteEndpoint,
-  getBranch,
-  listBranches,
-  parseDuration,
-  RESET_LOSES,
-  resetBranch,
-  updateBranchExpiry,
+// Types only: `pool.lakebase.api` and `pool.lakebase.auth`, and what a fake `credentialSource` returns.
+export type { DatabaseCredential, LakebaseApi } from './workspace/api.js';
+export type { WorkspaceAuth } from './workspace/auth/index.js';
+export type {
+  BranchExpiry,
+  BranchInfo,
+  CreateBranchOptions,
+  CreatedBranch,
 } from './workspace/branches.js';
-export {
-  type Operation,
-  type OperationWaitOptions,
-  pollUntil,
-  waitForOperation,
-} from './workspace/operations.js';
-export {
-  ambiguous,
-  describeResource,
-  type LakebaseResource,
-  listWorkspaceResources,
-  type ReadyResource,
-  resolveBundleResources,
-  type WaitOptions,
-  waitUntilReady,
-} from './workspace/resources.js';
+export type { OperationWaitOptions } from './workspace/operations.js';

@@ -8,14 +8,47 @@
 
 // -- one home per piece of knowledge: quoting, atomic write, deadline, connection failures, env (knowledge) --
 export { writeFileAtomic, writeFileAtomicSync } from './config/atomic-write.js';
+// Config: bundles, env files, resource names, numbers, the workspace part of the config, PATH.
+export { type BundleResource, type BundleResources, readBundleResources } from './config/bundle.js';
+export { ensureGitignored, updateEnvFile } from './config/env-file.js';
 export { type EnvReader, envReader, parseBoolean, parseChoice } from './config/env-reader.js';
-export { INSTANCE_NAME_PATTERN, isInstanceName, RESOURCE_ID_PATTERN } from './config/names.js';
+export {
+  INSTANCE_NAME_PATTERN,
+  isInstanceName,
+  parseBranchId,
+  parseBranchName,
+  parseEndpointName,
+  parseInstanceName,
+  parseProjectName,
+  parseRoleName,
+  RESOURCE_ID_PATTERN,
+  validateEndpointPath,
+  validateInstanceName,
+} from './config/names.js';
+export { type NumberRange, parseNumber, settingValue } from './config/numbers.js';
+export { resolvePerUserSettings } from './config/per-user.js';
+export { resolveWorkspaceConfig, searchPathOf } from './config/resolve.js';
 export {
   type ConnectionFailure,
   type ConnectionFailureKind,
   classifyConnectionFailure,
   connectionFailureOf,
 } from './connection/connection-failures.js';
+// Connection parts, usable alone: the connector, the credential manager, DNS, TLS, a token for a child process.
+export { LakebaseConnector } from './connection/connector.js';
+export { CredentialManager, type CredentialManagerOptions } from './connection/credentials.js';
+export {
+  createLookup,
+  createStreamFactory,
+  type DnsOptions,
+  type ResolvedAddress,
+  type Resolver,
+  resolveHost,
+} from './connection/dns.js';
+export { type DatabaseToken, getDatabaseToken, getLibpqEnv } from './connection/session.js';
+export { buildSslOptions, type TlsPolicy, tlsPolicy } from './connection/tls.js';
+// `lakebase doctor --as-user`, `lakebase grant`'s printed command, `lakebase migrate create`.
+export { type DiagnoseUserOptions, diagnoseUser } from './diagnose/per-user.js';
 // -- errors: the registry of codes (errors) --
 export {
   ERROR_CODES,
@@ -25,5 +58,41 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
+export { grantCommand } from './sql/grants.js';
+export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';
 export { settlesWithin, withDeadline } from './time.js';
+// The workspace: auth chain, REST API, branches over an API, long-running operations, resource discovery.
+export {
+  type CurrentUser,
+  type DatabaseInstance,
+  type Endpoint,
+  LakebaseApi,
+  type LakebaseApiOptions,
+  type WorkspaceCredentials,
+} from './workspace/api.js';
+export { findExecutable, WorkspaceAuth, type WorkspaceTokenProvider } from './workspace/auth/index.js';
+export {
+  BRANCH_ID_PATTERN,
+  branchReadWriteEndpoint,
+  createBranch,
+  deleteBranch,
+  ensureReadWriteEndpoint,
+  getBranch,
+  listBranches,
+  parseDuration,
+  RESET_LOSES,
+  resetBranch,
+  updateBranchExpiry,
+} from './workspace/branches.js';
+export { type Operation, pollUntil, waitForOperation } from './workspace/operations.js';
+export {
+  ambiguous,
+  describeResource,
+  type LakebaseResource,
+  listWorkspaceResources,
+  type ReadyResource,
+  resolveBundleResources,
+  type WaitOptions,
+  waitUntilReady,
+} from './workspace/resources.js';

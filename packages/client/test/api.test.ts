@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { LakebaseError } from '../src/index.js';
 import {
   LakebaseApi,
-  type LakebaseError,
   parseBranchName,
   parseEndpointName,
   parseInstanceName,
   parseProjectName,
-} from '../src/index.js';
+} from '../src/toolkit.js';
 import { fakeJwt, TestServer } from './helpers/http-server.js';
 
 const PAT = 'dapi00112233445566778899aabbccddeeff';

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LakebaseError, resolveConfig, WorkspaceAuth } from '../src/index.js';
+import { type LakebaseError, resolveConfig } from '../src/index.js';
+import { WorkspaceAuth } from '../src/toolkit.js';
 import { thrownLakebaseError } from './helpers/errors.js';
 import { TestServer } from './helpers/http-server.js';
 

@@ -5,14 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { boundedRefreshDelay, MIN_REFRESH_INTERVAL_MS } from '../src/connection/refresh-policy.js';
-import {
-  CredentialManager,
-  type DatabaseCredential,
-  isLakebaseError,
-  type TimerHandle,
-  type Timers,
-} from '../src/index.js';
+import { type DatabaseCredential, isLakebaseError, type TimerHandle, type Timers } from '../src/index.js';
 import { clampTimerDelay, MAX_TIMER_DELAY_MS, withDeadline } from '../src/time.js';
+import { CredentialManager } from '../src/toolkit.js';
 import { FakeTime } from './helpers/fake-time.js';
 
 const YEAR = 365 * 24 * 3_600_000;

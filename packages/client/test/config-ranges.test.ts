@@ -1,8 +1,9 @@
 /** Every numeric setting is range-checked (integers where integers are meant), naming the variable it came from. */
 import { describe, expect, it } from 'vitest';
 import { resolveReadScaling } from '../src/config/read-scaling.js';
-import { createLakebasePool, resolveConfig, resolvePerUserSettings } from '../src/index.js';
+import { createLakebasePool, resolveConfig } from '../src/index.js';
 import { MAX_TIMER_DELAY_MS } from '../src/time.js';
+import { resolvePerUserSettings } from '../src/toolkit.js';
 import { thrownLakebaseError } from './helpers/errors.js';
 import { NOT_DECIMAL_INTEGERS } from './helpers/numbers.js';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CredentialManager,
   type DatabaseCredential,
   LakebaseError,
   type TokenRefreshedEvent,
   type TokenRefreshFailedEvent,
 } from '../src/index.js';
+import { CredentialManager } from '../src/toolkit.js';
 import { FakeTime, flush } from './helpers/fake-time.js';
 
 const HOUR = 3_600_000;

@@ -5,7 +5,8 @@
  * its retries, and the stalled request's socket is closed.
  */
 import { describe, expect, it } from 'vitest';
-import { type DiagnosticStepName, diagnose, diagnoseUser } from '../src/index.js';
+import { type DiagnosticStepName, diagnose } from '../src/index.js';
+import { diagnoseUser } from '../src/toolkit.js';
 import { fakeJwt } from './helpers/http-server.js';
 import { STALLING_ENDPOINT_ENV, stallingWorkspacePerTest } from './helpers/stalling-workspace.js';
 

@@ -1,16 +1,16 @@
 /** Finding and waiting for a Lakebase resource against the emulator's workspace API. */
 import type { Emulator } from '@lakebase-kit/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/index.js';
 import {
   LakebaseApi,
   listWorkspaceResources,
   resolveBundleResources,
-  resolveConfig,
   validateEndpointPath,
   validateInstanceName,
   WorkspaceAuth,
   waitUntilReady,
-} from '../src/index.js';
+} from '../src/toolkit.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 
 let emu: Emulator;

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildSslOptions, createLookup, type LakebaseError, resolveHost, tlsPolicy } from '../src/index.js';
+import type { LakebaseError } from '../src/index.js';
+import { buildSslOptions, createLookup, resolveHost, tlsPolicy } from '../src/toolkit.js';
 
 const fail = (code: string) => Object.assign(new Error(`lookup ${code}`), { code });
 const failingSystem = (_h: string, _o: unknown, cb: (e: NodeJS.ErrnoException | null, a: never[]) => void) =>

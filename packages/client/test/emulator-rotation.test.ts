@@ -3,7 +3,8 @@
  * churn, bursts, and a failing credential endpoint.
  */
 import { describe, expect, it } from 'vitest';
-import { type DatabaseCredential, LakebaseApi, parseInstanceName, type TokenRefreshedEvent } from '../src/index.js';
+import type { DatabaseCredential, TokenRefreshedEvent } from '../src/index.js';
+import { LakebaseApi, parseInstanceName } from '../src/toolkit.js';
 import { runLoad as load, sleep, useEmulatorPools } from './helpers/emulator.js';
 
 const { emulator, pool } = useEmulatorPools(); // PGlite: the 200-connection burst exceeds a stock PostgreSQL's max_connections

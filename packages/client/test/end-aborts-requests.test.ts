@@ -4,7 +4,8 @@
  * waited on the token fails with `LAKEBASE_CLOSED`, and the stalled request's socket is closed.
  */
 import { describe, expect, it } from 'vitest';
-import { CredentialManager, createLakebasePool, type DatabaseCredential, isLakebaseError } from '../src/index.js';
+import { createLakebasePool, type DatabaseCredential, isLakebaseError } from '../src/index.js';
+import { CredentialManager } from '../src/toolkit.js';
 import { FakeTime } from './helpers/fake-time.js';
 import { fakeJwt } from './helpers/http-server.js';
 import { STALLING_ENDPOINT_ENV, stallingWorkspacePerTest } from './helpers/stalling-workspace.js';

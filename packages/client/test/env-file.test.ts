@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mergeEnvText, quoteEnvValue } from '../src/config/env-file.js';
-import { ensureGitignored, loadEnvFiles, updateEnvFile } from '../src/index.js';
+import { loadEnvFiles } from '../src/index.js';
+import { ensureGitignored, updateEnvFile } from '../src/toolkit.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createLakebasePool, type LakebasePool, loadEnvFiles, resolvePerUserSettings } from '../src/index.js';
+import { createLakebasePool, type LakebasePool, loadEnvFiles } from '../src/index.js';
+import { resolvePerUserSettings } from '../src/toolkit.js';
 
 /**
  * The client API's side of the one order: a script loads the env files with `loadEnvFiles(dir)` and passes the result

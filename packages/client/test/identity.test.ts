@@ -4,13 +4,8 @@
  * Plus the Databricks Apps auth conflict: injected service-principal credentials and a personal token at once.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  createLakebasePool,
-  diagnose,
-  type LakebaseError,
-  resolveWorkspaceConfig,
-  WorkspaceAuth,
-} from '../src/index.js';
+import { createLakebasePool, diagnose, type LakebaseError } from '../src/index.js';
+import { resolveWorkspaceConfig, WorkspaceAuth } from '../src/toolkit.js';
 import { useEmulatorPools } from './helpers/emulator.js';
 
 const { emulator } = useEmulatorPools();

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations, createMigration, isLakebaseError, migrationStatus } from '../src/index.js';
+import { applyMigrations, isLakebaseError, migrationStatus } from '../src/index.js';
+import { createMigration } from '../src/toolkit.js';
 
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/test';
 const database = `lakebase_migrations_${process.pid}`;

@@ -7,7 +7,7 @@ import {
   type Operation,
   parseDuration,
   waitForOperation,
-} from '../src/index.js';
+} from '../src/toolkit.js';
 
 /** An API whose operation is done after `pollsUntilDone` GETs; counts the GETs. */
 function fakeApi(pollsUntilDone: number, final: Partial<Operation> = { response: { name: 'x' } }) {

@@ -1,6 +1,7 @@
 /** Per-user pool settings: defaults, options over the environment, and the range of every number. */
 import { describe, expect, it } from 'vitest';
-import { isLakebaseError, resolvePerUserSettings } from '../src/index.js';
+import { isLakebaseError } from '../src/index.js';
+import { resolvePerUserSettings } from '../src/toolkit.js';
 
 describe('resolvePerUserSettings', () => {
   it('defaults, environment, options', () => {

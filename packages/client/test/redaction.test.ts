@@ -7,7 +7,8 @@ import { format, inspect } from 'node:util';
 import type { Emulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLakebasePool, type DatabaseCredential, diagnose, LakebaseApi, parseInstanceName } from '../src/index.js';
+import { createLakebasePool, type DatabaseCredential, diagnose } from '../src/index.js';
+import { LakebaseApi, parseInstanceName } from '../src/toolkit.js';
 import { sleep, startWarmEmulator, tokenCollectingFetch } from './helpers/emulator.js';
 
 let emu: Emulator;

@@ -6,15 +6,8 @@
  */
 import type { Emulator } from '@lakebase-kit/emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createBranch,
-  deleteBranch,
-  LakebaseApi,
-  LakebaseBranches,
-  type LakebaseError,
-  listBranches,
-  resetBranch,
-} from '../src/index.js';
+import { LakebaseBranches, type LakebaseError } from '../src/index.js';
+import { createBranch, deleteBranch, LakebaseApi, listBranches, resetBranch } from '../src/toolkit.js';
 import { startWarmEmulator } from './helpers/emulator.js';
 import { TestServer } from './helpers/http-server.js';
 

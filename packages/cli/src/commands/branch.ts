@@ -5,9 +5,8 @@ import {
   LakebaseBranches,
   LakebaseError,
   type OperationWaitOptions,
-  parseDuration,
-  RESET_LOSES,
 } from '@lakebase-kit/client';
+import { parseDuration, RESET_LOSES } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions, progress } from '../context.js';
 import { printJson } from '../output.js';

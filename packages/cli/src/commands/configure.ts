@@ -1,27 +1,23 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { diagnose, isLakebaseError, LakebaseBranches, LakebaseError, resolveConfig } from '@lakebase-kit/client';
 import {
   ambiguous,
   branchReadWriteEndpoint,
   describeResource,
-  diagnose,
   ensureGitignored,
-  isLakebaseError,
-  LakebaseBranches,
-  LakebaseError,
+  envReader,
   type LakebaseResource,
   listWorkspaceResources,
   parseBranchId,
   parseNumber,
   readBundleResources,
   resolveBundleResources,
-  resolveConfig,
   updateEnvFile,
   validateEndpointPath,
   validateInstanceName,
   waitUntilReady,
-} from '@lakebase-kit/client';
-import { envReader } from '@lakebase-kit/client/toolkit';
+} from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandEnv, type Env, progress, workspaceApi } from '../context.js';
 import { integerIn } from '../options.js';

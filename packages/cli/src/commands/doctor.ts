@@ -1,4 +1,5 @@
-import { type DiagnosisReport, type DiagnosticStep, diagnose, diagnoseUser, LakebaseError } from '@lakebase-kit/client';
+import { type DiagnosisReport, type DiagnosticStep, diagnose, LakebaseError } from '@lakebase-kit/client';
+import { diagnoseUser } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandEnv } from '../context.js';
 import { printJson } from '../output.js';

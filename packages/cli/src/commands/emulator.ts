@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { parseRoleName } from '@lakebase-kit/client';
-import { shellQuote } from '@lakebase-kit/client/toolkit';
+import { parseRoleName, shellQuote } from '@lakebase-kit/client/toolkit';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@lakebase-kit/emulator';
 import { type Command, InvalidArgumentError } from 'commander';
 import { integerIn } from '../options.js';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { findExecutable, getLibpqEnv, LakebaseError, searchPathOf } from '@lakebase-kit/client';
+import { LakebaseError } from '@lakebase-kit/client';
+import { findExecutable, getLibpqEnv, searchPathOf } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandEnv, type Env, stderrLogger } from '../context.js';
 

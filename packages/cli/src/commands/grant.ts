@@ -1,4 +1,5 @@
-import { grantAccess, grantToGroup, parseRoleName, withClient } from '@lakebase-kit/client';
+import { grantAccess, grantToGroup, withClient } from '@lakebase-kit/client';
+import { parseRoleName } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';

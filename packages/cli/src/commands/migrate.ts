@@ -1,12 +1,12 @@
 import path from 'node:path';
 import {
   applyMigrations,
-  createMigration,
   type MigrationLogger,
   type MigrationOptions,
   migrationStatus,
   withClient,
 } from '@lakebase-kit/client';
+import { createMigration } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions, progress } from '../context.js';
 import { integerIn } from '../options.js';

@@ -1,7 +1,8 @@
-import { listTables, withClient } from '@lakebase-kit/client';
+import { withClient } from '@lakebase-kit/client';
 import type { Command } from 'commander';
 import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';
+import { listTables } from '../table-list.js';
 
 export function registerTablesCommand(program: Command): void {
   program

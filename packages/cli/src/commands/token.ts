@@ -1,4 +1,4 @@
-import { getDatabaseToken } from '@lakebase-kit/client';
+import { getDatabaseToken } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions } from '../context.js';
 import { printJson } from '../output.js';

@@ -1,5 +1,6 @@
 /**
- * What is in the database: tables, views and their rough size (the "Check Database Tables" step of the guide).
+ * What is in the database: tables, views and their rough size (the "Check Database Tables" step of the guide), for
+ * `lakebase tables`. Only the CLI uses it, so it lives here rather than in the client.
  */
 import type pg from 'pg';
 
