@@ -58,7 +58,7 @@ const RULES: { name: string; pattern: RegExp }[] = [
 const ALLOW = /\/\/ no-wall-clock: allow \(.+\)/;
 
 /** `file:line: rule: text` for every line of `text` that breaks a rule and is not allowed. */
-export function findings(file: string, text: string): string[] {
+function findings(file: string, text: string): string[] {
   const lines = text.split('\n');
   return lines.flatMap((line, i) => {
     if (ALLOW.test(line) || ALLOW.test(lines[i - 1] ?? '')) return [];
@@ -84,7 +84,7 @@ describe('no test asserts on elapsed wall time', () => {
     ];
     for (const line of caught) expect(findings('x.ts', line), line).toHaveLength(1);
     const fine = [
-      "workspace.behaviour = credential(new Date(Date.now() - 3_600_000));",
+      'workspace.behaviour = credential(new Date(Date.now() - 3_600_000));',
       'expect(Math.max(...time.delays)).toBeLessThanOrEqual(MAX_TIMER_DELAY_MS);',
       'expect(c.pool.connectionTimeoutMillis).toBeLessThanOrEqual(MAX_TIMER_DELAY_MS);',
       'expect(credential.expiresAt.getTime()).toBe(1_900_000_000_000);',
