@@ -1,6 +1,6 @@
 /** The read pool against the emulator: reads on a read-only endpoint, the coded write error, fallback, one token. */
 import type { Emulator } from '@lakebase-kit/emulator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createLakebasePool,
   createReadPool,
@@ -74,10 +74,14 @@ describe('read pool without a read host', () => {
 
 describe('read pool on a read-only endpoint', () => {
   beforeAll(async () => {
-    await api('POST', `${branch()}/endpoints?endpoint_id=reader`, {
+    const created = await api('POST', `${branch()}/endpoints?endpoint_id=reader`, {
       spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' },
     });
-    await new Promise((resolve) => setTimeout(resolve, 150)); // the create operation's delay
+    // Until the create operation reports done (the emulator's operations take 100 ms), polled, bounded.
+    await vi.waitFor(async () => expect((await api('GET', created.name as string)).done).toBe(true), {
+      timeout: 5000,
+      interval: 20,
+    });
   });
   afterAll(async () => {
     await api('DELETE', `${branch()}/endpoints/reader`);
