@@ -49,7 +49,10 @@ describe('secrets never leak', () => {
     pool.lakebase.credentials?.on('token-refresh-failed', (e) => seen.push(e, e.error, String(e.error), e.error.stack));
     await pool.query('select 1');
     emu.workspace.faults.failFraction(1, 500);
-    await sleep(1200); // half-life refresh fails -> warnings logged
+    // The half-life refresh (at 1 s of the 2 s token) fails -> warnings logged: wait for that event, bounded.
+    await vi.waitFor(() => expect(output.some((line) => line.includes('token refresh failed'))).toBe(true), {
+      timeout: 10_000,
+    });
     emu.workspace.faults.clear();
 
     // 2. An idle connection killed by the server -> the default error listener logs it.
@@ -58,7 +61,10 @@ describe('secrets never leak', () => {
     await admin.connect();
     await admin.query('select pg_terminate_backend($1)', [pid]);
     await admin.end();
-    await sleep(100);
+    await vi.waitFor(
+      () => expect(output.some((line) => line.includes('idle PostgreSQL connection failed'))).toBe(true),
+      { timeout: 5000 },
+    );
 
     // 3. Expiry with the endpoint down -> LAKEBASE_CREDENTIAL_FAILED, inspected every way.
     emu.workspace.faults.failFraction(1, 503);
@@ -113,7 +119,7 @@ describe('secrets never leak', () => {
       }),
     );
 
-    await sleep(50); // let the collecting fetch finish reading bodies
+    await fetchFn.collected(); // every body the collecting fetch read, read to the end
     const secrets = [...tokens, emu.databricksToken, emu.clientSecret, 'dapi11111111111111111111111111111111'];
     expect(tokens.size).toBeGreaterThanOrEqual(4); // database tokens and M2M access tokens were collected
     const haystack = [
