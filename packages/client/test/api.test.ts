@@ -208,12 +208,21 @@ describe('LakebaseApi', () => {
     expect(error.code).toBe('LAKEBASE_API_UNREACHABLE');
     expect(error.retryable).toBe(true);
 
-    server.route('GET /api/2.0/preview/scim/v2/Me', () => ({ delayMs: 500, body: { userName: 'x' } }));
+    // The server answers only after the client has given up: the 100 ms deadline is the only way out.
+    let answer = () => {};
+    const held = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    server.route('GET /api/2.0/preview/scim/v2/Me', async () => {
+      await held;
+      return { body: { userName: 'x' } };
+    });
     const slow = new LakebaseApi(
       { host: server.url, getToken: async () => PAT },
       { timeoutMs: 100, retry: { maxAttempts: 1 } },
     );
     const timeout = await failure(slow.me());
+    answer();
     expect(timeout.code).toBe('LAKEBASE_API_UNREACHABLE');
     expect(timeout.message).toContain('timed out after 100 ms');
   });
