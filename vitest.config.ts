@@ -8,8 +8,9 @@ const ALL = ['packages/*/test/**/*.test.ts', 'app/test/**/*.test.ts', 'test/**/*
 
 /**
  * The full tier only (`npm run test:all`, and CI): what packs, clones, installs or drives a browser or a whole
- * release, the resilience scenarios, and the few files that take tens of seconds each on a 2-core machine. Everything
- * else is the fast tier, `npm test`.
+ * release, the resilience scenarios, and the files that take 20 s or more each on this 2-core machine (measured with
+ * the JSON reporter; most start the built CLI or an emulator process many times). Everything else is the fast tier,
+ * `npm test`, which still covers each of these packages' behaviour with faster files.
  */
 const SLOW = [
   'test/packaging/**/*.test.ts',
@@ -17,6 +18,14 @@ const SLOW = [
   'test/resilience/**/*.test.ts',
   'app/test/browser.test.ts',
   'app/test/release.test.ts',
+  'app/test/pr-branch.test.ts', // ~30 s: the PR-branch workflow end to end (CLI, emulator, migrations)
+  'packages/cli/test/resource-names.test.ts', // ~140 s: dozens of CLI runs with hostile names
+  'packages/cli/test/migrate.test.ts', // ~35 s
+  'packages/cli/test/connect.test.ts', // ~25 s
+  'packages/cli/test/branch.test.ts', // ~25 s
+  'packages/cli/test/emulator.test.ts', // ~20 s: starts and stops `lakebase emulator` processes
+  'packages/emulator/test/postgres/pglite-storage.test.ts', // ~40 s: the whole session suite on PGlite
+  'packages/emulator/test/branches/branches.test.ts', // ~35 s: branch copies of a real cluster
 ];
 
 export default defineConfig({

@@ -13,9 +13,14 @@ import { sleep, startWarmEmulator, tokenCollectingFetch } from './helpers/emulat
 let emu: Emulator;
 const tokens = new Set<string>();
 const output: string[] = [];
+/** The emulator's clock runs `skewMs` ahead of ours: moved to expire a token on the server without waiting. */
+const server = { skewMs: 0 };
 
 beforeAll(async () => {
-  emu = await startWarmEmulator({ upstream: 'postgresql://postgres@127.0.0.1:5432/test' });
+  emu = await startWarmEmulator({
+    upstream: 'postgresql://postgres@127.0.0.1:5432/test',
+    now: () => Date.now() + server.skewMs,
+  });
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
       output.push(format(...args));
@@ -92,7 +97,7 @@ describe('secrets never leak', () => {
     );
     const stale = await api.generateInstanceCredential([parseInstanceName(emu.instanceName)]);
     emu.workspace.setTokenTtl(3600);
-    await sleep(stale.expiresAt.getTime() - Date.now() + 50);
+    server.skewMs = stale.expiresAt.getTime() - Date.now() + 50; // expired on the server
     let calls = 0;
     const retrying = createLakebasePool({
       env: emu.env('provisioned'),
@@ -107,6 +112,7 @@ describe('secrets never leak', () => {
     await retrying.query('select 1');
     expect(retrying.authRetryCount).toBe(1);
     await retrying.end();
+    server.skewMs = 0;
 
     // 5. Diagnose, healthy and broken (login refused for another identity).
     emu.workspace.addUser('someone-else@example.com');
