@@ -4,6 +4,30 @@ import { defineConfig } from 'vitest/config';
 const src = (pkg: string, entry = 'index') =>
   fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
+const ALL = ['packages/*/test/**/*.test.ts', 'app/test/**/*.test.ts', 'test/**/*.test.ts'];
+
+/**
+ * The full tier only (`npm run test:all`, and CI): what packs, clones, installs or drives a browser or a whole
+ * release, the resilience scenarios, and the files that take 20 s or more each on this 2-core machine (measured with
+ * the JSON reporter; most start the built CLI or an emulator process many times). Everything else is the fast tier,
+ * `npm test`, which still covers each of these packages' behaviour with faster files.
+ */
+const SLOW = [
+  'test/packaging/**/*.test.ts',
+  'test/docs/**/*.test.ts',
+  'test/resilience/**/*.test.ts',
+  'app/test/browser.test.ts',
+  'app/test/release.test.ts',
+  'app/test/pr-branch.test.ts', // ~30 s: the PR-branch workflow end to end (CLI, emulator, migrations)
+  'packages/cli/test/resource-names.test.ts', // ~140 s: dozens of CLI runs with hostile names
+  'packages/cli/test/migrate.test.ts', // ~35 s
+  'packages/cli/test/connect.test.ts', // ~25 s
+  'packages/cli/test/branch.test.ts', // ~25 s
+  'packages/cli/test/emulator.test.ts', // ~20 s: starts and stops `lakebase emulator` processes
+  'packages/emulator/test/postgres/pglite-storage.test.ts', // ~40 s: the whole session suite on PGlite
+  'packages/emulator/test/branches/branches.test.ts', // ~35 s: branch copies of a real cluster
+];
+
 export default defineConfig({
   resolve: {
     // Tests run against sources, so a change is tested without a rebuild. The CLI tests drive the built bin instead.
@@ -14,12 +38,16 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'app/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two tiers: `vitest run --project fast` is `npm test`; `vitest run` (both) is `npm run test:all`.
+    projects: [
+      { extends: true, test: { name: 'fast', include: ALL, exclude: SLOW } },
+      { extends: true, test: { name: 'slow', include: SLOW } },
+    ],
     // CI also keeps a machine-readable report, from which .ci/run prints a plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
-    outputFile: { json: 'test-output/vitest.json' },
+    outputFile: { json: process.env.VITEST_JSON ?? 'test-output/vitest.json' },
   },
 });

@@ -163,10 +163,17 @@ export async function requestInFlight(
   await once(warmUpResponse, 'end');
 
   const body = Buffer.from(JSON.stringify(options.body));
+  // `Expect: 100-continue`: Node's server answers 100 Continue once it has parsed the headers, which tells the test
+  // the request has reached the server (an event, where a guessed 100 ms was used before).
   const request = http.request(url, {
     agent,
     method: options.method,
-    headers: { ...options.headers, 'content-type': 'application/json', 'content-length': String(body.length) },
+    headers: {
+      ...options.headers,
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      expect: '100-continue',
+    },
   });
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     request.on('error', reject);
@@ -180,11 +187,13 @@ export async function requestInFlight(
     });
   });
   const half = Math.floor(body.length / 2);
-  // Headers and half the body go out on the open connection; a moment later the server has parsed the headers.
+  // Headers go out on the open connection; once the server has parsed them, half the body follows.
+  const parsed = once(request, 'continue');
+  request.flushHeaders();
+  await parsed;
   await new Promise<void>((resolve, reject) =>
     request.write(body.subarray(0, half), (e) => (e ? reject(e) : resolve())),
   );
-  await new Promise((resolve) => setTimeout(resolve, 100));
   return {
     finish: async () => {
       request.end(body.subarray(half));

@@ -95,19 +95,30 @@ describe('no secret in any captured output', () => {
       await inject('GET', '/api/health');
       await inject('GET', '/api/me');
 
-      // Rotation through a few lifetimes, with faults.
+      // Rotation through a few lifetimes, with faults: query until both pools have had two new tokens (bounded).
+      const rotations = { m2m: 0, pat: 0 };
+      m2mPool.lakebase.credentials?.on('token-refreshed', () => rotations.m2m++);
+      patPool.lakebase.credentials?.on('token-refreshed', () => rotations.pat++);
+      const injectedBefore = emulator.stats().credentialRequests.failedByInjection;
       emulator.workspace.faults.failNext(2, 500);
       emulator.workspace.faults.failNext(1, 429, { retryAfterSeconds: 1 });
-      for (let i = 0; i < 8; i++) {
+      const rotationUntil = Date.now() + 15_000;
+      while (
+        Date.now() < rotationUntil &&
+        (rotations.m2m < 2 ||
+          rotations.pat < 2 ||
+          emulator.stats().credentialRequests.failedByInjection - injectedBefore < 3)
+      ) {
         await attempt(() => m2mPool.query('select 1'));
         await attempt(() => patPool.query('select 1'));
-        await sleep(400);
+        await sleep(100); // pacing of the queries; the loop waits for the rotations
       }
+      expect(rotations.m2m).toBeGreaterThanOrEqual(2);
+      expect(rotations.pat).toBeGreaterThanOrEqual(2);
       // An outage past the token lifetime: LAKEBASE_CREDENTIAL_FAILED errors (and their logging) must stay clean.
       emulator.workspace.faults.failFraction(1, 503);
-      await sleep(2_000);
       // Query until the last usable token is gone and a new login needs one (bounded).
-      const outageUntil = Date.now() + 8_000;
+      const outageUntil = Date.now() + 10_000;
       while (
         Date.now() < outageUntil &&
         !errors.some((e) => (e as { code?: string }).code === 'LAKEBASE_CREDENTIAL_FAILED')

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LakebaseError } from '../src/index.js';
 import {
   LakebaseApi,
@@ -7,6 +7,7 @@ import {
   parseInstanceName,
   parseProjectName,
 } from '../src/toolkit.js';
+import { FakeTime } from './helpers/fake-time.js';
 import { fakeJwt, TestServer } from './helpers/http-server.js';
 
 const PAT = 'dapi00112233445566778899aabbccddeeff';
@@ -90,9 +91,19 @@ describe('LakebaseApi', () => {
           }
         : { body: { name: 'i', state: 'AVAILABLE' } };
     });
-    const started = Date.now();
-    expect((await api.getInstance(parseInstanceName('i'))).state).toBe('AVAILABLE');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    // On a fake clock: the retry waits for the timer of exactly Retry-After, and not a millisecond less.
+    const time = new FakeTime();
+    const timed = new LakebaseApi(
+      { host: server.url, getToken: async () => PAT },
+      { workspaceId: '1234567890', retry: { baseDelayMs: 20, maxDelayMs: 2000 }, clock: time, timers: time },
+    );
+    const answer = timed.getInstance(parseInstanceName('i'));
+    await vi.waitFor(() => expect(time.pending).toBe(1), { timeout: 5000 });
+    expect(calls).toBe(1);
+    await time.advance(999);
+    expect(calls).toBe(1);
+    await time.advance(1);
+    expect((await answer).state).toBe('AVAILABLE');
     expect(calls).toBe(2);
   });
 
@@ -114,10 +125,15 @@ describe('LakebaseApi', () => {
       headers: { 'Retry-After': '120' },
       body: {},
     }));
-    const started = Date.now();
-    const error = await failure(api.getInstance(parseInstanceName('i')));
+    // No wait at all: the failure comes without any timer being set (time never moves on the fake clock).
+    const time = new FakeTime();
+    const timed = new LakebaseApi(
+      { host: server.url, getToken: async () => PAT },
+      { workspaceId: '1234567890', retry: { baseDelayMs: 20, maxDelayMs: 2000 }, clock: time, timers: time },
+    );
+    const error = await failure(timed.getInstance(parseInstanceName('i')));
     expect(error.code).toBe('LAKEBASE_API_UNAVAILABLE');
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(time.pending).toBe(0);
     expect(server.count('GET /api/2.0/database/instances/i')).toBe(1);
   });
 
@@ -192,12 +208,21 @@ describe('LakebaseApi', () => {
     expect(error.code).toBe('LAKEBASE_API_UNREACHABLE');
     expect(error.retryable).toBe(true);
 
-    server.route('GET /api/2.0/preview/scim/v2/Me', () => ({ delayMs: 500, body: { userName: 'x' } }));
+    // The server answers only after the client has given up: the 100 ms deadline is the only way out.
+    let answer = () => {};
+    const held = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    server.route('GET /api/2.0/preview/scim/v2/Me', async () => {
+      await held;
+      return { body: { userName: 'x' } };
+    });
     const slow = new LakebaseApi(
       { host: server.url, getToken: async () => PAT },
       { timeoutMs: 100, retry: { maxAttempts: 1 } },
     );
     const timeout = await failure(slow.me());
+    answer();
     expect(timeout.code).toBe('LAKEBASE_API_UNREACHABLE');
     expect(timeout.message).toContain('timed out after 100 ms');
   });

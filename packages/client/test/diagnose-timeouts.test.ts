@@ -43,30 +43,26 @@ describe('diagnose against a workspace that never answers', () => {
       };
       for (const path of answered) workspace().answers.set(path, answers[path] as () => unknown);
 
-      const started = performance.now();
       const report = await diagnose({
         env: env(workspace().url),
         stepTimeoutMs: STEP_TIMEOUT_MS,
       });
-      const wall = performance.now() - started;
 
       expect(report.ok).toBe(false);
       const failed = report.steps.at(-1);
       expect(report.steps.filter((s) => !s.ok)).toEqual([failed]);
       expect(failed).toMatchObject({ name: step, ok: false, code: 'LAKEBASE_API_UNREACHABLE' });
+      // Before: the step waited for the REST deadline (10 s) and its retries, and failed with "timed out after 10000
+      // ms" after several requests. Now the step's own timeout ends it, with a single request made.
       expect(failed?.detail).toBe(`The ${step} step did not finish within ${STEP_TIMEOUT_MS} ms (stepTimeoutMs).`);
       expect(failed?.suggestion).toContain('DATABRICKS_HOST');
+      // The step's own measurement (it ran until its timer fired; a timer never fires early): the report says it
+      // waited the step timeout, not how long the machine took.
+      // no-wall-clock: allow (a lower bound around a real timer: load only lengthens it, so it cannot flake)
       expect(failed?.ms).toBeGreaterThanOrEqual(STEP_TIMEOUT_MS - 1);
-      expect(failed?.ms).toBeLessThan(STEP_TIMEOUT_MS + 500);
-      // Before: the step waited for the REST deadline (10 s) and its retries.
-      expect(wall).toBeLessThan(2000);
-      // The stalled request was cancelled, not left to its deadline.
-      const closedMs = (await workspace().closedAt(stalls)) - started;
-      expect(closedMs).toBeLessThan(2000);
+      // The stalled request was cancelled (its socket closed), not left to its deadline.
+      expect(await workspace().closed(stalls)).toBe(true);
       expect(workspace().requests.filter((r) => r.path === stalls)).toHaveLength(1);
-      console.log(
-        `${step}: step ${failed?.ms} ms, diagnose ${wall.toFixed(0)} ms, socket closed at ${closedMs.toFixed(0)} ms`,
-      );
     });
   }
 
@@ -75,20 +71,17 @@ describe('diagnose against a workspace that never answers', () => {
       name: ENDPOINT,
       status: { current_state: 'ACTIVE', hosts: { host: '127.0.0.1' } },
     }));
-    const started = performance.now();
     const report = await diagnoseUser({
       env: env(workspace().url),
       userToken: fakeJwt({ sub: 'user@example.com', exp: Math.floor(Date.now() / 1000) + 3600 }),
       stepTimeoutMs: STEP_TIMEOUT_MS,
       logger: { warn: () => {} },
     });
-    const wall = performance.now() - started;
     expect(report.ok).toBe(false);
     expect(report.steps).toHaveLength(1);
     expect(report.steps[0]).toMatchObject({ name: 'user-scope', ok: false, code: 'LAKEBASE_API_UNREACHABLE' });
     expect(report.steps[0]?.detail).toContain(`within ${STEP_TIMEOUT_MS} ms`);
-    expect(wall).toBeLessThan(2000);
     expect(workspace().requests.map((r) => r.path)).toEqual([CREDENTIALS]);
-    expect((await workspace().closedAt(CREDENTIALS)) - started).toBeLessThan(2000);
+    expect(await workspace().closed(CREDENTIALS)).toBe(true);
   });
 });

@@ -52,14 +52,18 @@ describe('discovery', () => {
   it('waits while an instance is STARTING, reporting progress, and returns its host', async () => {
     emu.workspace.setInstanceState(emu.instanceName, 'STARTING');
     const states: string[] = [];
-    setTimeout(() => emu.workspace.setInstanceState(emu.instanceName, 'AVAILABLE'), 250);
+    // The instance starts once the waiter has reported STARTING twice (an event, not a guessed delay).
+    const onWaiting = (state: string) => {
+      states.push(state);
+      if (states.length === 2) emu.workspace.setInstanceState(emu.instanceName, 'AVAILABLE');
+    };
     const ready = await waitUntilReady(
       api,
       { tier: 'provisioned', instanceName: emu.instanceName, database: undefined, source: 'test' },
-      { pollMs: 50, onWaiting: (state) => states.push(state) },
+      { pollMs: 50, onWaiting },
     );
     expect(ready).toMatchObject({ host: 'localhost', state: 'AVAILABLE' });
-    expect(states.length).toBeGreaterThan(0);
+    expect(states).toHaveLength(2);
     expect(new Set(states)).toEqual(new Set(['STARTING']));
   });
 

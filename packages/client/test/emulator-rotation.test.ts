@@ -2,12 +2,17 @@
  * Token rotation against the emulator over real sockets: short token lifetimes, continuous concurrent load, pool
  * churn, bursts, and a failing credential endpoint.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseCredential, TokenRefreshedEvent } from '../src/index.js';
 import { LakebaseApi, parseInstanceName } from '../src/toolkit.js';
-import { runLoad as load, sleep, useEmulatorPools } from './helpers/emulator.js';
+import { runLoad as load, useEmulatorPools } from './helpers/emulator.js';
 
-const { emulator, pool } = useEmulatorPools(); // PGlite: the 200-connection burst exceeds a stock PostgreSQL's max_connections
+/** The emulator's clock runs `skewMs` ahead of ours: a test moves it to expire a token on the server at once. */
+const server = { skewMs: 0 };
+const { emulator, pool } = useEmulatorPools({ now: () => Date.now() + server.skewMs }); // PGlite: the 200-connection burst exceeds a stock PostgreSQL's max_connections
+afterEach(() => {
+  server.skewMs = 0;
+});
 
 function credentialRequests(): number {
   return emulator().workspace.stats().credentialRequests.total;
@@ -59,7 +64,7 @@ describe('rotation under load (emulator)', () => {
     emulator().workspace.setTokenTtl(1);
     const api = new LakebaseApi({ host: emulator().databricksHost, getToken: async () => emulator().databricksToken });
     const stale = await api.generateInstanceCredential([parseInstanceName(emulator().instanceName)]);
-    await sleep(stale.expiresAt.getTime() - Date.now() + 50); // expired on the server
+    server.skewMs = stale.expiresAt.getTime() - Date.now() + 50; // expired on the server, whose clock is now past it
     emulator().workspace.setTokenTtl(3600);
     let calls = 0;
     const credentialSource = async (): Promise<DatabaseCredential> => {

@@ -41,9 +41,9 @@ async function failure(promise: Promise<unknown>) {
 
 describe('sendOnce', () => {
   it('a body that drips past the deadline times out with LAKEBASE_API_UNREACHABLE (reason timeout)', async () => {
-    const started = performance.now();
+    // The body drips forever (a byte every 50 ms, never idle), so only a deadline on the whole response can end it.
     const error = await failure(sendOnce(`${url}/drip`, { method: 'GET' }, { timeoutMs: 300 }));
-    expect(performance.now() - started).toBeLessThan(1500);
+    expect(error.message).toContain('timed out after 300 ms');
     expect(error.code).toBe('LAKEBASE_API_UNREACHABLE');
     expect(error.details.reason).toBe('timeout');
     expect(error.retryable).toBe(true);
@@ -51,9 +51,8 @@ describe('sendOnce', () => {
 
   it('a fetch that ignores its abort signal is still bounded', async () => {
     const deaf = (() => new Promise<Response>(() => {})) as typeof fetch;
-    const started = performance.now();
+    // The fetch never settles, so the failure can only come from the 200 ms deadline.
     const error = await failure(sendOnce(`${url}/x`, { method: 'GET' }, { timeoutMs: 200, fetch: deaf }));
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(error.message).toContain('timed out after 200 ms');
   });
 

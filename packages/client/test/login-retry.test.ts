@@ -72,15 +72,13 @@ describe('transient login rejections are retried within the connect timeout', ()
       emulator().workspace.loginFaults.failNext(1000, 'external-auth');
       try {
         const before = logins();
-        const started = performance.now();
         await expect(p.query('select 1')).rejects.toMatchObject({
           code: 'XX000',
           message: 'External authorization failed.',
         });
-        // Within the 200 ms budget plus the last login's own time, where 1000 faults at 20-40 ms would take ~30 s.
-        expect(performance.now() - started).toBeLessThan(2000);
         const attempts = since(before).attempted;
-        // 200 ms of 20-40 ms (jittered 50-100 %) backoffs: several tries, bounded by the budget.
+        // 200 ms of 20-40 ms (jittered 50-100 %) backoffs: several tries, bounded by the budget, where retrying
+        // through the 1000 faults would take 1000 attempts (~30 s): the count, not the clock, shows it gave up.
         expect(attempts).toBeGreaterThan(2);
         expect(attempts).toBeLessThan(25);
       } finally {

@@ -1,5 +1,5 @@
 /** waitForOperation: polls until done, reports progress, is bounded, cancellable, and turns `error` into a code. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createBranch,
   deleteBranch,
@@ -45,22 +45,43 @@ describe('waitForOperation', () => {
       code: 'LAKEBASE_OPERATION_FAILED',
       message: expect.stringContaining('[INTERNAL_ERROR] copy failed'),
     });
-    const never = fakeApi(Number.POSITIVE_INFINITY);
-    const started = performance.now();
-    await expect(waitForOperation(never.api, op, { pollMs: 5, timeoutMs: 60 })).rejects.toMatchObject({
-      code: 'LAKEBASE_OPERATION_FAILED',
-      details: { reason: 'timeout' },
-    });
-    expect(performance.now() - started).toBeLessThan(1000);
+    // On fake timers: still waiting 1 ms before the deadline, failed at it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const never = fakeApi(Number.POSITIVE_INFINITY);
+      let settled = false;
+      const waiting = waitForOperation(never.api, op, { pollMs: 5, timeoutMs: 60 }).finally(() => {
+        settled = true;
+      });
+      const failure = expect(waiting).rejects.toMatchObject({
+        code: 'LAKEBASE_OPERATION_FAILED',
+        details: { reason: 'timeout' },
+      });
+      await vi.advanceTimersByTimeAsync(59);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await failure;
+      expect(never.gets()).toBeGreaterThan(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stops waiting when its signal aborts', async () => {
-    const never = fakeApi(Number.POSITIVE_INFINITY);
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 30);
-    await expect(waitForOperation(never.api, op, { pollMs: 1000, signal: controller.signal })).rejects.toMatchObject({
-      code: 'LAKEBASE_ABORTED',
-    });
+    // On fake timers the 1 s poll delay never passes: only the abort can end the wait.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const never = fakeApi(Number.POSITIVE_INFINITY);
+      const controller = new AbortController();
+      const waiting = waitForOperation(never.api, op, { pollMs: 1000, signal: controller.signal });
+      const failure = expect(waiting).rejects.toMatchObject({ code: 'LAKEBASE_ABORTED' });
+      await vi.advanceTimersByTimeAsync(0);
+      controller.abort();
+      await failure;
+      expect(never.gets()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -3,7 +3,7 @@
  * connect timeouts, pg-pool's max lifetime, and the login retry's backoff. Runs a query on the real PostgreSQL to show
  * the clamped pool still works and does not recycle its connection at once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLakebasePool, type LakebasePool } from '../src/index.js';
 import { backoffDelay, MAX_TIMER_DELAY_MS } from '../src/time.js';
 
@@ -24,10 +24,17 @@ describe('pool timers are clamped', () => {
     expect(p.options.idleTimeoutMillis).toBe(MAX_TIMER_DELAY_MS);
     expect(p.options.connectionTimeoutMillis).toBe(MAX_TIMER_DELAY_MS);
     expect((p.options.maxLifetimeSeconds as number) * 1000).toBeLessThanOrEqual(MAX_TIMER_DELAY_MS);
-    const first = await p.query<{ pid: number }>('select pg_backend_pid() as pid');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = await p.query<{ pid: number }>('select pg_backend_pid() as pid');
-    expect(second.rows[0]?.pid).toBe(first.rows[0]?.pid);
+    // On fake timers (which, like Node, turn a delay over 2^31-1 ms into 1 ms): an hour later the connection is still
+    // the same, where an unclamped lifetime or idle timer would have ended it after 1 ms.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const first = await p.query<{ pid: number }>('select pg_backend_pid() as pid');
+      await vi.advanceTimersByTimeAsync(3_600_000);
+      const second = await p.query<{ pid: number }>('select pg_backend_pid() as pid');
+      expect(second.rows[0]?.pid).toBe(first.rows[0]?.pid);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('the login retry backoff is clamped whatever its options', () => {

@@ -1,6 +1,6 @@
 /** The pool and single-client helpers against the real PostgreSQL at 127.0.0.1:5432 (static URL mode). */
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   connect,
   createLakebasePool,
@@ -69,12 +69,20 @@ describe('createLakebasePool (static mode, real PostgreSQL)', () => {
   });
 
   it('connections are recycled after their lifetime', async () => {
-    const p = pool({ DB_POOL_RECYCLE_INTERVAL: '1', DB_POOL_SIZE: '1', DB_MAX_OVERFLOW: '0' });
-    const first = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
-    await new Promise((resolve) => setTimeout(resolve, 1700));
-    const second = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
-    expect(second).not.toBe(first);
-    expect(p.expiredCount + p.totalCount).toBeGreaterThanOrEqual(1);
+    // pg-pool ends a connection with a timer set at connect: on fake timers, the lifetime passes when the test says.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const p = pool({ DB_POOL_RECYCLE_INTERVAL: '1', DB_POOL_SIZE: '1', DB_MAX_OVERFLOW: '0' });
+      const first = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+      const again = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+      expect(again).toBe(first); // within its lifetime the connection is reused
+      await vi.advanceTimersByTimeAsync(1000); // the lifetime is jittered within [0.8, 1] s
+      const second = (await p.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+      expect(second).not.toBe(first);
+      expect(p.expiredCount + p.totalCount).toBeGreaterThanOrEqual(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an idle connection killed by the server is logged by the default error listener, not a crash', async () => {
@@ -86,8 +94,13 @@ describe('createLakebasePool (static mode, real PostgreSQL)', () => {
     await admin.connect();
     await admin.query('select pg_terminate_backend($1)', [pid]);
     await admin.end();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(logger.lines.some((l) => l.includes('idle PostgreSQL connection failed'))).toBe(true);
+    // The pool hears of it when the server's FATAL arrives on the socket: wait for that event, bounded.
+    await vi.waitFor(
+      () => expect(logger.lines.some((l) => l.includes('idle PostgreSQL connection failed'))).toBe(true),
+      {
+        timeout: 5000,
+      },
+    );
     const { rows } = await p.query<{ ok: number }>('select 1 as ok');
     expect(rows[0]?.ok).toBe(1);
   });

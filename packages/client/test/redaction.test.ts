@@ -14,9 +14,14 @@ import { sleep, startWarmEmulator, tokenCollectingFetch } from './helpers/emulat
 let emu: Emulator;
 const tokens = new Set<string>();
 const output: string[] = [];
+/** The emulator's clock runs `skewMs` ahead of ours: moved to expire a token on the server without waiting. */
+const server = { skewMs: 0 };
 
 beforeAll(async () => {
-  emu = await startWarmEmulator({ upstream: 'postgresql://postgres@127.0.0.1:5432/test' });
+  emu = await startWarmEmulator({
+    upstream: 'postgresql://postgres@127.0.0.1:5432/test',
+    now: () => Date.now() + server.skewMs,
+  });
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
       output.push(format(...args));
@@ -50,7 +55,10 @@ describe('secrets never leak', () => {
     pool.lakebase.credentials?.on('token-refresh-failed', (e) => seen.push(e, e.error, String(e.error), e.error.stack));
     await pool.query('select 1');
     emu.workspace.faults.failFraction(1, 500);
-    await sleep(1200); // half-life refresh fails -> warnings logged
+    // The half-life refresh (at 1 s of the 2 s token) fails -> warnings logged: wait for that event, bounded.
+    await vi.waitFor(() => expect(output.some((line) => line.includes('token refresh failed'))).toBe(true), {
+      timeout: 10_000,
+    });
     emu.workspace.faults.clear();
 
     // 2. An idle connection killed by the server -> the default error listener logs it.
@@ -59,7 +67,10 @@ describe('secrets never leak', () => {
     await admin.connect();
     await admin.query('select pg_terminate_backend($1)', [pid]);
     await admin.end();
-    await sleep(100);
+    await vi.waitFor(
+      () => expect(output.some((line) => line.includes('idle PostgreSQL connection failed'))).toBe(true),
+      { timeout: 5000 },
+    );
 
     // 3. Expiry with the endpoint down -> LAKEBASE_CREDENTIAL_FAILED, inspected every way.
     emu.workspace.faults.failFraction(1, 503);
@@ -87,7 +98,7 @@ describe('secrets never leak', () => {
     );
     const stale = await api.generateInstanceCredential([parseInstanceName(emu.instanceName)]);
     emu.workspace.setTokenTtl(3600);
-    await sleep(stale.expiresAt.getTime() - Date.now() + 50);
+    server.skewMs = stale.expiresAt.getTime() - Date.now() + 50; // expired on the server
     let calls = 0;
     const retrying = createLakebasePool({
       env: emu.env('provisioned'),
@@ -102,6 +113,7 @@ describe('secrets never leak', () => {
     await retrying.query('select 1');
     expect(retrying.authRetryCount).toBe(1);
     await retrying.end();
+    server.skewMs = 0;
 
     // 5. Diagnose, healthy and broken (login refused for another identity).
     emu.workspace.addUser('someone-else@example.com');
@@ -114,7 +126,7 @@ describe('secrets never leak', () => {
       }),
     );
 
-    await sleep(50); // let the collecting fetch finish reading bodies
+    await fetchFn.collected(); // every body the collecting fetch read, read to the end
     const secrets = [...tokens, emu.databricksToken, emu.clientSecret, 'dapi11111111111111111111111111111111'];
     expect(tokens.size).toBeGreaterThanOrEqual(4); // database tokens and M2M access tokens were collected
     const haystack = [

@@ -1,6 +1,6 @@
 /** Read-only endpoints and pooled hosts end to end: REST status.hosts, read-only sessions, the pooler's refusals. */
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
 import { connectFrontDoor, frontDoorConfig } from './clients.js';
 
@@ -48,10 +48,14 @@ describe('read-only endpoints (emulator)', () => {
     expect(before.read_write_pooled_host).toMatch(/-pooler\.database\.localhost$/);
     expect(before.read_only_host).toBeUndefined();
 
-    await api('POST', `/api/2.0/postgres/${branch()}/endpoints?endpoint_id=replica`, {
+    const created = await api('POST', `/api/2.0/postgres/${branch()}/endpoints?endpoint_id=replica`, {
       spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' },
     });
-    await new Promise((resolve) => setTimeout(resolve, 150)); // the create operation's delay (100 ms)
+    // Until the create operation reports done (100 ms in the emulator), polled, bounded.
+    await vi.waitFor(async () => expect((await api('GET', `/api/2.0/postgres/${created.name}`)).done).toBe(true), {
+      timeout: 5000,
+      interval: 20,
+    });
     const replica = await api('GET', `/api/2.0/postgres/${branch()}/endpoints/replica`);
     expect(replica.status.endpoint_type).toBe('ENDPOINT_TYPE_READ_ONLY');
     expect(replica.status.hosts.read_only_host).toBe(replica.status.hosts.host);
@@ -141,10 +145,14 @@ describe('read-only endpoints on --upstream storage', () => {
           body: body === undefined ? undefined : JSON.stringify(body),
         }).then((res) => res.json() as Promise<Record<string, unknown>>);
       const path = upstream.endpoint.replace(/\/endpoints\/[^/]+$/, '');
-      await call('POST', `${path}/endpoints?endpoint_id=replica`, {
+      const created = await call('POST', `${path}/endpoints?endpoint_id=replica`, {
         spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' },
       });
-      await new Promise((resolve) => setTimeout(resolve, 150)); // the create operation's delay (100 ms)
+      // Until the create operation reports done (100 ms in the emulator), polled, bounded.
+      await vi.waitFor(async () => expect((await call('GET', created.name as string)).done).toBe(true), {
+        timeout: 5000,
+        interval: 20,
+      });
       const replica = (await call('GET', `${path}/endpoints/replica`)) as { status: { hosts: { host: string } } };
       const { token: ro } = (await call('POST', 'credentials', { endpoint: upstream.endpoint })) as { token: string };
       await expect(

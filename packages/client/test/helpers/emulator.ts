@@ -67,12 +67,16 @@ export function useEmulatorPools(options: Parameters<typeof startEmulator>[0] = 
   };
 }
 
-/** Collects every token the Databricks API hands out, by wrapping `fetch`. For leak assertions. */
-export function tokenCollectingFetch(tokens: Set<string>): typeof fetch {
-  return async (input, init) => {
+/**
+ * Collects every token the Databricks API hands out, by wrapping `fetch`. For leak assertions. Each body is read in
+ * the background; `collected()` resolves once every body read so far has been (no sleep needed before asserting).
+ */
+export function tokenCollectingFetch(tokens: Set<string>): typeof fetch & { collected(): Promise<void> } {
+  const reading = new Set<Promise<void>>();
+  const collecting = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
     const response = await fetch(input, init);
     const copy = response.clone();
-    copy
+    const read: Promise<void> = copy
       .json()
       .then((body: unknown) => {
         if (body && typeof body === 'object') {
@@ -82,9 +86,16 @@ export function tokenCollectingFetch(tokens: Set<string>): typeof fetch {
           }
         }
       })
-      .catch(() => {});
+      .catch(() => {})
+      .finally(() => reading.delete(read));
+    reading.add(read);
     return response;
   };
+  return Object.assign(collecting as typeof fetch, {
+    collected: async () => {
+      await Promise.all([...reading]);
+    },
+  });
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -36,6 +36,11 @@ export class FakeTime implements Clock, Timers {
     return this.queue.length;
   }
 
+  /** When the next pending timer is due (undefined when none is). */
+  get nextAt(): number | undefined {
+    return this.queue.length ? Math.min(...this.queue.map((t) => t.at)) : undefined;
+  }
+
   /** Pending timers that would keep a real process alive. */
   get pendingKeepAlive(): number {
     return this.queue.filter((t) => t.keepAlive).length;

@@ -12,8 +12,6 @@ export interface Reply {
   status?: number;
   headers?: Record<string, string>;
   body?: unknown;
-  /** Delay before answering, in ms. */
-  delayMs?: number;
 }
 
 export type Handler = (req: RecordedRequest) => Reply | Promise<Reply>;
@@ -47,7 +45,6 @@ export class TestServer {
         const reply: Reply = handler
           ? await handler(recorded)
           : { status: 404, body: { error_code: 'NOT_FOUND', message: 'no route' } };
-        if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
         if (res.destroyed) return;
         res.writeHead(reply.status ?? 200, { 'Content-Type': 'application/json', ...reply.headers });
         res.end(

@@ -1,11 +1,12 @@
+import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, beforeEach, expect } from 'vitest';
 
 export interface StalledRequest {
   path: string;
-  /** `performance.now()` when the request's socket closed. */
-  closedAt?: number;
+  /** True once the request's socket closed. */
+  closed: boolean;
 }
 
 /**
@@ -16,11 +17,15 @@ export interface StalledRequest {
 export class StallingWorkspace {
   readonly requests: StalledRequest[] = [];
   readonly answers = new Map<string, () => unknown>();
+  /** Emits 'request' and 'close' (with the entry) as they happen, so a test waits for the event, not a time. */
+  private readonly events = new EventEmitter();
   private readonly server = http.createServer((req, res) => {
-    const entry: StalledRequest = { path: req.url ?? '' };
+    const entry: StalledRequest = { path: req.url ?? '', closed: false };
     this.requests.push(entry);
+    this.events.emit('request', entry);
     (req.socket as Socket).once('close', () => {
-      entry.closedAt = performance.now();
+      entry.closed = true;
+      this.events.emit('close', entry);
     });
     const answer = this.answers.get(entry.path);
     if (answer) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer()));
@@ -40,17 +45,35 @@ export class StallingWorkspace {
 
   /** Resolves once a request for `path` has arrived (fails after 2 s). */
   async waitFor(path: string): Promise<void> {
-    for (let i = 0; i < 200 && !this.requests.some((r) => r.path === path); i++)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.until('request', (r) => r.path === path, 2000);
     expect(this.requests.map((r) => r.path)).toContain(path);
   }
 
-  /** When the socket of the first request for `path` closed, waiting up to `waitMs` for it (Infinity if never). */
-  async closedAt(path: string, waitMs = 1000): Promise<number> {
-    const request = this.requests.find((r) => r.path === path);
-    for (let waited = 0; waited < waitMs && request?.closedAt === undefined; waited += 10)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    return request?.closedAt ?? Number.POSITIVE_INFINITY;
+  /**
+   * Whether the socket of the first request for `path` closed, waiting up to `waitMs` for it: far less than the REST
+   * client's 10 s deadline, so a true answer means the request was cancelled, not left to time out.
+   */
+  async closed(path: string, waitMs = 1000): Promise<boolean> {
+    await this.until('close', (r) => r.path === path && r === this.requests.find((q) => q.path === path), waitMs);
+    return this.requests.find((r) => r.path === path)?.closed ?? false;
+  }
+
+  /** Resolves once an entry matching `match` exists or the `event` for one is emitted, or after `waitMs`. */
+  private async until(event: 'request' | 'close', match: (r: StalledRequest) => boolean, waitMs: number) {
+    const done = (r: StalledRequest) => match(r) && (event === 'request' || r.closed);
+    if (this.requests.some(done)) return;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), waitMs);
+    try {
+      for (;;) {
+        const [entry] = (await once(this.events, event, { signal: controller.signal })) as [StalledRequest];
+        if (done(entry)) return;
+      }
+    } catch {
+      // The bound passed: the caller's assertion says what was missing.
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -28,7 +28,8 @@ describe('PGlite storage through the front door', () => {
     const bQuery = b.query('select 1').then(() => {
       bDone = true;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // a's next query, sent after b's, is answered while b's still waits for a's transaction.
+    await a.query('select 1');
     expect(bDone).toBe(false);
     await a.query('commit');
     await bQuery;

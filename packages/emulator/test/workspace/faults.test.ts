@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FaultInjector } from '../../src/workspace/login/faults.js';
 import { type CallInit, startWorkspace } from './helpers.js';
 
@@ -79,23 +79,43 @@ describe('credential fault injection', () => {
   });
 
   it('setLatency delays every credential response, failures included; clear removes everything', async () => {
-    const { f, provisioned, autoscaling } = await setup(true);
-    f.ws.faults.setLatency(80);
-    let started = performance.now();
-    expect((await autoscaling()).status).toBe(200);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+    const { f, provisioned, autoscaling } = await setup();
+    // On fake timers: a response has not come 1 ms before the latency has passed, and has come once it has.
+    const delay = vi.spyOn(f.ws.faults as FaultInjector, 'delay'); // passes through: only tells when a request reached it
+    const answeredAfter = async (call: () => Promise<{ status: number }>, ms: number) => {
+      let status: number | undefined;
+      const reached = delay.mock.calls.length + 1;
+      const done = call().then((r) => {
+        status = r.status;
+      });
+      if (ms > 0) {
+        // The latency timer is set once the request reached the route (after its async auth). Not vi.waitFor: on fake
+        // timers it advances the clock while it polls.
+        for (let turn = 0; turn < 10_000 && delay.mock.calls.length < reached; turn++)
+          await new Promise((resolve) => setImmediate(resolve));
+        expect(delay.mock.calls.length).toBe(reached);
+        await vi.advanceTimersByTimeAsync(ms - 1);
+        expect(status).toBeUndefined();
+      }
+      await vi.advanceTimersByTimeAsync(1);
+      await done;
+      return status;
+    };
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      f.ws.faults.setLatency(80);
+      expect(await answeredAfter(autoscaling, 80)).toBe(200);
 
-    f.ws.faults.failNext(1, 503);
-    started = performance.now();
-    expect((await provisioned()).status).toBe(503);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+      f.ws.faults.failNext(1, 503);
+      expect(await answeredAfter(provisioned, 80)).toBe(503);
 
-    f.ws.faults.failNext(3, 503);
-    f.ws.faults.failFraction(1, 500);
-    f.ws.faults.clear();
-    started = performance.now();
-    expect((await provisioned()).status).toBe(200);
-    expect(performance.now() - started).toBeLessThan(75);
+      f.ws.faults.failNext(3, 503);
+      f.ws.faults.failFraction(1, 500);
+      f.ws.faults.clear();
+      expect(await answeredAfter(provisioned, 0)).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects nonsense knob values', async () => {
