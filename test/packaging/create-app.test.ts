@@ -164,6 +164,21 @@ describe('npm create @lakebase-kit/app from a local registry', () => {
       expect(await survivorsAfter(tree, 10_000)).toEqual([]);
       record(`${template}: stop (SIGTERM)`, started);
 
+      if (template === 'app') {
+        // Deploying: the project stages release/ itself, with the client from the registry (no vendored tarball).
+        const staged = await step('app: npm run app:release', 'npm', ['run', 'app:release'], {
+          cwd: project,
+          env,
+          timeout: 300_000,
+        });
+        expect(staged.code, `${staged.stdout}${staged.stderr}`).toBe(0);
+        const release = JSON.parse(await readFile(path.join(project, 'release', 'package.json'), 'utf8'));
+        expect(release.dependencies['@lakebase-kit/client']).toBe(version);
+        expect(release.scripts).toEqual({ start: 'exec node dist/server/main.js' });
+        expect(await referencesOutside(path.join(project, 'release'))).toEqual([]);
+        await stat(path.join(project, 'release', 'package-lock.json'));
+      }
+
       const tested = await step(`${template}: npm test`, 'npm', ['test'], { cwd: project, env, timeout: 600_000 });
       expect(tested.code, `${tested.stdout}${tested.stderr}`).toBe(0);
       expect(tested.stdout.replace(ANSI, '')).toMatch(/Tests\s+\d+ passed/);

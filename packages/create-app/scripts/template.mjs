@@ -18,7 +18,7 @@ export const APP_DIRS = ['server', 'web', 'migrations'];
 /**
  * Single files of app/ copied as they are. The tests are the subset of app/test that needs only the project and the
  * published packages (the embedded emulator, no PostgreSQL on 5432, no monorepo path); the monorepo runs these same
- * files. scripts/release.mjs is left out: it packs the client from the monorepo.
+ * files.
  */
 export const APP_FILES = [
   'app.yaml',
@@ -26,6 +26,7 @@ export const APP_FILES = [
   'vite.config.ts',
   'vitest.config.ts',
   'scripts/dev.mjs',
+  'scripts/release.mjs',
   '.github/workflows/pr-branch.yml',
   'test/helpers.ts',
   'test/emulator.test.ts',
@@ -105,6 +106,8 @@ export function projectManifest(app, { versions, vitest }) {
       // then reaches the server, which shuts down cleanly).
       start: `npm run build && ${app.scripts.start}`,
       test: 'vitest run',
+      // The root's `npm run app:release` in the monorepo: build, then stage release/ for `databricks bundle deploy`.
+      'app:release': 'npm run build && node scripts/release.mjs',
     },
     dependencies: pinDependencies(app.dependencies, versions),
     devDependencies: pinDependencies({ ...app.devDependencies, vitest }, versions),
