@@ -37,6 +37,7 @@ for (const file of await listFiles(API_ONLY_DIR)) {
     const manifest = JSON.parse(await readFile(path.join(API_ONLY_DIR, file), 'utf8'));
     manifest.dependencies = pinDependencies(manifest.dependencies, context.versions);
     manifest.devDependencies = pinDependencies(manifest.devDependencies, context.versions);
+    manifest.allowScripts = context.allowScripts;
     await put(apiOnly, file, `${JSON.stringify(manifest, null, 2)}\n`);
   } else {
     await mkdir(path.dirname(path.join(apiOnly, file)), { recursive: true });

