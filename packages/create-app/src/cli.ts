@@ -102,7 +102,11 @@ async function create(options: Options, name: ProjectName, io: Io): Promise<void
     if (interrupted && !(error instanceof CreateAppError && error.code === 'CREATE_APP_INTERRUPTED')) {
       throw new CreateAppError('CREATE_APP_INTERRUPTED', 'Interrupted.', { cause: error });
     }
-    throw error;
+    if (error instanceof CreateAppError) throw error;
+    // e.g. no write access beside the target, a full disk: said as one coded line, not a stack trace.
+    throw new CreateAppError('CREATE_APP_STEP_FAILED', `Writing the project failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
