@@ -28,6 +28,7 @@ const run = promisify(execFile);
 describe('the packed template is the monorepo app', () => {
   let work: string;
   let packed: string;
+  let tarball: string;
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'create-app-pack-'));
@@ -36,10 +37,19 @@ describe('the packed template is the monorepo app', () => {
       timeout: 120_000,
     });
     const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
-    await run('tar', ['-xzf', path.join(work, filename), '-C', work], { timeout: 60_000 });
+    tarball = path.join(work, filename);
+    await run('tar', ['-xzf', tarball, '-C', work], { timeout: 60_000 });
     packed = path.join(work, 'package');
   }, 180_000);
   afterAll(() => (work ? rm(work, { recursive: true, force: true }) : undefined));
+
+  it('is a package publint and attw find no problem in', async () => {
+    const bin = path.join(ROOT, 'node_modules', '.bin');
+    const lint = await run(path.join(bin, 'publint'), ['run', tarball, '--strict'], { cwd: work, timeout: 60_000 });
+    expect(lint.stdout).toContain('All good!');
+    const types = await run(path.join(bin, 'attw'), [tarball, '--format', 'ascii'], { cwd: work, timeout: 60_000 });
+    expect(types.stdout).toContain('No problems found');
+  });
 
   it('holds exactly the allowlisted app files, the derived ones and the common ones', async () => {
     const expected = [...(await copiedAppFiles()), ...DERIVED_FILES, ...Object.keys(await commonFiles())].sort();
