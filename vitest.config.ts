@@ -4,7 +4,13 @@ import { defineConfig } from 'vitest/config';
 const src = (pkg: string, entry = 'index') =>
   fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
-const ALL = ['packages/*/test/**/*.test.ts', 'app/test/**/*.test.ts', 'test/**/*.test.ts'];
+const ALL = [
+  'packages/*/test/**/*.test.ts',
+  // The api-only template's own test (a generated project runs the same file).
+  'packages/create-app/templates/*/test/**/*.test.ts',
+  'app/test/**/*.test.ts',
+  'test/**/*.test.ts',
+];
 
 /**
  * The full tier only (`npm run test:all`, and CI): what packs, clones, installs or drives a browser or a whole

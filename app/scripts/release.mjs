@@ -14,6 +14,13 @@ import { fileURLToPath } from 'node:url';
 const APP = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = path.resolve(APP, '..');
 const CLIENT = path.join(ROOT, 'packages', 'client');
+// In the kit's repository the client is a workspace package, packed into the release. In a project made by
+// `npm create @lakebase-kit/app` it is a registry dependency, kept as it is, and the project's own lockfile pins it.
+const IN_KIT_REPOSITORY = await stat(path.join(CLIENT, 'package.json')).then(
+  () => true,
+  () => false,
+);
+const LOCKFILE = IN_KIT_REPOSITORY ? path.join(ROOT, 'package-lock.json') : path.join(APP, 'package-lock.json');
 const RELEASE = path.resolve(process.argv[2] ?? path.join(APP, 'release'));
 /** Bundled into the UI by Vite, or only used in development: not installed on the platform. */
 const BUILD_ONLY = new Set(['react', 'react-dom']);
@@ -32,10 +39,10 @@ function npm(args, cwd) {
 
 await requireBuilt(path.join(APP, 'dist', 'server', 'main.js'), 'The app server');
 await requireBuilt(path.join(APP, 'dist', 'web', 'index.html'), 'The app UI');
-await requireBuilt(path.join(CLIENT, 'dist', 'index.js'), '@lakebase-kit/client');
+if (IN_KIT_REPOSITORY) await requireBuilt(path.join(CLIENT, 'dist', 'index.js'), '@lakebase-kit/client');
 
 await rm(RELEASE, { recursive: true, force: true });
-await mkdir(path.join(RELEASE, 'vendor'), { recursive: true });
+await mkdir(IN_KIT_REPOSITORY ? path.join(RELEASE, 'vendor') : RELEASE, { recursive: true });
 await cp(path.join(APP, 'dist'), path.join(RELEASE, 'dist'), {
   recursive: true,
   filter: (source) => !source.endsWith('.tsbuildinfo'),
@@ -43,15 +50,15 @@ await cp(path.join(APP, 'dist'), path.join(RELEASE, 'dist'), {
 await cp(path.join(APP, 'migrations'), path.join(RELEASE, 'migrations'), { recursive: true });
 await cp(path.join(APP, 'app.yaml'), path.join(RELEASE, 'app.yaml'));
 
-const [{ filename: clientTarball }] = JSON.parse(
-  npm(['pack', '--json', '--pack-destination', path.join(RELEASE, 'vendor')], CLIENT),
-);
+const [{ filename: clientTarball }] = IN_KIT_REPOSITORY
+  ? JSON.parse(npm(['pack', '--json', '--pack-destination', path.join(RELEASE, 'vendor')], CLIENT))
+  : [{ filename: undefined }];
 
 const app = JSON.parse(await readFile(path.join(APP, 'package.json'), 'utf8'));
 const dependencies = {};
 for (const [name, range] of Object.entries(app.dependencies)) {
   if (BUILD_ONLY.has(name)) continue;
-  dependencies[name] = name === '@lakebase-kit/client' ? `file:vendor/${clientTarball}` : range;
+  dependencies[name] = name === '@lakebase-kit/client' && clientTarball ? `file:vendor/${clientTarball}` : range;
 }
 const release = {
   name: app.name,
@@ -61,13 +68,16 @@ const release = {
   type: 'module',
   license: app.license,
   engines: app.engines,
-  scripts: { start: app.scripts.start },
+  // The platform only starts what is built here (a project's own `start` builds first; the release has no sources).
+  scripts: { start: 'exec node dist/server/main.js' },
   dependencies,
 };
 await writeFile(path.join(RELEASE, 'package.json'), `${JSON.stringify(release, null, 2)}\n`);
 // Pin what the platform installs to the versions tested here: start from the repository's lockfile, which npm prunes
 // to this package's dependencies, keeping every version it already resolved.
-await cp(path.join(ROOT, 'package-lock.json'), path.join(RELEASE, 'package-lock.json'));
+await cp(LOCKFILE, path.join(RELEASE, 'package-lock.json')).catch((error) => {
+  if (error.code !== 'ENOENT') throw error; // a project not installed with npm yet: npm resolves afresh
+});
 npm(['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], RELEASE);
 
 console.log(

@@ -14,6 +14,7 @@ const ROOTS: Array<{ root: string; minEdges: number }> = [
   { root: 'packages/client/src', minEdges: 150 },
   { root: 'packages/emulator/src', minEdges: 100 },
   { root: 'packages/cli/src', minEdges: 10 },
+  { root: 'packages/create-app/src', minEdges: 8 },
   { root: 'app/server', minEdges: 20 },
 ];
 
