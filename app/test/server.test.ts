@@ -47,6 +47,62 @@ describe('request logs', () => {
       'x-forwarded-email': 'alice@example.com',
     });
   });
+  it('write one access line per request with every field of the contract, and redact other lines as before', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ stream });
+    const app = await buildApp({ database: { configured: false }, logger });
+    try {
+      await app.inject({
+        method: 'GET',
+        url: '/api/me?x=1',
+        headers: {
+          'x-forwarded-email': 'alice@example.com',
+          'x-request-id': 'req-1',
+          'content-length': '0',
+          'user-agent': 'contract-test',
+          authorization: 'Bearer not-logged',
+        },
+      });
+      logger.info({ credentials: { token: 'secret-token-value' }, password: 'secret-password' }, 'other line');
+    } finally {
+      await app.close();
+    }
+    const entries = lines.map((line) => JSON.parse(line));
+    const access = entries.filter((entry) => entry.msg === 'request completed');
+    expect(access).toHaveLength(1);
+    expect(access[0]).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      pid: process.pid,
+      hostname: os.hostname(),
+      reqId: 'req-1',
+      req: {
+        method: 'GET',
+        url: '/api/me?x=1',
+        headers: {
+          host: 'localhost:80',
+          'x-forwarded-email': 'alice@example.com',
+          'content-length': '0',
+          'user-agent': 'contract-test',
+        },
+        remoteAddress: '127.0.0.1',
+      },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number),
+      msg: 'request completed',
+    });
+    expect(entries.some((entry) => entry.msg === 'incoming request')).toBe(false);
+    // The access line skips the redaction pass (its fields are chosen); every other line keeps it.
+    const other = entries.find((entry) => entry.msg === 'other line');
+    expect(other.credentials.token).toBe('[REDACTED]');
+    expect(other.password).toBe('[REDACTED]');
+  });
 });
 
 describe('web UI serving', () => {
