@@ -167,7 +167,8 @@ describe('workflows', () => {
     // The test step is .ci/run: a clean install from the lockfile, then the whole suite (build, lint, tests).
     const ciRun = readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
     expect(ciRun).toMatch(/^npm ci\b/m);
-    expect(ciRun).toMatch(/^npm test$/m);
+    expect(ciRun).toMatch(/^npm test\b/m);
+    expect(ciRun).toMatch(/npm run test:slow\b/);
   });
 
   it('ci.yml runs .ci/run on pushes to main and on pull requests, against the test PostgreSQL', () => {
