@@ -7,7 +7,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -20,6 +19,7 @@ import {
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_DELAY_MS } from '../../packages/client/src/time.js';
 import { FakeTime, flush } from '../../packages/client/test/helpers/fake-time.js';
+import { closeHttpServer, listenOnLoopback } from '../helpers/loopback-http.js';
 
 const CREDENTIALS = '/api/2.0/database/credentials';
 const USER = 'someone@example.com';
@@ -41,8 +41,7 @@ class MisbehavingWorkspace {
   url = '';
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
   }
 
   /** Sends headers, then one byte every 100 ms, forever. */
@@ -58,8 +57,7 @@ class MisbehavingWorkspace {
 
   async stop(): Promise<void> {
     for (const timer of this.drips) clearInterval(timer);
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeHttpServer(this.server);
   }
 }
 

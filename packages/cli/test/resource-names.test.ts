@@ -5,8 +5,8 @@
  * workspace" is observed, not assumed; the emulator's own counters show no login and no credential either.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeHttpServer, listenOnLoopback } from '../../../test/helpers/loopback-http.js';
 import { type CliResult, createInstance, startTestBed, type TestBed } from './fixture.js';
 
 /** Forwards every request to `target` and records `METHOD path` of each. */
@@ -28,13 +28,11 @@ class CountingProxy {
   });
   constructor(private readonly target: string) {}
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
     return this;
   }
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeHttpServer(this.server);
   }
 }
 

@@ -1,7 +1,7 @@
 /** One deadline for the whole REST response (headers and body), and a cap on the body, at the HTTP layer. */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeHttpServer, listenOnLoopback } from '../../../test/helpers/loopback-http.js';
 import { isLakebaseError } from '../src/index.js';
 import { MAX_RESPONSE_BYTES, sendOnce } from '../src/workspace/http.js';
 
@@ -21,13 +21,11 @@ beforeAll(async () => {
     }
     res.end(JSON.stringify({ ok: true }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = await listenOnLoopback(server);
 });
 afterAll(async () => {
   for (const timer of drips) clearInterval(timer);
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeHttpServer(server);
 });
 
 async function failure(promise: Promise<unknown>) {

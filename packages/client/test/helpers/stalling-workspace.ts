@@ -1,7 +1,8 @@
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, beforeEach, expect } from 'vitest';
+import { closeHttpServer, listenOnLoopback } from '../../../../test/helpers/loopback-http.js';
 
 export interface StalledRequest {
   path: string;
@@ -33,14 +34,12 @@ export class StallingWorkspace {
   url = '';
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeHttpServer(this.server);
   }
 
   /** Resolves once a request for `path` has arrived (fails after 2 s). */
