@@ -70,6 +70,13 @@ async function startServer(script, env) {
   return {
     url: `http://127.0.0.1:${port}/api/preferences`,
     pid: child.pid,
+    /** CPU seconds (user + system) the server process has used so far, from /proc (clock ticks of 10 ms). */
+    async cpuSeconds() {
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     async peakRssMiB() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
@@ -83,15 +90,19 @@ async function startServer(script, env) {
   };
 }
 
-async function load(url, durationSeconds, connections) {
+async function load(server, durationSeconds, connections) {
+  const cpuBefore = await server.cpuSeconds();
   const result = await autocannon({
-    url,
+    url: server.url,
     connections,
     duration: durationSeconds,
     headers: { 'x-forwarded-email': USER },
   });
+  const cpuSeconds = (await server.cpuSeconds()) - cpuBefore;
   return {
     perSecond: result.requests.average,
+    // The server's own CPU per answered request: unlike req/s, it barely moves when the machine is shared.
+    cpuMicrosPerRequest: (cpuSeconds * 1e6) / Math.max(1, result.requests.total),
     total: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
@@ -148,13 +159,14 @@ export async function appBenchmark({ rounds, durationSeconds, connections = 50 }
         `app and minimal server disagree: ${JSON.stringify(a).slice(0, 200)} / ${JSON.stringify(b).slice(0, 200)}`,
       );
     }
-    for (const server of [app, minimal, appQuiet]) await load(server.url, 1, connections); // warm-up (JIT, pools)
+    for (const server of [app, minimal, appQuiet]) await load(server, 1, connections); // warm-up (JIT, pools)
     const figures = await interleavedSides({
       rounds,
       sides: { app, minimal, appQuiet },
-      measure: (server) => load(server.url, durationSeconds, connections),
+      measure: (server) => load(server, durationSeconds, connections),
     });
     const qps = (side) => figures[side].map((f) => f.perSecond);
+    const cpu = (side) => figures[side].map((f) => f.cpuMicrosPerRequest);
     return {
       poolMax: POOL_MAX,
       connections,
@@ -172,7 +184,9 @@ export async function appBenchmark({ rounds, durationSeconds, connections = 50 }
         non2xx: figures.minimal.reduce((s, f) => s + f.non2xx, 0),
         errors: figures.minimal.reduce((s, f) => s + f.errors, 0),
       },
-      appQuiet: { rps: qps('appQuiet') },
+      appQuiet: { rps: qps('appQuiet'), cpuMicros: cpu('appQuiet') },
+      cpuMicros: { app: cpu('app'), minimal: cpu('minimal') },
+      cpuRatio: ratioSummary(cpu('app'), cpu('minimal')),
       ratio: ratioSummary(qps('app'), qps('minimal')),
       quietRatio: ratioSummary(qps('appQuiet'), qps('minimal')),
       appPeakRssMiB: await app.peakRssMiB(),
@@ -201,6 +215,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `  non-2xx / errors: app ${result.app.non2xx} / ${result.app.errors}, minimal ${result.minimal.non2xx} / ${result.minimal.errors}`,
   );
   console.log(`  app / minimal req/s: ${range(result.ratio)} ${verdict(result.ratio.median, 0.9)}`);
+  console.log(
+    `  evidence: server CPU per request: app ${spread(result.cpuMicros.app)} µs, minimal ${spread(result.cpuMicros.minimal)} µs, LOG_LEVEL=warn ${spread(result.appQuiet.cpuMicros)} µs; app / minimal ${range(result.cpuRatio)}`,
+  );
   console.log(`  evidence: LOG_LEVEL=warn ${spread(result.appQuiet.rps)} req/s, ratio ${range(result.quietRatio)}`);
   console.log(`  peak RSS: app ${fmt(result.appPeakRssMiB, 0)} MiB, minimal ${fmt(result.minimalPeakRssMiB, 0)} MiB`);
 }

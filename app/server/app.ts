@@ -137,10 +137,16 @@ export function createLogger(options: { level?: string; stream?: DestinationStre
       }),
     },
   };
-  // Asynchronous stdout (pino's recommendation for servers): lines written while a write is in flight go out together;
-  // pino flushes what is left synchronously on exit.
-  return pino(settings, options.stream ?? pino.destination({ dest: 1, sync: false }));
+  return pino(settings, options.stream ?? pino.destination(STDOUT_DESTINATION));
 }
+
+/**
+ * Asynchronous, buffered stdout (pino's recommendation for servers): lines are written in batches of at least 4 KiB,
+ * and at least every 250 ms, so under load one write carries ~20 access lines instead of one write a line (the
+ * system call was a third of a line's cost; docs/BENCHMARKS.md, benchmark 6). pino flushes what is left synchronously
+ * when the process exits; only a SIGKILL loses the last 250 ms of lines.
+ */
+const STDOUT_DESTINATION = { dest: 1, sync: false, minLength: 4096, periodicFlush: 250 };
 
 function loggedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
   const kept: Record<string, unknown> = {};

@@ -60,7 +60,34 @@ const owner = new AsyncLocalStorage<AbortSignal>();
  * call replaces the outer owner: a request shared by several callers belongs to the one that started the sharing.
  */
 export function withAbortSignal<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-  return owner.run(signal, work);
+  ownedScopes++;
+  let result: Promise<T>;
+  try {
+    result = owner.run(signal, work);
+  } catch (error) {
+    leaveOwnedScope();
+    throw error;
+  }
+  return result.finally(leaveOwnedScope);
+}
+
+/**
+ * Scopes of {@link withAbortSignal} whose work has not settled. While an AsyncLocalStorage is enabled, Node 20 runs
+ * a hook on every promise of the process (about 3x the CPU of an `await`, measured: docs/BENCHMARKS.md, benchmark
+ * 6), so the storage is disabled whenever no scope is open and the app's promises stop paying for it. Work started in
+ * a scope is awaited by it, and each request reads its owner once, when it starts, so nothing still running loses
+ * its signal; the next scope enables the storage again.
+ */
+let ownedScopes = 0;
+
+function leaveOwnedScope(): void {
+  ownedScopes--;
+  if (ownedScopes === 0) owner.disable();
+}
+
+/** Open {@link withAbortSignal} scopes (0 when none: the async-context storage is then off). For tests. */
+export function openAbortScopes(): number {
+  return ownedScopes;
 }
 
 /**
