@@ -104,6 +104,8 @@ describe('Changesets', () => {
   });
 });
 
+const ROOT_LICENSE = readFileSync(path.join(ROOT, 'LICENSE'), 'utf8');
+
 describe('published package metadata', () => {
   it('names the repository, homepage, issues, licence, engines, files and provenance, at a 0.x version', () => {
     const packages = published();
@@ -117,6 +119,8 @@ describe('published package metadata', () => {
       expect(manifest.homepage, manifest.name).toBe(`${REPOSITORY}/tree/main/${dir}#readme`);
       expect(manifest.bugs, manifest.name).toEqual({ url: `${REPOSITORY}/issues` });
       expect(manifest.license, manifest.name).toBe('Apache-2.0');
+      // npm packs a LICENSE file whatever `files` says; the licence's text must be the root's, not a copy that drifts.
+      expect(readFileSync(path.join(ROOT, dir, 'LICENSE'), 'utf8'), `${dir}/LICENSE`).toBe(ROOT_LICENSE);
       expect((manifest.keywords as string[]).length, manifest.name).toBeGreaterThanOrEqual(3);
       expect(manifest.keywords, manifest.name).toEqual(expect.arrayContaining(['databricks', 'lakebase']));
       expect(manifest.engines, manifest.name).toEqual({ node: '>=20.11' });
