@@ -58,9 +58,19 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
+export { type BranchDiff, branchSnapshot, type DiffBranchesOptions, diffBranches } from './sql/branch-diff.js';
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';
+export { diffSchemas, type RowCountChange, type SchemaChange, type SchemaDiff } from './sql/schema-diff.js';
+export {
+  SCHEMA_OBJECT_KINDS,
+  type SchemaObject,
+  type SchemaObjectKind,
+  type SchemaSnapshot,
+  type SnapshotOptions,
+  schemaSnapshot,
+} from './sql/schema-snapshot.js';
 export { settlesWithin, withDeadline } from './time.js';
 // The workspace: auth chain, REST API, branches over an API, long-running operations, resource discovery.
 export {
