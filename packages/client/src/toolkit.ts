@@ -58,7 +58,13 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
-export { type BranchDiff, branchSnapshot, type DiffBranchesOptions, diffBranches } from './sql/branch-diff.js';
+export {
+  type BranchDiff,
+  branchSnapshot,
+  currentBranchId,
+  type DiffBranchesOptions,
+  diffBranches,
+} from './sql/branch-diff.js';
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';

@@ -10,6 +10,7 @@ import { parseDuration, RESET_LOSES } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions, progress } from '../context.js';
 import { printJson } from '../output.js';
+import { registerBranchDiffCommand } from './branch-diff.js';
 
 interface CreateFlags {
   from?: string;
@@ -34,7 +35,8 @@ Examples:
   $ lakebase branch create dev-$USER --ttl 7d
   $ lakebase branch create pr-42 --from production --ttl 3d --json
   $ lakebase branch reset dev-$USER
-  $ lakebase branch delete pr-42`,
+  $ lakebase branch delete pr-42
+  $ lakebase branch diff production dev-$USER`,
     );
 
   branch
@@ -112,6 +114,8 @@ Examples:
       if (flags.json) return printJson({ ...summarize(reset), lost: reset.lost });
       report(reset, false, 'Reset');
     });
+
+  registerBranchDiffCommand(branch);
 }
 
 async function open(): Promise<LakebaseBranches> {

@@ -2,9 +2,11 @@
  * `diffBranches(base, compare)`: the schema difference between two branches of the configured Autoscaling project,
  * each read from its own catalogs over its own connection (what `lakebase branch diff` prints).
  */
-import { parseBranchId } from '../config/names.js';
+import { parseBranchId, parseEndpointName } from '../config/names.js';
+import { resolveConfig } from '../config/resolve.js';
 import { withClient } from '../connection/client.js';
 import type { ConnectorOptions } from '../connection/connector.js';
+import { LakebaseError } from '../errors.js';
 import { diffSchemas, type SchemaDiff } from './schema-diff.js';
 import { type SchemaSnapshot, type SnapshotOptions, schemaSnapshot } from './schema-snapshot.js';
 
@@ -33,10 +35,7 @@ export async function diffBranches(
 ): Promise<BranchDiff> {
   const baseId = parseBranchId(base, 'base branch');
   const compareId = parseBranchId(compare, 'compare branch');
-  const [before, after] = await Promise.all([
-    branchSnapshot(baseId, options),
-    branchSnapshot(compareId, options),
-  ]);
+  const [before, after] = await Promise.all([branchSnapshot(baseId, options), branchSnapshot(compareId, options)]);
   return { base: baseId, compare: compareId, ...diffSchemas(before, after) };
 }
 
@@ -47,4 +46,26 @@ export function branchSnapshot(branch: string, options: DiffBranchesOptions = {}
   return withClient({ ...connect, branch: parseBranchId(branch, 'branch') }, (client) =>
     schemaSnapshot(client, snapshot),
   );
+}
+
+/**
+ * The branch the configuration connects to: `LAKEBASE_BRANCH` (or `{ branch }`) when set, else the branch of the
+ * configured endpoint (`LAKEBASE_ENDPOINT`). `LAKEBASE_CONFIG_INVALID` for a target without branches.
+ */
+export function currentBranchId(options: Pick<ConnectorOptions, 'env' | 'branch'> = {}): string {
+  const env = options.env ?? process.env;
+  const config = resolveConfig({ ...(options.branch ? { branch: options.branch } : {}) }, env);
+  if (config.mode !== 'autoscaling' || !config.endpoint) {
+    throw new LakebaseError(
+      'LAKEBASE_CONFIG_INVALID',
+      'Only Autoscaling projects have branches, and no endpoint is configured.',
+      {
+        suggestion:
+          'Set LAKEBASE_ENDPOINT to an endpoint of the project, e.g. projects/my-app/branches/production/endpoints/primary.',
+      },
+    );
+  }
+  if (config.branch) return config.branch;
+  const endpoint = parseEndpointName(config.endpoint, config.sources.endpoint ?? 'LAKEBASE_ENDPOINT');
+  return endpoint.split('/')[3] as string;
 }
