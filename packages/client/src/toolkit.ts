@@ -10,9 +10,10 @@
 export { writeFileAtomic, writeFileAtomicSync } from './config/atomic-write.js';
 // Config: bundles, env files, resource names, numbers, the workspace part of the config, PATH.
 export { type BundleResource, type BundleResources, readBundleResources } from './config/bundle.js';
-export { ensureGitignored, updateEnvFile } from './config/env-file.js';
+export { ensureGitignored, parseEnvText, readEnvText, updateEnvFile } from './config/env-file.js';
 export { type EnvReader, envReader, parseBoolean, parseChoice } from './config/env-reader.js';
 export {
+  branchIdFrom,
   INSTANCE_NAME_PATTERN,
   isInstanceName,
   parseBranchId,

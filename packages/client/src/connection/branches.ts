@@ -3,14 +3,22 @@
  * configure --branch` call. Creating (or resetting) a branch returns once its read-write endpoint accepts a login.
  */
 import { withoutBranch } from '../config/branch.js';
-import { type BranchName, branchIn, type ProjectName, parseEndpointName, projectOf } from '../config/names.js';
+import {
+  type BranchName,
+  branchIn,
+  type EndpointName,
+  type ProjectName,
+  parseEndpointName,
+  projectOf,
+} from '../config/names.js';
 import { resolveConfig } from '../config/resolve.js';
-import { LakebaseError } from '../errors.js';
+import { isLakebaseError, LakebaseError } from '../errors.js';
 import { LakebaseApi } from '../workspace/api.js';
 import { WorkspaceAuth } from '../workspace/auth/index.js';
 import {
   type BranchExpiry,
   type BranchInfo,
+  branchReadWriteEndpoint,
   type CreateBranchOptions,
   type CreatedBranch,
   createBranch,
@@ -65,6 +73,31 @@ export class LakebaseBranches {
     const created = await createBranch(this.api, this.project, branch, options);
     await this.acceptsLogins(created);
     return created;
+  }
+
+  /**
+   * The branch if it exists, else created as {@link create} does (`options` apply only then): what `lakebase
+   * checkout` does. Returns its read-write endpoint and whether it was created.
+   */
+  async ensure(
+    branch: string,
+    options: CreateBranchOptions = {},
+  ): Promise<{ branch: BranchInfo; endpoint: EndpointName; created: boolean }> {
+    const existing = await this.find(branch);
+    if (existing)
+      return { branch: existing, endpoint: await branchReadWriteEndpoint(this.api, existing.name), created: false };
+    const created = await this.create(branch, options);
+    return { branch: created.branch, endpoint: created.endpoint, created: true };
+  }
+
+  /** The branch, or undefined when the project has none of that name. */
+  async find(branch: string): Promise<BranchInfo | undefined> {
+    try {
+      return await this.get(branch);
+    } catch (error) {
+      if (isLakebaseError(error, 'LAKEBASE_RESOURCE_NOT_FOUND')) return undefined;
+      throw error;
+    }
   }
 
   /** Deletes and recreates the branch from its parent (see `resetBranch` for what is lost and what is refused). */
