@@ -66,6 +66,15 @@ export {
   type DiffBranchesOptions,
   diffBranches,
 } from './sql/branch-diff.js';
+export {
+  BACKUP_TTL_SECONDS,
+  type BranchBackup,
+  backupBranch,
+  backupBranchId,
+  checkMigrations,
+  type MigrationCheck,
+  restoreCommand,
+} from './sql/branch-migrations.js';
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';

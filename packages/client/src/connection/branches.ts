@@ -25,6 +25,7 @@ import {
   deleteBranch,
   getBranch,
   listBranches,
+  type ResetBranchOptions,
   resetBranch,
   updateBranchExpiry,
 } from '../workspace/branches.js';
@@ -100,11 +101,8 @@ export class LakebaseBranches {
     }
   }
 
-  /** Deletes and recreates the branch from its parent (see `resetBranch` for what is lost and what is refused). */
-  async reset(
-    branch: string,
-    options: Pick<CreateBranchOptions, 'endpointId' | 'wait'> = {},
-  ): Promise<CreatedBranch & { lost: readonly string[] }> {
+  /** Deletes and recreates the branch from its parent or `options.from` (see `resetBranch`: what is lost, refused). */
+  async reset(branch: string, options: ResetBranchOptions = {}): Promise<CreatedBranch & { lost: readonly string[] }> {
     const reset = await resetBranch(this.api, this.project, branch, options);
     await this.acceptsLogins(reset);
     return reset;

@@ -143,7 +143,8 @@ const QUERIES: string[] = [
           coalesce(' with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '') as definition
      from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
     where ${IN_SCOPE('n')}`,
-  // Grants: one object per (table, view, sequence or schema; grantee), its privileges sorted.
+  // Grants: explicit ones only (a null ACL is the defaults), one object per (relation or schema, grantee) with its
+  // privileges sorted; the owner's own privileges come with ownership and are left out.
   `select 'grant' as kind, g.object || ' to ' || g.grantee as name,
           string_agg(g.privilege || case when g.grantable then ' (with grant option)' else '' end, ', '
                      order by g.privilege) as definition
@@ -151,16 +152,15 @@ const QUERIES: string[] = [
                   case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end as grantee,
                   a.privilege_type as privilege, a.is_grantable as grantable
              from pg_class c join pg_namespace n on n.oid = c.relnamespace
-             cross join lateral aclexplode(coalesce(c.relacl, acldefault(
-               case when c.relkind = 'S' then 's' else 'r' end::"char", c.relowner))) a
-            where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and not c.relispartition and ${IN_SCOPE('n')}
-              and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}
+             cross join lateral aclexplode(c.relacl) a
+            where a.grantee <> c.relowner and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and not c.relispartition
+              and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}
            union all
            select 'schema ' || n.nspname,
                   case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end,
                   a.privilege_type, a.is_grantable
-             from pg_namespace n cross join lateral aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-            where ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_namespace', 'n.oid')}) g
+             from pg_namespace n cross join lateral aclexplode(n.nspacl) a
+            where a.grantee <> n.nspowner and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_namespace', 'n.oid')}) g
     group by g.object, g.grantee`,
 ];
 
