@@ -24,7 +24,7 @@ const SLOW = [
   'test/resilience/**/*.test.ts',
   'app/test/browser.test.ts',
   'app/test/release.test.ts',
-  'app/test/pr-branch.test.ts', // ~30 s: the PR-branch workflow end to end (CLI, emulator, migrations)
+  'app/test/pr-branch.test.ts', // ~55 s: the PR-branch workflow end to end (CLI, emulator, migrations, diff comment)
   'packages/cli/test/resource-names.test.ts', // ~140 s: dozens of CLI runs with hostile names
   'packages/cli/test/migrate.test.ts', // ~35 s
   'packages/cli/test/connect.test.ts', // ~25 s
