@@ -43,6 +43,7 @@ const ROOT_NAMES = [
 ];
 
 const TOOLKIT_NAMES = [
+  'BACKUP_TTL_SECONDS',
   'BRANCH_ID_PATTERN',
   'CredentialManager',
   'ERROR_CODES',
@@ -56,10 +57,13 @@ const TOOLKIT_NAMES = [
   'SqlTextError',
   'WorkspaceAuth',
   'ambiguous',
+  'backupBranch',
+  'backupBranchId',
   'branchIdFrom',
   'branchReadWriteEndpoint',
   'branchSnapshot',
   'buildSslOptions',
+  'checkMigrations',
   'classifyConnectionFailure',
   'connectionFailureOf',
   'createBranch',
@@ -105,6 +109,7 @@ const TOOLKIT_NAMES = [
   'resolveHost',
   'resolvePerUserSettings',
   'resolveWorkspaceConfig',
+  'restoreCommand',
   'schemaSnapshot',
   'searchPathOf',
   'settingValue',

@@ -164,17 +164,30 @@ const QUERIES: string[] = [
     group by g.object, g.grantee`,
 ];
 
-/** Reads the schema (and with `rowCounts` the row count of each table) of the database `db` is connected to. */
+/**
+ * Reads the schema (and with `rowCounts` the row count of each table) of the database `db` is connected to, in one
+ * read-only repeatable-read transaction (one consistent view) with `search_path` set to `pg_catalog` only, so every
+ * name in a definition is schema-qualified the same way whatever the session's path. `db` must be one client (not a
+ * pool): the statements share that transaction.
+ */
 export async function schemaSnapshot(db: Queryable, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
   const params = [SYSTEM_SCHEMAS, options.schemas ? [...options.schemas] : null];
-  const objects: SchemaObject[] = [];
-  for (const text of QUERIES) {
-    const { rows } = await db.query<Row>(text, text.includes('$1') ? params : []);
-    for (const row of rows) objects.push({ kind: row.kind, name: row.name, definition: row.definition ?? '' });
+  await db.query('begin isolation level repeatable read read only');
+  try {
+    await db.query('set local search_path = pg_catalog');
+    const objects: SchemaObject[] = [];
+    for (const text of QUERIES) {
+      const { rows } = await db.query<Row>(text, text.includes('$1') ? params : []);
+      for (const row of rows) objects.push({ kind: row.kind, name: row.name, definition: row.definition ?? '' });
+    }
+    objects.sort(compareObjects);
+    const snapshot: SchemaSnapshot = options.rowCounts ? { objects, rows: await rowCounts(db, params) } : { objects };
+    await db.query('commit');
+    return snapshot;
+  } catch (error) {
+    await db.query('rollback').catch(() => {});
+    throw error;
   }
-  objects.sort(compareObjects);
-  if (!options.rowCounts) return { objects };
-  return { objects, rows: await rowCounts(db, params) };
 }
 
 /** `count(*)` of each table; the names come from the catalog and are quoted as identifiers. */
