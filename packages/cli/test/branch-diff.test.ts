@@ -44,7 +44,7 @@ const FOUR_CHANGES = [
   '+ policy public.notes.own_notes: permissive for all to public using ((owner = CURRENT_USER))',
 ];
 
-describe('lakebase branch diff', () => {
+describe('lakebase branch diff', { timeout: 90_000 }, () => {
   it('prints exactly the four changes and exits 1, in text and JSON', async () => {
     const text = await lakebase(['branch', 'diff', 'production', 'dev-diff']);
     expect(text.stderr).toBe('');

@@ -43,7 +43,7 @@ afterAll(async () => {
   await bed?.stop();
 });
 
-describe('lakebase checkout', () => {
+describe('lakebase checkout', { timeout: 90_000 }, () => {
   it('--print says what it would do and changes nothing', async () => {
     const printed = await lakebase('checkout', '--ttl', '7d', '--print');
     expect(printed).toMatchObject({ code: 0, stderr: '' });

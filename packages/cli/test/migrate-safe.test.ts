@@ -39,7 +39,7 @@ afterAll(async () => {
   await bed?.stop();
 });
 
-describe('lakebase migrate check', () => {
+describe('lakebase migrate check', { timeout: 90_000 }, () => {
   it('runs the pending migrations on a throwaway copy, reports the diff, and leaves the target as it was', async () => {
     await migrations({
       '1000000000001_archive.sql':
@@ -80,7 +80,7 @@ describe('lakebase migrate check', () => {
   });
 });
 
-describe('lakebase migrate up --safe', () => {
+describe('lakebase migrate up --safe', { timeout: 90_000 }, () => {
   it('backs up the protected branch, keeps the backup on failure, prints the restore command, which restores', async () => {
     // The first migration moves rows out of notes and is applied; the second fails and is rolled back.
     const up = await lakebase('migrate', 'up', '--safe', '--branch', 'staging', '--backup-ttl', '3d');
