@@ -114,7 +114,7 @@ Examples:
     .option('--json', 'print {branch, endpoint, host, lost} as one JSON line')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ lakebase branch reset dev-alice\n  $ lakebase branch reset staging --from staging-before-add-tags-20261206225654 --force',
+      '\nExamples:\n  $ lakebase branch reset dev-alice\n  $ lakebase branch reset staging --from staging-before-1795392000002-add-tags-20261206t225654z --force',
     )
     .action(async (name: string, flags: { from?: string; force?: boolean; json?: boolean }) => {
       progress(`Resetting ${name}${flags.from ? ` from ${flags.from}` : ''}: this loses ${RESET_LOSES.join('; ')}.`);
