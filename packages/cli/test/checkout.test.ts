@@ -113,6 +113,17 @@ describe('lakebase checkout', { timeout: 90_000 }, () => {
     );
   });
 
+  it('warns when LAKEBASE_BRANCH in the environment would win over .env.local', async () => {
+    const out = await bed.lakebase(['checkout', 'staging'], {
+      cwd: repo,
+      env: bed.env('autoscaling', { LAKEBASE_BRANCH: 'feature-add-login' }),
+    });
+    expect(out.code).toBe(0);
+    expect(out.stderr).toBe(
+      'warning: LAKEBASE_BRANCH=feature-add-login is set in the environment and wins over .env.local: unset it to use staging.\n',
+    );
+  });
+
   it('coded errors: a detached HEAD, outside git, a name outside the grammar', async () => {
     await writeFile(path.join(repo, 'f'), 'x');
     await git('git', ['-C', repo, 'add', 'f']);

@@ -97,6 +97,8 @@ As a git hook (.git/hooks/post-checkout, executable), so switching git branches 
       const values: Record<string, string> = { LAKEBASE_BRANCH: target };
       if (setsEndpoint) values.LAKEBASE_ENDPOINT = result.endpoint;
       await updateEnvFile(envFile, values);
+      const shadowed = shadowingBranch(target);
+      if (shadowed) process.stderr.write(`warning: ${shadowed}\n`);
       if (flags.json) {
         return printJson({
           gitBranch: gitBranch ?? null,
@@ -114,6 +116,16 @@ As a git hook (.git/hooks/post-checkout, executable), so switching git branches 
       );
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/**
+ * A `LAKEBASE_BRANCH` set in the shell wins over `.env.local` (settings order: .env, .env.local, environment), so
+ * the new branch would not be used: say so.
+ */
+function shadowingBranch(target: string): string | undefined {
+  const set = process.env.LAKEBASE_BRANCH?.trim();
+  if (!set || set === target) return undefined;
+  return `LAKEBASE_BRANCH=${set} is set in the environment and wins over .env.local: unset it to use ${target}.`;
 }
 
 /** The current git branch, read with `git` itself (no shell), within {@link GIT_TIMEOUT_MS}. */
