@@ -74,6 +74,7 @@ describe('lakebase migrate check', { timeout: 90_000 }, () => {
       diff: null,
       error: { code: 'LAKEBASE_MIGRATION_FAILED' },
     });
+    expect(report.applied).toEqual(['1000000000001_archive']); // applied on the copy before the failing one
     const listed = JSON.parse((await lakebase('branch', 'list', '--json')).stdout);
     expect(listed.map((b: { id: string }) => b.id)).toEqual(['production', 'staging']);
     expect(await tables('staging')).toEqual(['notes']);

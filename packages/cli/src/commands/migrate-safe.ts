@@ -90,7 +90,8 @@ export function registerMigrateCheckCommand(command: Command): void {
         if (check.diff) process.stdout.write(diffText(check.diff, false));
       } else {
         printError(check.error);
-        process.stderr.write(`(on a copy of ${target}; ${check.branch} deleted, ${target} untouched)\n`);
+        const before = check.applied.length > 0 ? `; applied before it: ${check.applied.join(', ')}` : '';
+        process.stderr.write(`(on a copy of ${target}${before}; ${check.branch} deleted, ${target} untouched)\n`);
       }
       if (!check.ok) process.exitCode = 1;
     });

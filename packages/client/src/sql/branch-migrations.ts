@@ -10,7 +10,7 @@ import type { ConnectorOptions } from '../connection/connector.js';
 import { type Clock, monotonicClock, systemClock } from '../time.js';
 import type { BranchInfo } from '../workspace/branches.js';
 import { type BranchDiff, diffBranches } from './branch-diff.js';
-import { type AppliedMigration, applyMigrations, type MigrationOptions } from './migrations.js';
+import { applyMigrations, type MigrationOptions, migrationStatus } from './migrations.js';
 import { shellQuote } from './quote.js';
 
 /** How long a backup branch lives unless told otherwise: a week to notice and restore. */
@@ -82,6 +82,7 @@ export interface MigrationCheck {
   /** The throwaway copy the migrations ran on (deleted when the check ends). */
   branch: BranchId;
   ok: boolean;
+  /** The migrations applied on the copy (when one failed, those before it). */
   applied: string[];
   /** How long the migrations took on the copy (monotonic clock). */
   durationMs: number;
@@ -110,18 +111,23 @@ export async function checkMigrations(
   const timer = options.monotonic ?? monotonicClock;
   try {
     const started = timer.now();
-    let applied: AppliedMigration[] = [];
+    let applied: string[] = [];
     let error: unknown;
-    try {
-      applied = await withClient({ ...connect, branch }, (client) =>
-        applyMigrations(client, { ...migrations, direction: 'up' }),
-      );
-    } catch (failure) {
-      error = failure;
-    }
+    await withClient({ ...connect, branch }, async (client) => {
+      const pending = (await migrationStatus(client, migrations)).pending;
+      try {
+        applied = (await applyMigrations(client, { ...migrations, direction: 'up' })).map((m) => m.name);
+      } catch (failure) {
+        error = failure;
+        // Those before the failing one stay applied on the copy: report them too.
+        const after = await migrationStatus(client, migrations).catch(() => undefined);
+        const still = new Set(after?.pending ?? pending);
+        applied = pending.filter((name) => !still.has(name));
+      }
+    });
     const durationMs = Math.round(timer.now() - started);
     const diff = error === undefined ? await diffBranches(target, branch, connect) : undefined;
-    return { target, branch, ok: error === undefined, applied: applied.map((m) => m.name), durationMs, diff, error };
+    return { target, branch, ok: error === undefined, applied, durationMs, diff, error };
   } finally {
     await branches.delete(branch, { allowMissing: true });
   }
