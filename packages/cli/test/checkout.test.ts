@@ -1,12 +1,14 @@
 /** `lakebase checkout` in a real git repository against the emulator: git branch -> database branch -> .env.local. */
 import { execFile } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, startTestBed, type TestBed } from './fixture.js';
 
 const git = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 let bed: TestBed;
 let repo: string;
 
@@ -122,6 +124,40 @@ describe('lakebase checkout', { timeout: 90_000 }, () => {
     expect(out.stderr).toBe(
       'warning: LAKEBASE_BRANCH=feature-add-login is set in the environment and wins over .env.local: unset it to use staging.\n',
     );
+  });
+
+  it("the docs' post-checkout hook switches the database branch with `git switch`", async () => {
+    const guide = await readFile(path.join(ROOT, 'docs', 'local-development.md'), 'utf8');
+    const hook = /a `post-checkout` hook[\s\S]*?```sh\n([\s\S]*?)```/.exec(guide)?.[1] as string;
+    expect(hook).toMatch(/^#!\/bin\/sh\n/);
+    // A project with the CLI installed (linked to this repository's node_modules, as npm install -D would put it).
+    const project = await bed.newDir();
+    await writeFile(path.join(project, 'package.json'), '{"name":"hooked","private":true}\n');
+    await symlink(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'), 'dir');
+    await git('git', ['init', '--quiet', project]);
+    await git('git', [
+      '-C',
+      project,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@example.com',
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'x',
+    ]);
+    await writeFile(path.join(project, '.git', 'hooks', 'post-checkout'), hook);
+    await chmod(path.join(project, '.git', 'hooks', 'post-checkout'), 0o755);
+    const env = { ...bed.env('autoscaling'), npm_config_offline: 'true' };
+    const switched = await git('git', ['-C', project, 'switch', '-c', 'feature/Hooked_Up'], { env });
+    expect(switched.stderr).toContain('Created branch feature-hooked-up from the default branch.');
+    expect(await readFile(path.join(project, '.env.local'), 'utf8')).toBe(
+      '# Lakebase\nLAKEBASE_BRANCH=feature-hooked-up\n',
+    );
+    const info = JSON.parse((await lakebase('branch', 'info', 'feature-hooked-up', '--json')).stdout);
+    expect(Date.parse(info.expireTime) - Date.now()).toBeGreaterThan(13.9 * 86_400_000);
   });
 
   it('coded errors: a detached HEAD, outside git, a name outside the grammar', async () => {
