@@ -24,11 +24,14 @@ const SLOW = [
   'test/resilience/**/*.test.ts',
   'app/test/browser.test.ts',
   'app/test/release.test.ts',
-  'app/test/pr-branch.test.ts', // ~30 s: the PR-branch workflow end to end (CLI, emulator, migrations)
+  'app/test/pr-branch.test.ts', // ~55 s: the PR-branch workflow end to end (CLI, emulator, migrations, diff comment)
   'packages/cli/test/resource-names.test.ts', // ~140 s: dozens of CLI runs with hostile names
   'packages/cli/test/migrate.test.ts', // ~35 s
   'packages/cli/test/connect.test.ts', // ~25 s
   'packages/cli/test/branch.test.ts', // ~25 s
+  'packages/cli/test/branch-diff.test.ts', // ~30 s: `branch diff` runs over four branches
+  'packages/cli/test/migrate-safe.test.ts', // ~30 s: backups, restores and throwaway branches
+  'packages/cli/test/checkout.test.ts', // ~15-30 s: a git repository and several CLI runs
   'packages/cli/test/emulator.test.ts', // ~20 s: starts and stops `lakebase emulator` processes
   'packages/emulator/test/postgres/pglite-storage.test.ts', // ~40 s: the whole session suite on PGlite
   'packages/emulator/test/branches/branches.test.ts', // ~35 s: branch copies of a real cluster

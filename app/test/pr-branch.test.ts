@@ -4,7 +4,8 @@
  * server's start path (what `npm start` runs) serves the app on that branch.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { closeHttpServer, listenOnLoopback } from '../../test/helpers/loopback-http.js';
 import { TEST_DATABASE_URL } from './helpers.js';
 import { assertBuilt, spawnServer } from './spawn-server.js';
 
@@ -101,6 +103,44 @@ interface Step {
   run?: string;
 }
 
+/** A stand-in for GitHub's issue-comments API, for the comment step: the comments of one pull request. */
+async function fakeGitHub(): Promise<{
+  url: string;
+  comments: { id: number; body: string }[];
+  close: () => Promise<void>;
+}> {
+  const comments: { id: number; body: string }[] = [];
+  const server = http.createServer(async (request, response) => {
+    let text = '';
+    for await (const chunk of request) text += chunk;
+    const reply = (status: number, value: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(value));
+    };
+    if (request.headers.authorization !== 'Bearer gh-test-token') return reply(401, { message: 'Bad credentials' });
+    const url = new URL(request.url ?? '/', 'http://github.test');
+    if (url.pathname === '/repos/acme/app/issues/42/comments' && request.method === 'GET') {
+      return reply(200, url.searchParams.get('page') === '1' ? comments : []);
+    }
+    if (url.pathname === '/repos/acme/app/issues/42/comments' && request.method === 'POST') {
+      const comment = { id: 1000 + comments.length, body: JSON.parse(text).body as string };
+      comments.push(comment);
+      return reply(201, comment);
+    }
+    const patch = /^\/repos\/acme\/app\/issues\/comments\/(\d+)$/.exec(url.pathname);
+    const target = comments.find((c) => c.id === Number(patch?.[1]));
+    if (patch && target && request.method === 'PATCH') {
+      target.body = JSON.parse(text).body;
+      return reply(200, target);
+    }
+    reply(404, { message: 'Not Found' });
+  });
+  const url = await listenOnLoopback(server);
+  // A comment of someone else's is left alone.
+  comments.push({ id: 7, body: 'Looks good to me' });
+  return { url, comments, close: () => closeHttpServer(server) };
+}
+
 describe('the pull-request workflow', () => {
   it('creates pr-<n> from production with a TTL, migrates, tests, prints the host, and deletes it on close', async () => {
     const workflow = parse(await readFile(WORKFLOW, 'utf8')) as {
@@ -109,11 +149,12 @@ describe('the pull-request workflow', () => {
     };
     const lakebaseSteps = (job: string) =>
       (workflow.jobs[job]?.steps ?? []).filter((s) => s.name?.startsWith('Lakebase:') && s.run);
-    expect(lakebaseSteps('test-on-branch').map((s) => s.name)).toHaveLength(3);
+    expect(lakebaseSteps('test-on-branch').map((s) => s.name)).toHaveLength(5);
     expect(workflow.env.BRANCH_TTL).toBe('3d');
 
     // Inside the app, so `npx lakebase` finds the installed CLI as it does in the template's checkout.
     const work = await mkdtemp(path.join(APP_DIR, '.pr-branch-test-'));
+    const github = await fakeGitHub();
     const output = path.join(work, 'github-output');
     const summary = path.join(work, 'github-summary');
     const env = baseEnv({
@@ -124,6 +165,10 @@ describe('the pull-request workflow', () => {
       GITHUB_OUTPUT: output,
       GITHUB_STEP_SUMMARY: summary,
       npm_config_offline: 'true', // never ask the registry: the CLI is installed
+      GITHUB_API_URL: github.url,
+      GITHUB_REPOSITORY: 'acme/app',
+      GITHUB_TOKEN: 'gh-test-token',
+      PR_NUMBER: '42',
     });
     const runStep = async (step: Step) => {
       const result = await run('bash', ['-e', '-o', 'pipefail', '-c', step.run as string], { cwd: work, env });
@@ -131,6 +176,8 @@ describe('the pull-request workflow', () => {
     };
     // The workflow runs in the app's root (migrations/ there): copy what the steps read.
     await run('cp', ['-r', path.join(APP_DIR, 'migrations'), work]);
+    await mkdir(path.join(work, 'scripts'));
+    await run('cp', [path.join(APP_DIR, 'scripts', 'pr-comment.mjs'), path.join(work, 'scripts')]);
 
     const stdout: string[] = [];
     for (const step of lakebaseSteps('test-on-branch')) stdout.push(await runStep(step));
@@ -138,7 +185,18 @@ describe('the pull-request workflow', () => {
     const host = /^host=(.+)$/m.exec(await readFile(output, 'utf8'))?.[1];
     expect(host).toMatch(/\.database\.localhost$/);
     expect(stdout[0]).toContain(`Preview database host for pr-42: ${host}`);
-    expect(stdout[2]?.trim()).toBe('0');
+    expect(stdout[4]?.trim()).toBe('0');
+    // One comment with the schema diff of the pull request's migrations, beside the reviewer's.
+    expect(stdout[3]).toBe('Created comment 1001 on pull request 42.\n');
+    expect(github.comments.map((c) => c.id)).toEqual([7, 1001]);
+    const diff = github.comments[1]?.body as string;
+    expect(diff.split('\n').slice(0, 2)).toEqual([
+      '<!-- lakebase-schema-diff -->',
+      '### Lakebase schema diff: `pr-42` against `production`',
+    ]);
+    expect(diff).toContain('+ table public.user_preferences: table, row level security\n');
+    expect(diff).toContain('+ policy public.user_preferences.user_preferences_own_rows: permissive for all to public');
+    expect(diff).not.toMatch(/^- /m);
     expect(await rows('pr-42', `select to_regclass('user_preferences') is not null as migrated`)).toEqual([
       { migrated: true },
     ]);
@@ -152,13 +210,20 @@ describe('the pull-request workflow', () => {
     expect(await rows('pr-42', `select to_regclass('user_preferences') is not null as migrated`)).toEqual([
       { migrated: false },
     ]);
+    // Its diff (no migrations yet on the fresh branch) updates the same comment rather than adding one.
+    for (const step of lakebaseSteps('test-on-branch').slice(2, 4)) await runStep(step);
+    expect(github.comments.map((c) => c.id)).toEqual([7, 1001]);
+    expect(github.comments[1]?.body).toBe(
+      '<!-- lakebase-schema-diff -->\n### Lakebase schema diff: `pr-42` against `production`\n\nNo schema changes.\n',
+    );
+    await github.close();
 
     for (const step of lakebaseSteps('delete-branch')) await runStep(step);
     for (const step of lakebaseSteps('delete-branch')) await runStep(step); // closing twice is fine
     const info = await run(process.execPath, [CLI, 'branch', 'info', 'pr-42'], { cwd: work, env }).catch((e) => e);
     expect(info.stderr).toContain('[LAKEBASE_RESOURCE_NOT_FOUND]');
     await rm(work, { recursive: true, force: true });
-  });
+  }, 120_000);
 });
 
 describe('lakebase configure --branch dev-<user> --create, then npm start', () => {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerBranchCommand } from './commands/branch.js';
+import { registerCheckoutCommand } from './commands/checkout.js';
 import { registerConfigureCommand } from './commands/configure.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerGrantCommand(program);
   registerEmulatorCommand(program);
   registerBranchCommand(program);
+  registerCheckoutCommand(program);
   // `--branch NAME` on a database command selects that branch of the project (as LAKEBASE_BRANCH does).
   program.hook('preAction', (_program, action) => selectBranch(action.opts().branch));
   reportUsageErrors(program, 'lakebase');

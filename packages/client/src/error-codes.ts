@@ -208,6 +208,10 @@ export const ERROR_CODES = {
     'An error from below the library with no SQLSTATE, socket or TLS code it knows.',
     'Run `lakebase doctor`; if it passes, please report it.',
   ),
+  LAKEBASE_GIT_BRANCH_UNKNOWN: library(
+    '`lakebase checkout` without a branch could not read the current git branch (not a git repository, a detached HEAD, git missing or too slow).',
+    'Run it inside a git work tree on a branch, or name the database branch: `lakebase checkout <branch>`.',
+  ),
 
   // The app template's HTTP API (app/server). Statuses and error types are its contract; see app/README.md.
   LAKEBASE_UNAVAILABLE: app(

@@ -125,5 +125,6 @@ export type {
   BranchInfo,
   CreateBranchOptions,
   CreatedBranch,
+  ResetBranchOptions,
 } from './workspace/branches.js';
 export type { OperationWaitOptions } from './workspace/operations.js';

@@ -10,9 +10,10 @@
 export { writeFileAtomic, writeFileAtomicSync } from './config/atomic-write.js';
 // Config: bundles, env files, resource names, numbers, the workspace part of the config, PATH.
 export { type BundleResource, type BundleResources, readBundleResources } from './config/bundle.js';
-export { ensureGitignored, updateEnvFile } from './config/env-file.js';
+export { ensureGitignored, parseEnvText, readEnvText, updateEnvFile } from './config/env-file.js';
 export { type EnvReader, envReader, parseBoolean, parseChoice } from './config/env-reader.js';
 export {
+  branchIdFrom,
   INSTANCE_NAME_PATTERN,
   isInstanceName,
   parseBranchId,
@@ -58,9 +59,34 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
+export {
+  type BranchDiff,
+  branchSnapshot,
+  currentBranchId,
+  type DiffBranchesOptions,
+  diffBranches,
+} from './sql/branch-diff.js';
+export {
+  BACKUP_TTL_SECONDS,
+  type BranchBackup,
+  backupBranch,
+  backupBranchId,
+  checkMigrations,
+  type MigrationCheck,
+  restoreCommand,
+} from './sql/branch-migrations.js';
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';
+export { diffSchemas, type RowCountChange, type SchemaChange, type SchemaDiff } from './sql/schema-diff.js';
+export {
+  SCHEMA_OBJECT_KINDS,
+  type SchemaObject,
+  type SchemaObjectKind,
+  type SchemaSnapshot,
+  type SnapshotOptions,
+  schemaSnapshot,
+} from './sql/schema-snapshot.js';
 export { settlesWithin, withDeadline } from './time.js';
 // The workspace: auth chain, REST API, branches over an API, long-running operations, resource discovery.
 export {

@@ -27,6 +27,7 @@ export const APP_FILES = [
   'vitest.config.ts',
   'scripts/dev.mjs',
   'scripts/release.mjs',
+  'scripts/pr-comment.mjs', // the pull-request workflow's schema-diff comment
   '.github/workflows/pr-branch.yml',
   'test/helpers.ts',
   'test/emulator.test.ts',

@@ -10,6 +10,7 @@ import { parseDuration, RESET_LOSES } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
 import { commandOptions, progress } from '../context.js';
 import { printJson } from '../output.js';
+import { registerBranchDiffCommand } from './branch-diff.js';
 
 interface CreateFlags {
   from?: string;
@@ -34,7 +35,8 @@ Examples:
   $ lakebase branch create dev-$USER --ttl 7d
   $ lakebase branch create pr-42 --from production --ttl 3d --json
   $ lakebase branch reset dev-$USER
-  $ lakebase branch delete pr-42`,
+  $ lakebase branch delete pr-42
+  $ lakebase branch diff production dev-$USER`,
     );
 
   branch
@@ -104,14 +106,28 @@ Examples:
   branch
     .command('reset')
     .argument('<name>', 'branch id')
-    .description(`Reset a branch to its parent's current data (delete + recreate). Loses: ${RESET_LOSES.join('; ')}.`)
+    .description(
+      `Reset a branch to its parent's current data, or to another branch's with --from (delete + recreate). Loses: ${RESET_LOSES.join('; ')}.`,
+    )
+    .option('--from <branch>', "take this branch's data instead (e.g. a backup from `migrate up --safe`)")
+    .option('--force', 'reset a protected branch too (protection is lifted for the reset and set again)')
     .option('--json', 'print {branch, endpoint, host, lost} as one JSON line')
-    .action(async (name: string, flags: { json?: boolean }) => {
-      progress(`Resetting ${name}: this loses ${RESET_LOSES.join('; ')}.`);
-      const reset = await (await open()).reset(name, { wait: waitWithProgress(`resetting branch ${name}`) });
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ lakebase branch reset dev-alice\n  $ lakebase branch reset staging --from staging-before-1795392000002-add-tags-20261206t225654z --force',
+    )
+    .action(async (name: string, flags: { from?: string; force?: boolean; json?: boolean }) => {
+      progress(`Resetting ${name}${flags.from ? ` from ${flags.from}` : ''}: this loses ${RESET_LOSES.join('; ')}.`);
+      const reset = await (await open()).reset(name, {
+        ...(flags.from !== undefined ? { from: flags.from } : {}),
+        ...(flags.force ? { force: true } : {}),
+        wait: waitWithProgress(`resetting branch ${name}`),
+      });
       if (flags.json) return printJson({ ...summarize(reset), lost: reset.lost });
       report(reset, false, 'Reset');
     });
+
+  registerBranchDiffCommand(branch);
 }
 
 async function open(): Promise<LakebaseBranches> {

@@ -1,27 +1,12 @@
 import path from 'node:path';
-import {
-  applyMigrations,
-  type MigrationLogger,
-  type MigrationOptions,
-  migrationStatus,
-  withClient,
-} from '@lakebase-kit/client';
+import { migrationStatus, withClient } from '@lakebase-kit/client';
 import { createMigration } from '@lakebase-kit/client/toolkit';
 import type { Command } from 'commander';
-import { commandOptions, progress } from '../context.js';
+import { commandOptions } from '../context.js';
 import { integerIn } from '../options.js';
 import { printJson } from '../output.js';
-
-interface MigrateFlags {
-  dir: string;
-  schema?: string;
-  json?: boolean;
-}
-
-const logger: MigrationLogger = {
-  info: (message) => progress(`  ${message}`),
-  warn: (message) => process.stderr.write(`warning: ${message}\n`),
-};
+import { type MigrateFlags, optionsOf, run } from './migrate-run.js';
+import { registerMigrateCheckCommand, runSafe } from './migrate-safe.js';
 
 export function registerMigrateCommand(program: Command): void {
   const migrate = program
@@ -39,13 +24,28 @@ Examples:
   $ lakebase migrate create add-user-preferences
   $ lakebase migrate up
   $ lakebase migrate status --json
-  $ lakebase migrate down 1 --dir app/migrations`,
+  $ lakebase migrate down 1 --dir app/migrations
+  $ lakebase migrate up --safe --branch production   # backup branch first, restore command on failure
+  $ lakebase migrate check --branch production       # dry run on a throwaway copy, with the schema diff`,
     );
 
   withCommonFlags(migrate.command('up').argument('[count]', 'apply at most this many', integerIn(1, 1_000_000)))
     .description('Apply pending migrations (all, or the next COUNT).')
-    .addHelpText('after', '\nExample:\n  $ lakebase migrate up')
-    .action((count: number | undefined, flags: MigrateFlags) => run('up', count, flags));
+    .option(
+      '--safe',
+      'on a protected or default branch, first copy it to a backup branch <branch>-before-<migration>-<time>; ' +
+        'on failure print the command that restores it',
+    )
+    .option('--backup-ttl <duration>', 'expiry of the --safe backup branch (default 7d)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ lakebase migrate up\n  $ lakebase migrate up --safe --branch production --backup-ttl 14d',
+    )
+    .action((count: number | undefined, flags: MigrateFlags) =>
+      flags.safe ? runSafe(count, flags) : run('up', count, flags),
+    );
+
+  registerMigrateCheckCommand(withCommonFlags(migrate.command('check')));
 
   withCommonFlags(
     migrate.command('down').argument('[count]', 'how many to revert (default 1)', integerIn(1, 1_000_000)),
@@ -80,38 +80,6 @@ function withCommonFlags(command: Command): Command {
     .option('--schema <name>', 'schema for the tables and the bookkeeping (default: public)')
     .option('--json', 'print the result as one JSON line')
     .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)');
-}
-
-function optionsOf(flags: MigrateFlags): MigrationOptions {
-  return { dir: flags.dir, ...(flags.schema ? { schema: flags.schema } : {}), logger };
-}
-
-async function run(direction: 'up' | 'down', count: number | undefined, flags: MigrateFlags): Promise<void> {
-  await withClient(await commandOptions(), async (client) => {
-    progress(direction === 'up' ? 'Applying migrations...' : 'Reverting migrations...');
-    const ran = await applyMigrations(client, {
-      ...optionsOf(flags),
-      direction,
-      ...(count === undefined ? {} : { count }),
-    });
-    const after = await migrationStatus(client, optionsOf(flags));
-    if (flags.json) {
-      printJson({
-        direction,
-        migrations: ran.map((m) => m.name),
-        current: after.current ?? null,
-        pending: after.pending,
-      });
-      return;
-    }
-    const verb = direction === 'up' ? 'Applied' : 'Reverted';
-    if (ran.length === 0) process.stdout.write(`Nothing to ${direction === 'up' ? 'apply' : 'revert'}.`);
-    else
-      process.stdout.write(
-        `${verb} ${ran.length} migration${ran.length === 1 ? '' : 's'}: ${ran.map((m) => m.name).join(', ')}.`,
-      );
-    process.stdout.write(` Current: ${after.current ?? '(none)'}.\n`);
-  });
 }
 
 async function status(flags: MigrateFlags, history: boolean): Promise<void> {

@@ -5,6 +5,7 @@
  * never reaches a request. Names the workspace returns go through the same parsers ({@link fromServer}) before they
  * are reused in a path, so a broken or malicious server cannot steer the next request either.
  */
+import { createHash } from 'node:crypto';
 import { LakebaseError } from '../errors.js';
 
 declare const brand: unique symbol;
@@ -304,4 +305,29 @@ export function validateInstanceName(name: string, source = '--instance'): Insta
 /** Throws `LAKEBASE_CONFIG_INVALID` unless `path` is `projects/<p>/branches/<b>/endpoints/<e>`. */
 export function validateEndpointPath(path: string, source = '--endpoint'): EndpointName {
   return parseEndpointName(path, source);
+}
+
+/** The longest resource id the grammar allows. */
+const RESOURCE_ID_MAX = 63;
+
+/**
+ * A branch id derived from free text (a git branch, `<branch>-before-<migration>-<time>`), by one documented mapping:
+ * lowercase; every run of characters other than `a-z` and `0-9` becomes one `-`; `-` trimmed from both ends; `git-`
+ * (or `prefix`) put in front when the result starts with a digit; over 63 characters, the first 54 (without a
+ * trailing `-`), `-` and the first 8 hex digits of the SHA-256 of the original text, so long names stay distinct and
+ * the same text always maps to the same id. `feature/Add_Login` -> `feature-add-login`. Different texts can map to one
+ * id (`Feature/X`, `feature-x`). Text with no letter or digit is `LAKEBASE_CONFIG_INVALID`.
+ */
+export function branchIdFrom(text: string, source = 'branch', prefix = 'git-'): BranchId {
+  const words = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (words === '') {
+    throw refuse('branch name', text, source, 'it has no letter or digit to make a branch id of.', 'Name the branch.');
+  }
+  const id = /^[a-z]/.test(words) ? words : `${prefix}${words}`;
+  if (id.length <= RESOURCE_ID_MAX) return parseBranchId(id, source);
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
+  return parseBranchId(`${id.slice(0, RESOURCE_ID_MAX - 9).replace(/-+$/, '')}-${hash}`, source);
 }

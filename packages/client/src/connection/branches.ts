@@ -3,20 +3,29 @@
  * configure --branch` call. Creating (or resetting) a branch returns once its read-write endpoint accepts a login.
  */
 import { withoutBranch } from '../config/branch.js';
-import { type BranchName, branchIn, type ProjectName, parseEndpointName, projectOf } from '../config/names.js';
+import {
+  type BranchName,
+  branchIn,
+  type EndpointName,
+  type ProjectName,
+  parseEndpointName,
+  projectOf,
+} from '../config/names.js';
 import { resolveConfig } from '../config/resolve.js';
-import { LakebaseError } from '../errors.js';
+import { isLakebaseError, LakebaseError } from '../errors.js';
 import { LakebaseApi } from '../workspace/api.js';
 import { WorkspaceAuth } from '../workspace/auth/index.js';
 import {
   type BranchExpiry,
   type BranchInfo,
+  branchReadWriteEndpoint,
   type CreateBranchOptions,
   type CreatedBranch,
   createBranch,
   deleteBranch,
   getBranch,
   listBranches,
+  type ResetBranchOptions,
   resetBranch,
   updateBranchExpiry,
 } from '../workspace/branches.js';
@@ -67,11 +76,33 @@ export class LakebaseBranches {
     return created;
   }
 
-  /** Deletes and recreates the branch from its parent (see `resetBranch` for what is lost and what is refused). */
-  async reset(
+  /**
+   * The branch if it exists, else created as {@link create} does (`options` apply only then): what `lakebase
+   * checkout` does. Returns its read-write endpoint and whether it was created.
+   */
+  async ensure(
     branch: string,
-    options: Pick<CreateBranchOptions, 'endpointId' | 'wait'> = {},
-  ): Promise<CreatedBranch & { lost: readonly string[] }> {
+    options: CreateBranchOptions = {},
+  ): Promise<{ branch: BranchInfo; endpoint: EndpointName; created: boolean }> {
+    const existing = await this.find(branch);
+    if (existing)
+      return { branch: existing, endpoint: await branchReadWriteEndpoint(this.api, existing.name), created: false };
+    const created = await this.create(branch, options);
+    return { branch: created.branch, endpoint: created.endpoint, created: true };
+  }
+
+  /** The branch, or undefined when the project has none of that name. */
+  async find(branch: string): Promise<BranchInfo | undefined> {
+    try {
+      return await this.get(branch);
+    } catch (error) {
+      if (isLakebaseError(error, 'LAKEBASE_RESOURCE_NOT_FOUND')) return undefined;
+      throw error;
+    }
+  }
+
+  /** Deletes and recreates the branch from its parent or `options.from` (see `resetBranch`: what is lost, refused). */
+  async reset(branch: string, options: ResetBranchOptions = {}): Promise<CreatedBranch & { lost: readonly string[] }> {
     const reset = await resetBranch(this.api, this.project, branch, options);
     await this.acceptsLogins(reset);
     return reset;

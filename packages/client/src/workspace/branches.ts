@@ -194,39 +194,74 @@ export const RESET_LOSES = [
   'roles and grants made on the branch only',
 ] as const;
 
+/** How a reset goes: from which branch, and whether a protected branch may be reset. */
+export interface ResetBranchOptions extends Pick<CreateBranchOptions, 'endpointId' | 'wait'> {
+  /**
+   * Take this branch's current data instead of the parent's (e.g. the backup `migrate up --safe` made); it becomes
+   * the branch's parent. Default: the branch's own parent.
+   */
+  from?: string;
+  /** Reset a protected branch too: its protection is lifted for the reset and set again after. Default false. */
+  force?: boolean;
+}
+
 /**
- * "Reset to parent": deletes the branch and creates it again under the same name from the same parent, with the
- * parent's current data. Refuses a protected or default branch (`LAKEBASE_BRANCH_PROTECTED`) and a branch without a
- * parent. Keeps its protection off and its expiry as a TTL of what was left, if it had one.
+ * "Reset to parent": deletes the branch and creates it again under the same name from the same parent (or from
+ * `options.from`), with that branch's current data. Refuses the default branch, a protected branch without `force`
+ * (`LAKEBASE_BRANCH_PROTECTED`) and a branch without a parent. Keeps its protection and its expiry as a TTL of what
+ * was left, if it had one.
  */
 export async function resetBranch(
   api: LakebaseApi,
   project: string,
   branch: string,
-  options: Pick<CreateBranchOptions, 'endpointId' | 'wait'> = {},
+  options: ResetBranchOptions = {},
 ): Promise<CreatedBranch & { lost: readonly string[] }> {
   const current = await getBranch(api, project, branch);
-  if (current.isDefault || current.isProtected) {
+  if (current.isDefault || (current.isProtected && !options.force)) {
     throw new LakebaseError(
       'LAKEBASE_BRANCH_PROTECTED',
       `Branch ${current.name} is ${current.isDefault ? "the project's default branch" : 'protected'}: it cannot be reset.`,
-      { suggestion: 'Reset a development branch instead, or remove the protection first if you really mean it.' },
+      {
+        suggestion: current.isDefault
+          ? 'Reset a development branch instead; to undo a change on the default branch, point the app at a backup branch (LAKEBASE_BRANCH).'
+          : 'Reset a development branch instead, or pass --force (options.force) if you really mean it.',
+      },
     );
   }
-  if (!current.parent) {
+  const source = options.from === undefined ? current.parent : branchIn(projectName(project), options.from, '--from');
+  if (!source) {
     throw usage(
       `Branch ${current.name} has no parent to reset to.`,
       'Delete it and create it from the branch you want.',
     );
   }
+  if (source === current.name)
+    throw usage(`Branch ${current.name} cannot be reset from itself.`, 'Name another branch with --from.');
+  // The source must exist before anything is deleted.
+  if (options.from !== undefined) await getBranch(api, project, source);
   const left = current.expireTime ? Math.floor((current.expireTime.getTime() - Date.now()) / 1000) : undefined;
+  const { from: _from, force: _force, ...createOptions } = options;
+  if (current.isProtected) await setProtection(api, current.name, false, options.wait);
   await deleteBranch(api, project, current.name, options.wait ? { wait: options.wait } : {});
   const created = await createBranch(api, project, current.name, {
-    from: current.parent,
+    from: source,
     ...(left !== undefined && left > 60 ? { expiry: { ttlSeconds: left } } : {}),
-    ...options,
+    ...(current.isProtected ? { protected: true } : {}),
+    ...createOptions,
   });
   return { ...created, lost: RESET_LOSES };
+}
+
+/** Sets or lifts a branch's protection. */
+async function setProtection(api: LakebaseApi, name: BranchName, on: boolean, wait?: OperationWaitOptions) {
+  const operation = await withBranchErrors(
+    api.postgres<Operation<Branch>>('PATCH', name, { spec: { is_protected: on } }, `branch ${name}`, {
+      query: { update_mask: 'spec.is_protected' },
+    }),
+    name,
+  );
+  await waitForOperation(api, operation, wait);
 }
 
 /** The read-write endpoint of a branch (created as `endpointId` if the branch has none), once ACTIVE, with its host. */

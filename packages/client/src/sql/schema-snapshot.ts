@@ -1,0 +1,215 @@
+/**
+ * A database's schema read from its catalogs, as one flat list of objects (kind, qualified name, definition text),
+ * so two branches compare by key and text: what `lakebase branch diff` and `diffBranches` compare. Every catalog
+ * query is parameterised; the only names put into SQL text (row counts) come from the catalogs and are quoted.
+ */
+import type pg from 'pg';
+import { quoteIdent } from './quote.js';
+
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** The kinds of object a snapshot holds, in the order a diff lists them. */
+export const SCHEMA_OBJECT_KINDS = [
+  'extension',
+  'schema',
+  'type',
+  'sequence',
+  'table',
+  'column',
+  'constraint',
+  'index',
+  'view',
+  'function',
+  'trigger',
+  'policy',
+  'grant',
+] as const;
+
+export type SchemaObjectKind = (typeof SCHEMA_OBJECT_KINDS)[number];
+
+/** One object: `name` is schema-qualified (`public.notes`, `public.notes.title`, `public.f(integer)`). */
+export interface SchemaObject {
+  kind: SchemaObjectKind;
+  name: string;
+  /** What the object is, as PostgreSQL prints it (a column's type, default and nullability; an index's DDL; ...). */
+  definition: string;
+}
+
+export interface SchemaSnapshot {
+  objects: SchemaObject[];
+  /** Row counts per table (`schema.table`), when asked for. */
+  rows?: Record<string, number>;
+}
+
+export interface SnapshotOptions {
+  /** Only these schemas (default: every schema but PostgreSQL's own and `information_schema`). */
+  schemas?: readonly string[];
+  /** Count the rows of every table too (a full scan each: for small databases and CI). */
+  rowCounts?: boolean;
+}
+
+/** Schemas never compared: PostgreSQL's own (`pg_*` are excluded by pattern as well). */
+const SYSTEM_SCHEMAS = ['information_schema'];
+
+/**
+ * Schema filter shared by every query: `$1` the excluded schemas, `$2` the included ones (null: all). Objects an
+ * extension owns come with the extension (listed once, by name and version) and are left out.
+ */
+const IN_SCOPE = (nsp: string) =>
+  `${nsp}.nspname <> all($1::text[]) and ${nsp}.nspname not like 'pg\\_%' and ($2::text[] is null or ${nsp}.nspname = any($2::text[]))`;
+const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
+  `not exists (select 1 from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
+
+interface Row {
+  kind: SchemaObjectKind;
+  name: string;
+  definition: string | null;
+}
+
+/** Each query returns (kind, name, definition); names are joined from catalog columns in SQL, never in JavaScript. */
+const QUERIES: string[] = [
+  `select 'extension' as kind, e.extname as name, 'version ' || e.extversion || ' in ' || n.nspname as definition
+     from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname <> 'plpgsql'`,
+  `select 'schema' as kind, n.nspname as name, 'owner ' || pg_get_userbyid(n.nspowner) as definition
+     from pg_namespace n where ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_namespace', 'n.oid')}`,
+  `select 'type' as kind, n.nspname || '.' || t.typname as name,
+          case t.typtype
+            when 'e' then 'enum (' || (select string_agg(quote_literal(l.enumlabel), ', ' order by l.enumsortorder)
+                                        from pg_enum l where l.enumtypid = t.oid) || ')'
+            else 'domain ' || format_type(t.typbasetype, t.typtypmod) || case when t.typnotnull then ' not null' else '' end
+          end as definition
+     from pg_type t join pg_namespace n on n.oid = t.typnamespace
+    where t.typtype in ('e', 'd') and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_type', 't.oid')}`,
+  `select 'sequence' as kind, n.nspname || '.' || c.relname as name,
+          format_type(s.seqtypid, null) || ' start ' || s.seqstart || ' increment ' || s.seqincrement ||
+          ' min ' || s.seqmin || ' max ' || s.seqmax || case when s.seqcycle then ' cycle' else '' end as definition
+     from pg_sequence s join pg_class c on c.oid = s.seqrelid join pg_namespace n on n.oid = c.relnamespace
+    where ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`,
+  `select 'table' as kind, n.nspname || '.' || c.relname as name,
+          case c.relkind when 'p' then 'partitioned table' when 'f' then 'foreign table' else 'table' end ||
+          case when c.relrowsecurity then ', row level security' else '' end ||
+          case when c.relforcerowsecurity then ' (forced)' else '' end as definition
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p', 'f') and not c.relispartition and ${IN_SCOPE('n')}
+      and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`,
+  `select 'column' as kind, n.nspname || '.' || c.relname || '.' || a.attname as name,
+          format_type(a.atttypid, a.atttypmod) ||
+          case when a.attnotnull then ' not null' else ' null' end ||
+          case when a.attidentity = 'a' then ' generated always as identity'
+               when a.attidentity = 'd' then ' generated by default as identity'
+               when a.attgenerated = 's' then ' generated always as (' || pg_get_expr(ad.adbin, ad.adrelid) || ') stored'
+               when ad.adbin is not null then ' default ' || pg_get_expr(ad.adbin, ad.adrelid)
+               else '' end ||
+          case when a.attcollation <> 0 and a.attcollation <> t.typcollation
+               then ' collate ' || quote_ident(co.collname) else '' end as definition
+     from pg_attribute a
+     join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+     join pg_type t on t.oid = a.atttypid
+     left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+     left join pg_collation co on co.oid = a.attcollation
+    where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'f') and not c.relispartition
+      and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`,
+  `select 'constraint' as kind, n.nspname || '.' || c.relname || '.' || k.conname as name,
+          pg_get_constraintdef(k.oid) as definition
+     from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
+    where k.contype <> 'n' and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`,
+  // Indexes that back a constraint are the constraint's (listed above), not separate objects.
+  `select 'index' as kind, n.nspname || '.' || ic.relname as name, pg_get_indexdef(i.indexrelid) as definition
+     from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
+     join pg_namespace n on n.oid = ic.relnamespace
+    where not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid and k.contype in ('p', 'u', 'x'))
+      and c.relkind in ('r', 'p', 'm', 'f') and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`,
+  `select 'view' as kind, n.nspname || '.' || c.relname as name,
+          case c.relkind when 'm' then 'materialized view: ' else 'view: ' end ||
+          regexp_replace(trim(pg_get_viewdef(c.oid, true)), '\\s+', ' ', 'g') as definition
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('v', 'm') and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`,
+  `select 'function' as kind, n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as name,
+          case when p.prokind in ('f', 'p') then pg_get_functiondef(p.oid)
+               else p.prokind::text || ' returning ' || format_type(p.prorettype, null) end as definition
+     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_proc', 'p.oid')}`,
+  `select 'trigger' as kind, n.nspname || '.' || c.relname || '.' || g.tgname as name,
+          pg_get_triggerdef(g.oid) as definition
+     from pg_trigger g join pg_class c on c.oid = g.tgrelid join pg_namespace n on n.oid = c.relnamespace
+    where not g.tgisinternal and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}`,
+  `select 'policy' as kind, n.nspname || '.' || c.relname || '.' || p.polname as name,
+          case when p.polpermissive then 'permissive' else 'restrictive' end ||
+          ' for ' || case p.polcmd when 'r' then 'select' when 'a' then 'insert' when 'w' then 'update'
+                                  when 'd' then 'delete' else 'all' end ||
+          ' to ' || (select string_agg(case when r = 0 then 'public' else quote_ident(pg_get_userbyid(r)) end, ', ' order by 1)
+                       from unnest(p.polroles) as r) ||
+          coalesce(' using (' || pg_get_expr(p.polqual, p.polrelid) || ')', '') ||
+          coalesce(' with check (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '') as definition
+     from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+    where ${IN_SCOPE('n')}`,
+  // Grants: explicit ones only (a null ACL is the defaults), one object per (relation or schema, grantee) with its
+  // privileges sorted; the owner's own privileges come with ownership and are left out.
+  `select 'grant' as kind, g.object || ' to ' || g.grantee as name,
+          string_agg(g.privilege || case when g.grantable then ' (with grant option)' else '' end, ', '
+                     order by g.privilege) as definition
+     from (select n.nspname || '.' || c.relname as object,
+                  case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end as grantee,
+                  a.privilege_type as privilege, a.is_grantable as grantable
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             cross join lateral aclexplode(c.relacl) a
+            where a.grantee <> c.relowner and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and not c.relispartition
+              and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}
+           union all
+           select 'schema ' || n.nspname,
+                  case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end,
+                  a.privilege_type, a.is_grantable
+             from pg_namespace n cross join lateral aclexplode(n.nspacl) a
+            where a.grantee <> n.nspowner and ${IN_SCOPE('n')} and ${NOT_EXTENSION_MEMBER('pg_namespace', 'n.oid')}) g
+    group by g.object, g.grantee`,
+];
+
+/**
+ * Reads the schema (and with `rowCounts` the row count of each table) of the database `db` is connected to, in one
+ * read-only repeatable-read transaction (one consistent view) with `search_path` set to `pg_catalog` only, so every
+ * name in a definition is schema-qualified the same way whatever the session's path. `db` must be one client (not a
+ * pool): the statements share that transaction.
+ */
+export async function schemaSnapshot(db: Queryable, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  const params = [SYSTEM_SCHEMAS, options.schemas ? [...options.schemas] : null];
+  await db.query('begin isolation level repeatable read read only');
+  try {
+    await db.query('set local search_path = pg_catalog');
+    const objects: SchemaObject[] = [];
+    for (const text of QUERIES) {
+      const { rows } = await db.query<Row>(text, text.includes('$1') ? params : []);
+      for (const row of rows) objects.push({ kind: row.kind, name: row.name, definition: row.definition ?? '' });
+    }
+    objects.sort(compareObjects);
+    const snapshot: SchemaSnapshot = options.rowCounts ? { objects, rows: await rowCounts(db, params) } : { objects };
+    await db.query('commit');
+    return snapshot;
+  } catch (error) {
+    await db.query('rollback').catch(() => {});
+    throw error;
+  }
+}
+
+/** `count(*)` of each table; the names come from the catalog and are quoted as identifiers. */
+async function rowCounts(db: Queryable, params: unknown[]): Promise<Record<string, number>> {
+  const { rows: tables } = await db.query<{ schema: string; table: string }>(
+    `select n.nspname as schema, c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and not c.relispartition and ${IN_SCOPE('n')}
+        and ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')} order by 1, 2`,
+    params,
+  );
+  const counts: Record<string, number> = {};
+  for (const { schema, table } of tables) {
+    const { rows } = await db.query<{ n: string }>(
+      `select count(*) as n from ${quoteIdent(schema)}.${quoteIdent(table)}`,
+    );
+    counts[`${schema}.${table}`] = Number(rows[0]?.n ?? 0);
+  }
+  return counts;
+}
+
+/** Kind order, then name. */
+export function compareObjects(a: Pick<SchemaObject, 'kind' | 'name'>, b: Pick<SchemaObject, 'kind' | 'name'>) {
+  const byKind = SCHEMA_OBJECT_KINDS.indexOf(a.kind) - SCHEMA_OBJECT_KINDS.indexOf(b.kind);
+  return byKind !== 0 ? byKind : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
