@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { withClient } from '@lakebase-kit/client';
 import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { closeHttpServer, listenOnLoopback } from '../../test/helpers/loopback-http.js';
 import { TEST_DATABASE_URL } from './helpers.js';
@@ -154,6 +154,8 @@ describe('the pull-request workflow', () => {
 
     // Inside the app, so `npx lakebase` finds the installed CLI as it does in the template's checkout.
     const work = await mkdtemp(path.join(APP_DIR, '.pr-branch-test-'));
+    // Removed even when an assertion fails: a leftover folder inside app/ would be copied into the create-app template.
+    onTestFinished(() => rm(work, { recursive: true, force: true }));
     const github = await fakeGitHub();
     const output = path.join(work, 'github-output');
     const summary = path.join(work, 'github-summary');
@@ -222,7 +224,6 @@ describe('the pull-request workflow', () => {
     for (const step of lakebaseSteps('delete-branch')) await runStep(step); // closing twice is fine
     const info = await run(process.execPath, [CLI, 'branch', 'info', 'pr-42'], { cwd: work, env }).catch((e) => e);
     expect(info.stderr).toContain('[LAKEBASE_RESOURCE_NOT_FOUND]');
-    await rm(work, { recursive: true, force: true });
   }, 120_000);
 });
 
