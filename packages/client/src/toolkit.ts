@@ -58,6 +58,9 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
+// The PostgreSQL wire protocol (framing, startup, cancel keys, error responses), shared by `lakebase proxy` and the
+// emulator's front door.
+export * as pgWire from './proxy/wire.js';
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';

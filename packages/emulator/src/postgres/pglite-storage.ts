@@ -3,17 +3,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
-import { quoteIdent } from '@lakebase-kit/client/toolkit';
+import { pgWire, quoteIdent } from '@lakebase-kit/client/toolkit';
 import { EmulatorError } from '../errors.js';
 import { PgliteSession, type SharedBackend } from './pglite-session.js';
-import {
-  authenticationOk,
-  backendKeyData,
-  parameterStatus,
-  parseErrorFields,
-  query,
-  readyForQuery,
-} from './protocol.js';
 import {
   FifoLock,
   type Logger,
@@ -24,6 +16,8 @@ import {
   type StorageSession,
   silentLogger,
 } from './storage.js';
+
+const { authenticationOk, backendKeyData, parameterStatus, parseErrorFields, query, readyForQuery } = pgWire;
 
 /** Options of {@link createPgliteStorage}. */
 export interface PgliteStorageOptions {
