@@ -58,6 +58,14 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
+// `lakebase proxy`: a local PostgreSQL endpoint that logs in to Lakebase with the kit's tokens.
+export {
+  isLoopbackAddress,
+  type LakebaseProxy,
+  type ProxyOptions,
+  type ProxyStats,
+  startProxy,
+} from './proxy/proxy.js';
 // The PostgreSQL wire protocol (framing, startup, cancel keys, error responses), shared by `lakebase proxy` and the
 // emulator's front door.
 export * as pgWire from './proxy/wire.js';
