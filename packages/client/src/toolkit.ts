@@ -60,7 +60,6 @@ export {
 } from './error-codes.js';
 // `lakebase proxy`: a local PostgreSQL endpoint that logs in to Lakebase with the kit's tokens.
 export {
-  isLoopbackAddress,
   type LakebaseProxy,
   type ProxyOptions,
   type ProxyStats,

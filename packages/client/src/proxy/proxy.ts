@@ -181,16 +181,18 @@ export async function startProxy(options: ProxyOptions = {}): Promise<LakebasePr
       closed ??= (async () => {
         draining = true;
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        if (ctx.counters.active > 0 && drainMs > 0) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, drainMs);
+        const allClosed = (withinMs: number) =>
+          new Promise<void>((resolve) => {
+            if (ctx.counters.active === 0) return resolve();
+            const timer = setTimeout(resolve, withinMs);
             idle = () => {
               clearTimeout(timer);
               resolve();
             };
           });
-        }
+        if (drainMs > 0) await allClosed(drainMs);
         for (const socket of sockets) socket.destroy();
+        await allClosed(5_000); // each destroyed socket's 'close' event, so stats() reads 0 when close() resolves
         await stopped;
         if (health) {
           health.closeAllConnections();
