@@ -27,7 +27,11 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-export function useProxies(): {
+/**
+ * `localStorage`: store into a scratch database of the local PostgreSQL 15 (for pg_dump); otherwise the emulator's
+ * default storage, which models read-only endpoints.
+ */
+export function useProxies({ localStorage = false }: { localStorage?: boolean } = {}): {
   emulator: () => Emulator;
   proxy: (options?: ProxyOptions) => Promise<LakebaseProxy>;
 } {
@@ -39,13 +43,17 @@ export function useProxies(): {
   };
   const scratch = `lakebase_proxy_test_${process.pid}`;
   beforeAll(async () => {
+    if (!localStorage) {
+      emulator = await startWarmEmulator({ now: skewedClock.now });
+      return;
+    }
     await adminQuery(`drop database if exists ${scratch} with (force)`);
     await adminQuery(`create database ${scratch}`);
     emulator = await startWarmEmulator({ now: skewedClock.now, upstream: `${LOCAL_SERVER}/${scratch}` });
   });
   afterAll(async () => {
     await emulator?.stop();
-    await adminQuery(`drop database if exists ${scratch} with (force)`);
+    if (localStorage) await adminQuery(`drop database if exists ${scratch} with (force)`);
   });
   afterEach(async () => {
     clockSkew.ms = 0;

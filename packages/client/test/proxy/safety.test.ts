@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pgWire } from '../../src/toolkit.js';
 import { tokenCollectingFetch } from '../helpers/emulator.js';
 import { libpqEnv, tool, useProxies } from './helpers.js';
@@ -78,6 +78,42 @@ describe('safe by default', () => {
     expect(tokens.size).toBeGreaterThan(0);
     expect(lines.some((line) => line.includes('session opened'))).toBe(true);
     for (const token of tokens) expect(lines.join('\n')).not.toContain(token);
+  });
+});
+
+describe('--read-only', () => {
+  it("reaches the endpoint's read host: sessions are read-only", async () => {
+    const em = emulator();
+    const postgresApi = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${em.databricksHost}/api/2.0/postgres/${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${em.databricksToken}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const branch = em.endpoint.replace(/\/endpoints\/[^/]+$/, '');
+    const created = await postgresApi('POST', `${branch}/endpoints?endpoint_id=proxy-reader`, {
+      spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' },
+    });
+    // Until the create operation reports done (the emulator's operations take 100 ms), polled, bounded.
+    await vi.waitFor(async () => expect((await postgresApi('GET', created.name as string)).done).toBe(true), {
+      timeout: 5000,
+      interval: 20,
+    });
+    try {
+      const p = await proxy({ env: em.env('autoscaling'), readOnly: true });
+      const c = client(p.port);
+      await c.connect();
+      try {
+        expect((await c.query("select current_setting('transaction_read_only') as ro")).rows[0].ro).toBe('on');
+        await expect(c.query('create table proxy_ro_refused (id int)')).rejects.toMatchObject({ code: '25006' });
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await postgresApi('DELETE', `${branch}/endpoints/proxy-reader`);
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { clockSkew, libpqEnv, tool, useProxies } from './helpers.js';
 
-const { emulator, proxy } = useProxies();
+const { emulator, proxy } = useProxies({ localStorage: true });
 
 function client(port: number, extra: pg.ClientConfig = {}): pg.Client {
   return new pg.Client({ host: '127.0.0.1', port, user: 'ignored', database: 'databricks_postgres', ...extra });
