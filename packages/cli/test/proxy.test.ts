@@ -1,5 +1,6 @@
 /** `lakebase proxy`, driven as a user's shell would: the ready line, psql through it, refusals, the drain on SIGTERM. */
 import { once } from 'node:events';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBed, type TestBed } from './fixture.js';
@@ -80,6 +81,31 @@ describe('lakebase proxy', () => {
         env: toolEnv(port, { PGPASSWORD: 'right one' }),
       });
       expect(right.stdout.trim()).toBe('1');
+    } finally {
+      await stopChild(child, 'SIGTERM');
+    }
+  });
+
+  it('--tls serves local clients with a generated localhost certificate that psql verifies (verify-full)', async () => {
+    const tlsDir = await bed.newDir();
+    const { child, firstLine } = await spawnUntilFirstLine(
+      ['proxy', '--port', '0', '--json', '--tls', '--tls-dir', tlsDir],
+      {
+        cwd,
+        env: bed.env(),
+      },
+    );
+    try {
+      const { port, database } = JSON.parse(firstLine) as { port: number; database: string };
+      const psql = await runCommand('psql', ['-AtX', '-d', database, '-c', 'select 1'], {
+        env: toolEnv(port, {
+          PGHOST: 'localhost',
+          PGSSLMODE: 'verify-full',
+          PGSSLROOTCERT: path.join(tlsDir, 'tls', 'ca.pem'),
+        }),
+      });
+      expect(psql.stderr).toBe('');
+      expect(psql.stdout.trim()).toBe('1');
     } finally {
       await stopChild(child, 'SIGTERM');
     }
