@@ -248,7 +248,7 @@ function listen(server: net.Server | HttpServer, host: string, port: number): Pr
 /** One client connection: handshake, local password, backend login, then a pipe. */
 async function serveClient(raw: Socket, ctx: ProxyContext): Promise<void> {
   const timer = setTimeout(() => raw.destroy(), ctx.handshakeTimeoutMs);
-  let stream: Duplex = raw;
+  let stream: Duplex | undefined; // set once the first packets are read (acceptStartup answers its own errors)
   try {
     const accepted = await acceptStartup(raw, {
       maxMessage: MAX_LOGIN_MESSAGE,
@@ -305,7 +305,8 @@ async function serveClient(raw: Socket, ctx: ProxyContext): Promise<void> {
     clearTimeout(timer);
     pipeSession(stream, inbox.detach(), backend, ctx, params);
   } catch (error) {
-    if (error instanceof ClientGone || error instanceof ProtocolError) return; // a protocol error is answered already
+    if (error instanceof ProtocolError && stream) sendFatal(stream, error.sqlstate, error.message);
+    if (error instanceof ClientGone || error instanceof ProtocolError) return;
     throw error;
   } finally {
     clearTimeout(timer);

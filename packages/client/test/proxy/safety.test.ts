@@ -137,8 +137,8 @@ describe('workspace failures reach the client as a PostgreSQL error', () => {
   });
 });
 
-/** Sends one startup-phase packet on a fresh socket and returns the first byte answered. */
-async function firstAnswer(port: number, packet: Buffer): Promise<string> {
+/** Sends one startup-phase packet on a fresh socket and returns the first chunk answered. */
+async function firstChunk(port: number, packet: Buffer): Promise<Buffer> {
   const socket = net.connect({ host: '127.0.0.1', port });
   try {
     socket.write(packet);
@@ -146,11 +146,14 @@ async function firstAnswer(port: number, packet: Buffer): Promise<string> {
       new Promise((resolve) => socket.once('data', (data: Buffer) => resolve([data]))),
       new Promise((_, reject) => socket.once('close', () => reject(new Error('closed without an answer')))),
     ])) as [Buffer];
-    return chunk.subarray(0, 1).toString('latin1');
+    return chunk;
   } finally {
     socket.destroy();
   }
 }
+
+const firstAnswer = async (port: number, packet: Buffer) =>
+  (await firstChunk(port, packet)).subarray(0, 1).toString('latin1');
 
 describe('encryption requests', () => {
   it('answers GSSENCRequest and (without --tls) SSLRequest with N; sslmode=require then fails as libpq says', async () => {
@@ -161,6 +164,13 @@ describe('encryption requests', () => {
     await expect(required).rejects.toThrow(/server does not support SSL/);
     const { stdout } = await tool('psql', ['-AtX', '-c', 'select 1'], libpqEnv(p, { PGGSSENCMODE: 'prefer' }));
     expect(stdout.trim()).toBe('1');
+  });
+
+  it('a protocol the proxy does not speak is answered with a FATAL ErrorResponse, not a dropped socket', async () => {
+    const p = await proxy();
+    const answer = await firstChunk(p.port, pgWire.startupPacket(0x0002_0000, { user: 'x' }));
+    expect(answer.subarray(0, 1).toString('latin1')).toBe('E');
+    expect(pgWire.parseErrorFields(answer.subarray(5))).toMatchObject({ S: 'FATAL', C: '0A000' });
   });
 
   it('with a certificate, local clients may use verify-full TLS', async () => {
