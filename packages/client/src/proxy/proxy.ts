@@ -154,18 +154,24 @@ export async function startProxy(options: ProxyOptions = {}): Promise<LakebasePr
       socket.destroy();
     });
   });
-  await listen(server, host, options.listenPort ?? 5432);
-  const port = (server.address() as net.AddressInfo).port;
-
   let health: HttpServer | undefined;
-  if (options.healthPort !== undefined) {
-    health = createHttpServer((req, res) => {
-      const ok = req.url === '/healthz' && !draining;
-      res.writeHead(req.url === '/healthz' ? (ok ? 200 : 503) : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(ok ? { status: 'ok' } : { status: draining ? 'draining' : 'not found' }));
-    });
-    await listen(health, host, options.healthPort);
+  try {
+    await listen(server, host, options.listenPort ?? 5432);
+    if (options.healthPort !== undefined) {
+      health = createHttpServer((req, res) => {
+        const ok = req.url === '/healthz' && !draining;
+        res.writeHead(req.url === '/healthz' ? (ok ? 200 : 503) : 404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(ok ? { status: 'ok' } : { status: draining ? 'draining' : 'not found' }));
+      });
+      await listen(health, host, options.healthPort);
+    }
+  } catch (error) {
+    // Nothing half-started stays behind: the listener (if bound) and the credential refresh stop.
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await primary.close();
+    throw error;
   }
+  const port = (server.address() as net.AddressInfo).port;
   let closed: Promise<void> | undefined;
   const displayHost = host.includes(':') ? `[${host}]` : host;
 

@@ -34,6 +34,8 @@ describe('safe by default', () => {
       code: 'LAKEBASE_PORT_IN_USE',
       message: expect.stringContaining(String(first.port)),
     });
+    // A taken health port too (the listener already bound is released again).
+    await expect(proxy({ healthPort: first.port })).rejects.toMatchObject({ code: 'LAKEBASE_PORT_IN_USE' });
   });
 
   it('with a local password: SCRAM-SHA-256, a wrong password is 28P01, the right one logs in', async () => {
