@@ -139,6 +139,24 @@ describe('workspace failures reach the client as a PostgreSQL error', () => {
   });
 });
 
+describe('an unreachable database', () => {
+  it('is a FATAL carrying LAKEBASE_CONNECT_FAILED, not a dropped socket', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve())); // nothing listens there now
+    const p = await proxy({ env: { ...emulator().env('provisioned'), PGHOST: '127.0.0.1', PGPORT: String(port) } });
+    const error = (await client(p.port)
+      .connect()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { message: string; code: string };
+    expect(error.code).toBe('08004');
+    expect(error.message).toMatch(/^LAKEBASE_CONNECT_FAILED: Cannot reach the database at 127\.0\.0\.1:/);
+  });
+});
+
 /** Sends one startup-phase packet on a fresh socket and returns the first chunk answered. */
 async function firstChunk(port: number, packet: Buffer): Promise<Buffer> {
   const socket = net.connect({ host: '127.0.0.1', port });
