@@ -59,6 +59,7 @@ async function openStream(address: BackendAddress, timeoutMs: number): Promise<D
       raw.once('connect', resolve);
       raw.once('error', reject);
     });
+    raw.on('error', () => {}); // later errors surface as 'close' to whoever owns the socket (login, then the pipe)
     if (!address.ssl) return raw;
     raw.write(startupPacket(SSL_REQUEST_CODE));
     const answer = await new Promise<Buffer>((resolve, reject) => {
@@ -73,6 +74,7 @@ async function openStream(address: BackendAddress, timeoutMs: number): Promise<D
       tls.once('secureConnect', resolve);
       tls.once('error', reject);
     });
+    tls.on('error', () => {}); // as above: 'close' follows
     return tls;
   } catch (error) {
     raw.destroy();
