@@ -103,21 +103,28 @@ export async function backendAddress(
 }
 
 /**
- * Logs in to the backend as `params.user` with `password` (cleartext over TLS, as Lakebase asks; trust also works, for
- * a static URL). A failure to reach it is a {@link LakebaseError} (`LAKEBASE_CONNECT_FAILED` / `LAKEBASE_TLS_FAILED`).
+ * Opens the TCP connection and TLS to a backend, ready for a login. A failure is a {@link LakebaseError}
+ * (`LAKEBASE_CONNECT_FAILED` / `LAKEBASE_TLS_FAILED`).
+ */
+export async function connectBackend(address: BackendAddress, timeoutMs: number): Promise<Duplex> {
+  try {
+    return await openStream(address, timeoutMs);
+  } catch (cause) {
+    throw unreachable(address, cause);
+  }
+}
+
+/**
+ * Logs in on `socket` (from {@link connectBackend}) as `params.user` with `password` (cleartext over TLS, as Lakebase
+ * asks; trust also works, for a static URL). A connection lost on the way is `LAKEBASE_CONNECT_FAILED`.
  */
 export async function loginUpstream(
+  socket: Duplex,
   address: BackendAddress,
   params: Record<string, string>,
   password: string | undefined,
   timeoutMs: number,
 ): Promise<Backend> {
-  let socket: Duplex;
-  try {
-    socket = await openStream(address, timeoutMs);
-  } catch (cause) {
-    throw unreachable(address, cause);
-  }
   const timer = setTimeout(() => socket.destroy(new Error('login timed out')), timeoutMs);
   const inbox = new PacketInbox(socket, () => new UpstreamClosed('the server closed the connection during login'));
   try {

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -17,7 +16,8 @@ import {
   silentLogger,
 } from './storage.js';
 
-const { authenticationOk, backendKeyData, parameterStatus, parseErrorFields, query, readyForQuery } = pgWire;
+const { authenticationOk, backendKeyData, parameterStatus, parseErrorFields, query, readyForQuery, newCancelKey } =
+  pgWire;
 
 /** Options of {@link createPgliteStorage}. */
 export interface PgliteStorageOptions {
@@ -126,9 +126,9 @@ export class PgliteStorage implements SessionStorage {
     }
     await db.provision(request.role);
 
-    let processId: number;
-    do processId = randomInt(1, 2 ** 31 - 1);
-    while (this.sessions.has(processId));
+    let key = newCancelKey();
+    while (this.sessions.has(key.processId)) key = newCancelKey();
+    const { processId } = key;
     const params: [string, string][] = [
       ...db.serverParams,
       ['application_name', request.params.application_name ?? ''],
@@ -141,7 +141,7 @@ export class PgliteStorage implements SessionStorage {
       Buffer.concat([
         authenticationOk(),
         ...params.map(([k, v]) => parameterStatus(k, v)),
-        backendKeyData(processId, randomInt(1, 2 ** 31 - 1)),
+        backendKeyData(processId, key.secretKey),
         readyForQuery('I'),
       ]),
     );
