@@ -38,8 +38,11 @@ async function waitForPort(port, timeoutMs) {
  * Starts PgBouncer for `database` on the server at `upstream` (host, port, user; trust auth as on the bench server).
  * `tlsDir` holds the emulator's server.pem and server-key.pem. As root it runs as the `postgres` account (PgBouncer
  * refuses root). Returns its port, pid and stop().
+ * Options for benchmark 7 (proxy): `clientTls: false` listens in plain text (a local hop, as `lakebase proxy`),
+ * `server` = `{ password, caFile }` logs in to a TLS server (the emulator's front door) with verify-full and a password
+ * (a database token).
  */
-export async function startPgBouncer({ upstream, database, tlsDir }) {
+export async function startPgBouncer({ upstream, database, tlsDir, clientTls = true, server }) {
   const version = await run('pgbouncer', ['--version']).catch(() => undefined);
   if (!version) throw new Error('pgbouncer not found: apt-get update && apt-get install -y pgbouncer');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-bench-pgbouncer-'));
@@ -48,13 +51,14 @@ export async function startPgBouncer({ upstream, database, tlsDir }) {
   const key = path.join(dir, 'server-key.pem');
   await copyFile(path.join(tlsDir, 'server.pem'), cert);
   await copyFile(path.join(tlsDir, 'server-key.pem'), key);
+  if (server) await copyFile(server.caFile, path.join(dir, 'ca.pem'));
   const config = path.join(dir, 'pgbouncer.ini');
   await writeFile(path.join(dir, 'users.txt'), `"${upstream.user}" ""\n`);
   await writeFile(
     config,
     [
       '[databases]',
-      `${database} = host=${upstream.host} port=${upstream.port} dbname=${database} user=${upstream.user}`,
+      `${database} = host=${upstream.host} port=${upstream.port} dbname=${upstream.database ?? database} user=${upstream.user}${server ? ` password='${server.password}'` : ''}`,
       '[pgbouncer]',
       'listen_addr = 127.0.0.1',
       `listen_port = ${port}`,
@@ -64,9 +68,10 @@ export async function startPgBouncer({ upstream, database, tlsDir }) {
       'pool_mode = session',
       'max_client_conn = 200',
       'default_pool_size = 50',
-      'client_tls_sslmode = require',
-      `client_tls_cert_file = ${cert}`,
-      `client_tls_key_file = ${key}`,
+      ...(clientTls
+        ? ['client_tls_sslmode = require', `client_tls_cert_file = ${cert}`, `client_tls_key_file = ${key}`]
+        : []),
+      ...(server ? ['server_tls_sslmode = verify-full', `server_tls_ca_file = ${path.join(dir, 'ca.pem')}`] : []),
       'ignore_startup_parameters = extra_float_digits,options',
       `logfile = ${path.join(dir, 'pgbouncer.log')}`,
       'log_connections = 0',
@@ -78,7 +83,15 @@ export async function startPgBouncer({ upstream, database, tlsDir }) {
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']);
     const uid = Number(stdout.trim());
-    for (const file of [dir, cert, key, config, path.join(dir, 'users.txt')]) await chown(file, uid, uid);
+    for (const file of [
+      dir,
+      cert,
+      key,
+      config,
+      path.join(dir, 'users.txt'),
+      ...(server ? [path.join(dir, 'ca.pem')] : []),
+    ])
+      await chown(file, uid, uid);
   }
   const child = spawn('pgbouncer', ['-q', ...(asRoot ? ['-u', 'postgres'] : []), config], { stdio: 'inherit' });
   await waitForPort(port, 5000);

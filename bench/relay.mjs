@@ -17,7 +17,7 @@ import { startPgBouncer } from './pgbouncer.mjs';
 const run = promisify(execFile);
 
 /** CPU seconds a process has used in user and kernel mode, from /proc (Linux). */
-async function cpuSeconds(pid) {
+export async function cpuSeconds(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime, in clock ticks (USER_HZ = 100)
@@ -25,8 +25,8 @@ async function cpuSeconds(pid) {
 }
 
 /** A scratch database on the bench server for this run (pgbench's tables), dropped at the end. */
-async function scratchDatabase() {
-  const name = `lakebase_bench_relay_${process.pid}`;
+export async function scratchDatabase(prefix = 'lakebase_bench_relay') {
+  const name = `${prefix}_${process.pid}`;
   const admin = new pg.Client({ connectionString: UPSTREAM });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name}`);
@@ -52,13 +52,13 @@ async function scratchDatabase() {
 }
 
 /** Runs pgbench with libpq settings `env`; returns its stdout. */
-async function runPgbench(env, args, seconds) {
+export async function runPgbench(env, args, seconds) {
   const options = { env: { ...process.env, ...env }, timeout: (seconds + 60) * 1000, maxBuffer: 1 << 24 };
   return (await run('pgbench', args, options)).stdout;
 }
 
 /** Runs a pgbench load and returns its tps (excluding connection time). */
-async function pgbench(env, args, seconds) {
+export async function pgbench(env, args, seconds) {
   const stdout = await runPgbench(env, args, seconds);
   const match = /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(
     stdout,

@@ -1,5 +1,6 @@
-// `npm run bench` (after a build): runs the six benchmarks of issue 6, prints every ratio against its target with
-// MET or MISSED, and writes bench/results.json. `--quick` runs fewer and shorter rounds (under ~2 minutes).
+// `npm run bench` (after a build): runs the six benchmarks of issue 6 and the proxy's of issue 26 (7), prints every
+// ratio against its target with MET or MISSED, and writes bench/results.json. `--quick` runs fewer and shorter rounds
+// (~5 minutes).
 // Every comparison is measured in this run, interleaved (sides alternate, rotating who goes first), over several
 // rounds; figures are per-round medians with their range.
 import { writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { connectBenchmark } from './connect.mjs';
 import { spawnEmulator, UPSTREAM } from './emulator.mjs';
 import { fmt, median, quick, spread, verdict } from './lib.mjs';
 import { checkoutCost, createBenchTable, dropBenchTable, poolBenchmark } from './pool.mjs';
+import { proxyBenchmark, proxyReport } from './proxy.mjs';
 import { relayBenchmark, relayReport } from './relay.mjs';
 import { rotationBenchmark } from './rotation.mjs';
 
@@ -19,6 +21,7 @@ const plan = quick
       rotation: { rounds: 2, segmentMs: 5000, faultRounds: 2, faultSegmentMs: 4000 },
       relay: { rounds: 3, durationMs: 1000, pgbenchRounds: 2, pgbenchSeconds: 4 },
       app: { rounds: 2, durationSeconds: 2 },
+      proxy: { rounds: 2, seconds: 4, connectSamples: 60 },
     }
   : {
       pool: { rounds: 4, durationMs: 1200 },
@@ -26,6 +29,7 @@ const plan = quick
       rotation: { rounds: 4, segmentMs: 15_000, faultRounds: 2, faultSegmentMs: 10_000 },
       relay: { rounds: 5, durationMs: 3000, pgbenchRounds: 3, pgbenchSeconds: 10 },
       app: { rounds: 4, durationSeconds: 5 },
+      proxy: { rounds: 3, seconds: 10, connectSamples: 200 },
     };
 
 const verdicts = [];
@@ -224,6 +228,20 @@ console.log(
 console.log(
   `  app peak RSS under load: ${fmt(app.appPeakRssMiB, 0)} MiB (minimal server: ${fmt(app.minimalPeakRssMiB, 0)} MiB)`,
 );
+
+// 7 (issue 26)
+const proxy = await proxyBenchmark(plan.proxy);
+results.proxy = proxy;
+console.log(
+  `\n[7] lakebase proxy vs PgBouncer (session mode) vs direct, in front of the emulator front door  (${elapsed()})`,
+);
+for (const line of proxyReport(proxy)) console.log(line);
+for (const [name, w] of Object.entries(proxy.workloads)) {
+  const tpcb = name.startsWith('tpcb');
+  const label = `pgbench ${tpcb ? 'TPC-B-like' : 'select-only'} -c ${name.replace(/\D/g, '')}: proxy / pgbouncer tps`;
+  check(7, label, w.toPgbouncer.median, tpcb ? 1 : 0.9, { note: relayNote(w.toPgbouncer) });
+}
+check(7, 'new connection p50: proxy - direct', proxy.connect.extraMs, 1, { higherIsBetter: false, unit: ' ms' });
 
 results.verdicts = verdicts;
 results.durationSeconds = Math.round((Date.now() - started) / 1000);

@@ -47,3 +47,14 @@ export function workspaceApi(env: Env): LakebaseApi {
 export async function commandOptions(): Promise<ConnectorOptions> {
   return { env: await commandEnv(), logger: stderrLogger };
 }
+
+/**
+ * Resolves on the first SIGINT/SIGTERM. The handlers stay: a repeat (Ctrl-C reaches npx and us, and npx forwards it)
+ * must not kill the process while it flushes the data dir (the emulator) or drains its clients (the proxy).
+ */
+export function waitForShutdownSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
+  });
+}

@@ -7,6 +7,7 @@ import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerGrantCommand } from './commands/grant.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerProxyCommand } from './commands/proxy.js';
 import { registerTablesCommand } from './commands/tables.js';
 import { registerTokenCommand } from './commands/token.js';
 import { selectBranch } from './context.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEmulatorCommand(program);
   registerBranchCommand(program);
   registerCheckoutCommand(program);
+  registerProxyCommand(program);
   // `--branch NAME` on a database command selects that branch of the project (as LAKEBASE_BRANCH does).
   program.hook('preAction', (_program, action) => selectBranch(action.opts().branch));
   reportUsageErrors(program, 'lakebase');

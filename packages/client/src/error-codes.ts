@@ -204,6 +204,14 @@ export const ERROR_CODES = {
     'Something transaction pooling cannot do (LISTEN, named prepared statements, migrations) on the pooled host.',
     'Use the transaction-scoped form, or a pool to the direct host.',
   ),
+  LAKEBASE_PROXY_UNSAFE_ADDRESS: library(
+    '`lakebase proxy` was asked to listen on an address other machines can reach, with no local password.',
+    'Set --local-password (or LAKEBASE_PROXY_PASSWORD), or listen on 127.0.0.1 (the default).',
+  ),
+  LAKEBASE_PORT_IN_USE: library(
+    'The port `lakebase proxy` should listen on is taken (or the address is not one of this machine).',
+    'Pick another port with --port, or stop what listens there.',
+  ),
   LAKEBASE_UNEXPECTED_ERROR: library(
     'An error from below the library with no SQLSTATE, socket or TLS code it knows.',
     'Run `lakebase doctor`; if it passes, please report it.',

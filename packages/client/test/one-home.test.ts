@@ -83,10 +83,13 @@ const SQLSTATE_LITERAL = /['"`](08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P0[0-9])['"`]/g;
 const SOCKET_LITERAL =
   /['"`](ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE)['"`]/g;
 /**
- * Where the emulator *raises* a SQLSTATE, as a server does: the first argument of `new StorageError(` or `fatal(x, `,
+ * Where the emulator or the proxy *raises* a SQLSTATE, as a server does: the first argument of `new StorageError(` or
+ * `fatal(x, ` / `sendFatal(x, `,
  * a `sqlstate:`/`sqlstate =` field, or `code:` in an `errorResponse({...})`. Raising one is not a list of them.
  */
-const RAISES = /(new StorageError\(\s*|fatal\(\s*\w+,\s*|sqlstate\s*[:=]\s*|code:\s*)$/;
+const RAISES = /(new StorageError\(\s*|[fF]atal\(\s*\w+(?:\.\w+)?,\s*|sqlstate\s*[:=]\s*|code:\s*)$/;
+/** Code that answers PostgreSQL clients as a server does: the emulator, and the proxy with its wire protocol. */
+const SERVER_SIDE = /^packages\/(emulator\/src\/|client\/src\/proxy\/)/;
 
 describe('one home per piece of knowledge', () => {
   it('scans the sources it means to (sanity: the homes themselves are found)', () => {
@@ -135,7 +138,7 @@ describe('one home per piece of knowledge', () => {
       .filter(({ file }) => file !== FAILURES_HOME)
       .flatMap(({ file, text }) => {
         const sqlstates = [...text.matchAll(SQLSTATE_LITERAL)]
-          .filter((m) => !(file.startsWith('packages/emulator/src/') && RAISES.test(text.slice(0, m.index))))
+          .filter((m) => !(SERVER_SIDE.test(file) && RAISES.test(text.slice(0, m.index))))
           .map((m) => m[0]);
         // One socket code compared on its own (an HTTP client's reset ignored) is not a list; two or more are.
         const sockets = new Set([...text.matchAll(SOCKET_LITERAL)].map((m) => m[0]));

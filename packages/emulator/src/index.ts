@@ -5,4 +5,6 @@
 export type { LoginAuthority, LoginDecision, LoginRequest, ResourceRef } from './contracts.js';
 export { type Emulator, type EmulatorConnectionInfo, type EmulatorOptions, startEmulator } from './emulator.js';
 export { EmulatorError } from './errors.js';
+// `lakebase proxy --tls` reuses the emulator's localhost certificate authority.
+export { type Certificates, ensureCertificates } from './postgres/certs.js';
 export type { CredentialFaults, LoginFaultKind, LoginFaults, Workspace, WorkspaceStats } from './workspace/index.js';

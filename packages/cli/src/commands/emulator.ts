@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseRoleName, shellQuote } from '@lakebase-kit/client/toolkit';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@lakebase-kit/emulator';
 import { type Command, InvalidArgumentError } from 'commander';
+import { waitForShutdownSignal } from '../context.js';
 import { integerIn } from '../options.js';
 import { printJson } from '../output.js';
 
@@ -113,15 +114,4 @@ function printSummary(emulator: Emulator): void {
     'Press Ctrl-C to stop.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/**
- * Resolves on the first SIGINT/SIGTERM. The handlers stay: a repeat (Ctrl-C reaches npx and us, and npx forwards it)
- * must not kill the process while it flushes the data dir.
- */
-function waitForShutdownSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.on('SIGINT', () => resolve());
-    process.on('SIGTERM', () => resolve());
-  });
 }

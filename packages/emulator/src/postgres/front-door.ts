@@ -1,23 +1,22 @@
 import { createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
-import { SqlTextError } from '@lakebase-kit/client/toolkit';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { pgWire, SqlTextError } from '@lakebase-kit/client/toolkit';
 import type { LoginAuthority } from '../contracts.js';
 import { pooledStartupRefusal } from './pooler.js';
-import {
-  authenticationCleartextPassword,
-  CANCEL_REQUEST_CODE,
-  errorResponse,
-  GSSENC_REQUEST_CODE,
-  negotiateProtocolVersion,
-  PacketInbox,
-  ProtocolError,
-  parseStartupPacket,
-  readCString,
-  SSL_REQUEST_CODE,
-  type StartupPacket,
-} from './protocol.js';
 import { type Logger, type SessionStorage, StorageError, silentLogger } from './storage.js';
+
+const {
+  acceptStartup,
+  authenticationCleartextPassword,
+  ClientGone,
+  negotiateProtocolVersion,
+  ProtocolError,
+  readCString,
+  sendFatal,
+} = pgWire;
+type PacketInbox = pgWire.PacketInbox;
+type StartupPacket = pgWire.StartupPacket;
 
 /** Options of {@link startFrontDoor}. */
 export interface FrontDoorOptions {
@@ -112,53 +111,28 @@ interface ConnectionContext extends FrontDoorOptions {
   counters: FrontDoorStats;
 }
 
-class ClientGone extends Error {}
-
-const newInbox = (stream: Duplex) => new PacketInbox(stream, () => new ClientGone(), MAX_PASSWORD_MESSAGE);
-
 async function handleConnection(raw: Socket, ctx: ConnectionContext): Promise<void> {
   // Destroying the TCP socket also ends a TLS socket layered on it.
   const timeout = setTimeout(() => raw.destroy(), ctx.handshakeTimeoutMs ?? 60_000);
-  let stream: Duplex = raw;
   try {
-    let inbox = newInbox(raw);
-    let tls: TLSSocket | undefined;
-    if ((await inbox.peekByte()) === 0x16) {
-      tls = await upgradeToTls(raw, inbox.detach(), ctx, true);
-      stream = tls;
-      inbox = newInbox(tls);
-    }
-    for (;;) {
-      const packet = parseStartupPacket(await inbox.startupPacket());
-      if (packet.code === SSL_REQUEST_CODE && !tls) {
-        const leftover = inbox.detach();
-        raw.write('S');
-        tls = await upgradeToTls(raw, leftover, ctx, false);
-        stream = tls;
-        inbox = newInbox(tls);
-        continue;
-      }
-      if (packet.code === GSSENC_REQUEST_CODE && !tls) {
-        raw.write('N'); // no GSSAPI encryption: the client falls back to SSLRequest
-        continue;
-      }
-      if (packet.code === CANCEL_REQUEST_CODE) {
-        ctx.storage.cancel(packet.processId ?? 0, packet.secretKey ?? 0);
-        stream.end();
-        return;
-      }
-      if (packet.code === SSL_REQUEST_CODE || packet.code === GSSENC_REQUEST_CODE) {
-        throw new ProtocolError('unexpected encryption request after TLS was established');
-      }
-      // The handshake timeout covers the login too (a client that never sends its password).
-      await login(packet, stream, inbox, tls, raw, ctx);
+    const accepted = await acceptStartup(raw, {
+      secureContext: ctx.secureContext,
+      maxMessage: MAX_PASSWORD_MESSAGE,
+      onTlsError: (err) => ctx.logger.info('postgres TLS error', { error: err.message }),
+    });
+    if (accepted.kind === 'cancel') {
+      ctx.storage.cancel(accepted.processId, accepted.secretKey);
       return;
     }
+    // The handshake timeout covers the login too (a client that never sends its password).
+    await login(accepted.packet, accepted.stream, accepted.inbox, accepted.tls, raw, ctx).catch((err: unknown) => {
+      if (err instanceof ProtocolError) sendFatal(accepted.stream, err.sqlstate, err.message);
+      throw err;
+    });
   } catch (err) {
     if (err instanceof ClientGone) return;
     if (err instanceof ProtocolError) {
-      ctx.logger.warn('postgres protocol error', { error: err.message });
-      fatal(stream, err.sqlstate, err.message);
+      ctx.logger.warn('postgres protocol error', { error: err.message }); // answered with a FATAL already
       return;
     }
     throw err;
@@ -186,7 +160,7 @@ async function login(
   if (!tls) {
     ctx.counters.refusedNoTls++;
     const host = (raw.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
-    fatal(
+    sendFatal(
       stream,
       '28000',
       `no pg_hba.conf entry for host "${host}", user "${user}", database "${database}", no encryption`,
@@ -208,7 +182,7 @@ async function login(
     decision = await ctx.authority.authorizeLogin({ serverName, user, database, password });
   } catch (err) {
     ctx.logger.error('login authority failed', { user, database, error: String(err) });
-    fatal(stream, 'XX000', 'internal error while checking the password');
+    sendFatal(stream, 'XX000', 'internal error while checking the password');
     return;
   }
   if (!decision.ok) {
@@ -218,13 +192,13 @@ async function login(
       stream.destroy(); // what a proxy in front of a waking compute does: no ErrorResponse, just a closed socket
       return;
     }
-    fatal(stream, decision.sqlstate, decision.message);
+    sendFatal(stream, decision.sqlstate, decision.message);
     return;
   }
 
   const poolerRefusal = decision.pooled ? pooledStartupRefusal(packet.params) : undefined;
   if (poolerRefusal) {
-    fatal(stream, '08P01', poolerRefusal);
+    sendFatal(stream, '08P01', poolerRefusal);
     return;
   }
   const pending = inbox.detach();
@@ -243,7 +217,7 @@ async function login(
     // A name with a NUL byte is refused by the quoting (SqlTextError, 22021) as PostgreSQL would refuse it.
     const storageError = err instanceof StorageError || err instanceof SqlTextError ? err : undefined;
     ctx.logger.warn('postgres session could not be opened', { user, database, error: String(err) });
-    fatal(stream, storageError?.sqlstate ?? 'XX000', storageError?.message ?? 'could not open the session');
+    sendFatal(stream, storageError?.sqlstate ?? 'XX000', storageError?.message ?? 'could not open the session');
     return;
   }
   ctx.counters.activeSessions++;
@@ -255,42 +229,4 @@ async function login(
   stream.once('close', done);
   if (stream.destroyed) done();
   ctx.logger.info('postgres session started', { user, role: decision.role, database: decision.database, serverName });
-}
-
-/** Wraps the socket in server-side TLS; `leftover` are bytes already read that belong to the TLS stream. */
-async function upgradeToTls(
-  raw: Socket,
-  leftover: Buffer,
-  ctx: ConnectionContext,
-  direct: boolean,
-): Promise<TLSSocket> {
-  // TLSSocket consumes whatever is still buffered on the socket, so unread bytes (a direct-TLS ClientHello) go back.
-  if (leftover.length > 0) raw.unshift(leftover);
-  const tls = new TLSSocket(raw, {
-    isServer: true,
-    secureContext: ctx.secureContext,
-    ALPNProtocols: ['postgresql'],
-  });
-  tls.on('error', (err) => ctx.logger.info('postgres TLS error', { error: err.message }));
-  await new Promise<void>((resolve, reject) => {
-    tls.once('secure', () => resolve());
-    tls.once('close', () => reject(new ClientGone()));
-  });
-  tls.setNoDelay(true);
-  if (direct && tls.alpnProtocol !== 'postgresql') {
-    // PostgreSQL refuses direct TLS without ALPN (protects against cross-protocol attacks).
-    tls.destroy();
-    throw new ClientGone();
-  }
-  return tls;
-}
-
-function fatal(stream: Duplex, sqlstate: string, message: string): void {
-  if (stream.destroyed || !stream.writable) {
-    stream.destroy();
-    return;
-  }
-  stream.end(errorResponse({ severity: 'FATAL', code: sqlstate, message }));
-  // A client that never closes its side must not keep the socket open.
-  setTimeout(() => stream.destroy(), 5_000).unref();
 }

@@ -1,4 +1,6 @@
-import { message, readCString } from './protocol.js';
+import { pgWire } from '@lakebase-kit/client/toolkit';
+
+const { message, readCString } = pgWire;
 
 // Statements that change the session's user. On PGlite the backend's authenticated user is its bootstrap superuser,
 // so PostgreSQL's own check ("only a superuser may SET SESSION AUTHORIZATION") lets every session through; on a

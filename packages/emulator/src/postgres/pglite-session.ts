@@ -1,7 +1,9 @@
 import type { Duplex } from 'node:stream';
-import { SqlTextError } from '@lakebase-kit/client/toolkit';
+import { pgWire, SqlTextError } from '@lakebase-kit/client/toolkit';
 import { guardAuthorization } from './pglite-guard.js';
-import {
+import { type FifoLock, type Logger, StorageError, type StorageSession } from './storage.js';
+
+const {
   copyFail,
   errorResponse,
   message,
@@ -12,8 +14,7 @@ import {
   readyForQuery,
   scanBackend,
   sync,
-} from './protocol.js';
-import { type FifoLock, type Logger, StorageError, type StorageSession } from './storage.js';
+} = pgWire;
 
 /** The one PGlite backend of a database, as a session sees it (implemented by the PGlite storage). */
 export interface SharedBackend {

@@ -1,19 +1,10 @@
-import { randomInt } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
-import { quoteIdent } from '@lakebase-kit/client/toolkit';
+import { pgWire, quoteIdent } from '@lakebase-kit/client/toolkit';
 import { EmulatorError } from '../errors.js';
 import { PgliteSession, type SharedBackend } from './pglite-session.js';
-import {
-  authenticationOk,
-  backendKeyData,
-  parameterStatus,
-  parseErrorFields,
-  query,
-  readyForQuery,
-} from './protocol.js';
 import {
   FifoLock,
   type Logger,
@@ -24,6 +15,9 @@ import {
   type StorageSession,
   silentLogger,
 } from './storage.js';
+
+const { authenticationOk, backendKeyData, parameterStatus, parseErrorFields, query, readyForQuery, newCancelKey } =
+  pgWire;
 
 /** Options of {@link createPgliteStorage}. */
 export interface PgliteStorageOptions {
@@ -132,9 +126,9 @@ export class PgliteStorage implements SessionStorage {
     }
     await db.provision(request.role);
 
-    let processId: number;
-    do processId = randomInt(1, 2 ** 31 - 1);
-    while (this.sessions.has(processId));
+    let key = newCancelKey();
+    while (this.sessions.has(key.processId)) key = newCancelKey();
+    const { processId } = key;
     const params: [string, string][] = [
       ...db.serverParams,
       ['application_name', request.params.application_name ?? ''],
@@ -147,7 +141,7 @@ export class PgliteStorage implements SessionStorage {
       Buffer.concat([
         authenticationOk(),
         ...params.map(([k, v]) => parameterStatus(k, v)),
-        backendKeyData(processId, randomInt(1, 2 ** 31 - 1)),
+        backendKeyData(processId, key.secretKey),
         readyForQuery('I'),
       ]),
     );

@@ -3,7 +3,10 @@ import { connect as netConnect, type Socket } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import {
+import { pgWire } from '@lakebase-kit/client/toolkit';
+import { StorageError } from './storage.js';
+
+const {
   cancelRequest,
   message,
   PacketInbox,
@@ -12,8 +15,7 @@ import {
   passwordMessage,
   SSL_REQUEST_CODE,
   startupPacket,
-} from './protocol.js';
-import { StorageError } from './storage.js';
+} = pgWire;
 
 /** Where an upstream PostgreSQL listens and how to reach it. */
 export interface UpstreamTarget {

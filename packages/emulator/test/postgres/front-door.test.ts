@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { type AddressInfo, createServer, connect as netConnect } from 'node:net';
+import { pgWire } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPgliteStorage } from '../../src/postgres/pglite-storage.js';
-import { errorResponse, parseErrorFields, startupPacket } from '../../src/postgres/protocol.js';
 import { type Harness, runId, sqlstateOf, startHarness } from './helpers.js';
+
+const { errorResponse, parseErrorFields, startupPacket } = pgWire;
 
 /** Sends raw bytes on a plain TCP connection and collects everything until the server closes. */
 function rawExchange(port: number, bytes: Buffer, hangUp = false): Promise<Buffer> {

@@ -1,10 +1,12 @@
 import { connect as netConnect } from 'node:net';
+import { pgWire } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cancelRequest } from '../../src/postgres/protocol.js';
 import { createUpstreamStorage } from '../../src/postgres/upstream-storage.js';
 import { type Harness, runId, sqlstateOf, startHarness, UPSTREAM_URL } from './helpers.js';
 import { sessionSuite } from './session-suite.js';
+
+const { cancelRequest } = pgWire;
 
 const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
 

@@ -1,9 +1,11 @@
 /**
- * Just enough of the PostgreSQL v3 wire protocol for a front door and a relay: framing of the untyped startup
- * packets and typed messages, plus builders for the backend messages we originate ourselves.
+ * Just enough of the PostgreSQL v3 wire protocol for a front door, a relay and a proxy: framing of the untyped startup
+ * packets and typed messages, builders for the backend messages we originate ourselves, and cancel keys. The one copy:
+ * `lakebase proxy` and the emulator's front door both use it (the emulator through the toolkit's `pgWire`).
  * https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
 
+import { randomInt } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 
 /** Protocol version 3.0 as sent in a StartupMessage. */
@@ -168,6 +170,11 @@ export function startupPacket(code: number, params: Record<string, string> = {})
   return Buffer.concat([int32(body.length + 4), body]);
 }
 
+/** A fresh BackendKeyData pair (process id and secret key, both positive int32) as a server hands out. */
+export function newCancelKey(): { processId: number; secretKey: number } {
+  return { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(1, 2 ** 31 - 1) };
+}
+
 /** CancelRequest packet. */
 export function cancelRequest(processId: number, secretKey: number): Buffer {
   return Buffer.concat([int32(16, CANCEL_REQUEST_CODE, processId, secretKey)]);
@@ -215,6 +222,11 @@ export function parseErrorFields(body: Buffer): Record<string, string> {
 
 export const authenticationOk = (): Buffer => message('R', int32(0));
 export const authenticationCleartextPassword = (): Buffer => message('R', int32(3));
+/** AuthenticationSASL (10) with its mechanism list, SASLContinue (11) and SASLFinal (12). */
+export const authenticationSasl = (mechanisms: string[]): Buffer =>
+  message('R', int32(10), ...mechanisms.map(cstr), Buffer.from([0]));
+export const authenticationSaslContinue = (data: string): Buffer => message('R', int32(11), Buffer.from(data, 'utf8'));
+export const authenticationSaslFinal = (data: string): Buffer => message('R', int32(12), Buffer.from(data, 'utf8'));
 export const parameterStatus = (name: string, value: string): Buffer => message('S', cstr(name), cstr(value));
 export const backendKeyData = (processId: number, secretKey: number): Buffer =>
   message('K', int32(processId, secretKey));
