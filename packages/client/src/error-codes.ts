@@ -204,6 +204,10 @@ export const ERROR_CODES = {
     'Something transaction pooling cannot do (LISTEN, named prepared statements, migrations) on the pooled host.',
     'Use the transaction-scoped form, or a pool to the direct host.',
   ),
+  LAKEBASE_ROLE_EXISTS: library(
+    'Creating a role (`lakebase role create`) whose name is taken on the branch.',
+    'Pick another name, or `lakebase role delete` the old role first.',
+  ),
   LAKEBASE_UNEXPECTED_ERROR: library(
     'An error from below the library with no SQLSTATE, socket or TLS code it knows.',
     'Run `lakebase doctor`; if it passes, please report it.',

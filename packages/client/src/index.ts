@@ -101,6 +101,7 @@ export {
   type TableAccessReport,
 } from './sql/grants.js';
 export { type GroupGrantOptions, type GroupGrantResult, grantToGroup } from './sql/group-roles.js';
+export { type CreatedRole, LakebaseRoles, type RoleCreateOptions } from './sql/roles.js';
 export {
   type AppliedMigration,
   type ApplyMigrationsOptions,
@@ -127,3 +128,4 @@ export type {
   CreatedBranch,
 } from './workspace/branches.js';
 export type { OperationWaitOptions } from './workspace/operations.js';
+export type { RoleAuthMethod, RoleIdentity, RoleInfo } from './workspace/roles.js';

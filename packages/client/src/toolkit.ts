@@ -20,6 +20,7 @@ export {
   parseEndpointName,
   parseInstanceName,
   parseProjectName,
+  parseTableName,
   parseRoleName,
   RESOURCE_ID_PATTERN,
   validateEndpointPath,
@@ -61,9 +62,11 @@ export {
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';
+export { generateRolePassword, scramSha256Verifier, verifyScramSha256 } from './sql/scram.js';
 export { settlesWithin, withDeadline } from './time.js';
 // The workspace: auth chain, REST API, branches over an API, long-running operations, resource discovery.
 export {
+  type CredentialScope,
   type CurrentUser,
   type DatabaseInstance,
   type Endpoint,

@@ -169,8 +169,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const { storage, kind } = await openStorage(options, dataDir, workspace);
     cleanup.push(() => storage.close());
     workspace.attachRoleStore({
-      create: async (role, type) => storage.createRole?.(role, workspace.defaultDatabase, type !== 'GROUP'),
+      create: async (role, type, auth) =>
+        storage.createRole?.(
+          role,
+          workspace.defaultDatabase,
+          type !== 'GROUP' && auth !== 'NO_LOGIN',
+          // The owner sets a native password role's password (ALTER ROLE ... PASSWORD), so it administers the role.
+          auth === 'PG_PASSWORD_SCRAM_SHA_256' ? workspace.user.userName : undefined,
+        ),
       exists: async (role) => (await storage.roleExists?.(role)) ?? false,
+      verifier: async (role) => storage.roleVerifier?.(role),
     });
     await storage.prepare(workspace.defaultDatabase);
     // As on Lakebase, the owner is a member of databricks_superuser, the only role that may create roles.

@@ -19,10 +19,14 @@ export type BranchId = Branded<'BranchId'>;
 export type EndpointId = Branded<'EndpointId'>;
 /** An Autoscaling database id (the REST resource, not the PostgreSQL database name). */
 export type DatabaseId = Branded<'DatabaseId'>;
+/** An Autoscaling role id (the REST resource `.../roles/<id>`, not the PostgreSQL role name). */
+export type RoleId = Branded<'RoleId'>;
 /** A Provisioned database instance name (a DNS label). */
 export type InstanceName = Branded<'InstanceName'>;
 /** A PostgreSQL role of a Databricks identity: an email, a service principal's UUID, or a group name. */
 export type RoleName = Branded<'RoleName'>;
+/** A table a scoped database token may read: `schema.table`. */
+export type TableName = Branded<'TableName'>;
 /** `projects/<p>`. */
 export type ProjectName = Branded<'ProjectName'>;
 /** `projects/<p>/branches/<b>`. */
@@ -108,6 +112,7 @@ export const parseProjectId = checkId<ProjectId>(RESOURCE_ID_PATTERN, 'project i
 export const parseBranchId = checkId<BranchId>(RESOURCE_ID_PATTERN, 'branch name', 'dev-alice');
 export const parseEndpointId = checkId<EndpointId>(RESOURCE_ID_PATTERN, 'endpoint id', 'primary');
 export const parseDatabaseId = checkId<DatabaseId>(RESOURCE_ID_PATTERN, 'database id', 'app-db');
+export const parseRoleId = checkId<RoleId>(RESOURCE_ID_PATTERN, 'role id', 'reporting');
 
 /** A Provisioned instance name; `source` names where it came from (a flag, a variable, a file). */
 export function parseInstanceName(text: string, source = '--instance'): InstanceName {
@@ -148,6 +153,17 @@ export function parseRoleName(text: string, source = 'role'): RoleName {
     `${why}. A role is a user's email, a service principal's application id (UUID) or a group name.`,
     "For example 'jane@example.com' or '6f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b'.",
   );
+}
+
+/**
+ * `schema.table` for a table-scoped database token (`lakebase token --table`): two parts of 1-63 characters, no dot,
+ * space, quote or control character in either (names that need quoting in SQL are not accepted here).
+ */
+export function parseTableName(text: string, source = '--table'): TableName {
+  const name = String(text);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/^[^.\s"'\u0000-\u001f\u007f]{1,63}\.[^.\s"'\u0000-\u001f\u007f]{1,63}$/.test(name)) return name as TableName;
+  throw refuse('table name', name, source, 'use schema.table, e.g. public.orders.', "For example 'public.orders'.");
 }
 
 /** The parts of a full Autoscaling name, each segment checked. */

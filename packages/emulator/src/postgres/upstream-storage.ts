@@ -4,6 +4,7 @@ import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
 import { installRoleFunctions } from './role-functions.js';
+import { ensureScopedRole } from './role-scoped.js';
 import { adoptRole, assertAssignableRole, ensureSuperuserRole, grantSuperuser, markRole } from './role-trust.js';
 import {
   type Logger,
@@ -73,6 +74,7 @@ export class UpstreamStorage implements SessionStorage {
   private readonly passwordKey: string;
   private closing = false;
   private readonly ownsServer: boolean;
+  private scopedQueue: Promise<unknown> = Promise.resolve();
 
   constructor(options: UpstreamStorageOptions) {
     this.ownsServer = options.ownsServer ?? false;
@@ -214,14 +216,32 @@ export class UpstreamStorage implements SessionStorage {
     await this.once(this.functions, upstream, () => installRoleFunctions(this.pool(upstream)));
   }
 
-  /** A role made through the roles API: a login role is provisioned; a group role is a NOLOGIN role. */
-  async createRole(role: string, database: string, login: boolean): Promise<void> {
-    if (login) return this.provision(role, database);
+  /**
+   * A role made through the roles API: a login role is provisioned; a group or NO_LOGIN role is a NOLOGIN role. With
+   * `adminRole`, a native password role: LOGIN with no password until that role (the owner) sets one with `ALTER ROLE
+   * ... PASSWORD`, for which it gets ADMIN OPTION on it, as a CREATEROLE creator does in PostgreSQL 16+.
+   */
+  async createRole(role: string, database: string, login: boolean, adminRole?: string): Promise<void> {
+    if (login && !adminRole) return this.provision(role, database);
     assertAssignableRole(role);
     const pool = this.pool(this.admin.database);
     await this.ensureSuperuserRole();
-    const created = await ignoreCode(pool.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`), '42710', '23505');
+    const kind = login ? 'LOGIN' : 'NOLOGIN';
+    const created = await ignoreCode(pool.query(`CREATE ROLE ${quoteIdent(role)} ${kind}`), '42710', '23505');
     await (created ? markRole(pool, role) : adoptRole(pool, role, this.logger));
+    if (!created) await pool.query(`ALTER ROLE ${quoteIdent(role)} WITH ${kind}`);
+    if (adminRole && adminRole !== this.admin.user) {
+      await pool.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(adminRole)} WITH ADMIN OPTION`);
+    }
+  }
+
+  /** The role's password verifier in the catalog (`SCRAM-SHA-256$...`), or undefined when it has none. */
+  async roleVerifier(role: string): Promise<string | undefined> {
+    const { rows } = await this.pool(this.admin.database).query<{ verifier: string | null }>(
+      'SELECT rolpassword AS verifier FROM pg_authid WHERE rolname = $1',
+      [role],
+    );
+    return rows[0]?.verifier ?? undefined;
   }
 
   /** Lakebase's `databricks_superuser` (NOLOGIN), made once per process; the owner's membership comes from below. */
@@ -256,8 +276,12 @@ export class UpstreamStorage implements SessionStorage {
       );
     }
     const database = this.upstreamDatabase(request.database);
+    let role = request.role;
     try {
-      await this.provision(request.role, request.database);
+      // A native password role is the owner's to manage: only its database is made; its password is its own.
+      if (request.password !== undefined) await this.ensureDatabase(database);
+      else await this.provision(request.role, request.database);
+      if (request.tables) role = await this.scopedRole(request.role, database, request.tables);
     } catch (err) {
       const code = (err as { code?: string }).code;
       this.logger.error('upstream provisioning failed', { role: request.role, database, error: String(err) });
@@ -269,11 +293,11 @@ export class UpstreamStorage implements SessionStorage {
 
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.params)) if (!k.startsWith('_pq_.')) params[k] = v;
-    params.user = request.role;
+    params.user = role;
     params.database = database;
     const target = route?.target ?? this.target;
     await route?.ready();
-    const upstream = await connectUpstream(target, params, this.rolePassword(request.role));
+    const upstream = await connectUpstream(target, params, request.password ?? this.rolePassword(role));
     if (client.destroyed || this.closing) {
       // The client gave up (or we are shutting down) while the upstream backend was starting: do not leak it.
       upstream.socket.destroy();
@@ -301,6 +325,15 @@ export class UpstreamStorage implements SessionStorage {
     server.resume();
     this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey, database, target });
     return { processId: upstream.processId, close };
+  }
+
+  /** The derived role of a table-scoped token (see role-scoped.ts); made one at a time (concurrent GRANTs collide). */
+  private scopedRole(identity: string, database: string, tables: readonly string[]): Promise<string> {
+    const made = this.scopedQueue.then(() =>
+      ensureScopedRole(this.pool(database), identity, database, tables, (r) => this.rolePassword(r) ?? ''),
+    );
+    this.scopedQueue = made.catch(() => {});
+    return made;
   }
 
   async copyDatabase(source: string, target: string): Promise<void> {

@@ -22,7 +22,7 @@ import {
   type StateDocument,
   saveState,
 } from './model/state.js';
-import { type DatabaseTokenClaims, TokenSigner } from './model/tokens.js';
+import { type DatabaseTokenClaims, TokenSigner, type TokenScope } from './model/tokens.js';
 import { issueUserToken } from './model/users.js';
 import {
   type ForcedInstanceState,
@@ -254,10 +254,11 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
     userName: string,
     resources: ResourceRef[],
     ttlSeconds?: number,
+    scope?: TokenScope,
   ): Promise<{ token: string; expiresAt: Date }> {
     const ttl = ttlSeconds ?? this.tokenTtl;
     if (!(ttl > 0)) throw new RangeError(`token TTL must be > 0 seconds, got ${ttl}`);
-    return this.signer.signDatabaseToken(userName, resources, ttl, this.now());
+    return this.signer.signDatabaseToken(userName, resources, ttl, this.now(), scope);
   }
 
   verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined> {

@@ -1,3 +1,4 @@
+import { verifyScramSha256 } from '@lakebase-kit/client/toolkit';
 import type { LoginDecision, LoginRequest, ResourceRef } from '../../contracts.js';
 import type { AutoscalingModel } from '../model/autoscaling.js';
 import { endpointName } from '../model/autoscaling-records.js';
@@ -17,7 +18,7 @@ export interface LoginWorkspace {
   readonly state: Pick<StateDocument, 'instances' | 'endpoints'>;
   readonly instances: Pick<InstanceModel, 'find' | 'host' | 'state'>;
   readonly autoscaling: Pick<AutoscalingModel, 'findEndpoint' | 'endpointHost' | 'endpointState' | 'storageDatabase'>;
-  readonly roles: Pick<RoleRegistry, 'canLogIn'>;
+  readonly roles: Pick<RoleRegistry, 'canLogIn' | 'find' | 'verifier'>;
   readonly databases: readonly string[];
   /** The host name of the default instance and endpoint. */
   readonly pgHost: string;
@@ -34,6 +35,10 @@ export interface LoginWorkspace {
  */
 export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest): Promise<LoginDecision> {
   const { user, database, password } = request;
+  const record = ws.roles.find(user);
+  // Roles that are not a Databricks identity's: NO_LOGIN never logs in; a native role logs in with its password only.
+  if (record?.authMethod === 'NO_LOGIN') return refuse('28000', `role "${user}" is not permitted to log in`);
+  if (record?.authMethod === 'PG_PASSWORD_SCRAM_SHA_256') return nativeLogin(ws, request);
   const identity = ws.identityByUserName(user);
   if (!identity) return refuse('28000', `role "${user}" does not exist`);
   // A Databricks identity still needs its PostgreSQL role (roles API or databricks_create_role), as on Lakebase.
@@ -51,7 +56,39 @@ export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest):
     claims.resources.some((r) => r.kind === candidate.kind && r.name === candidate.name),
   );
   if (!resource) return badPassword;
+  const decision = admit(ws, request, route, resource);
+  // A scoped token (claims READ_ONLY): on named tables, a derived role that may read only them; else a read-only
+  // session (the hot standby), which the session cannot make writable.
+  if (decision.ok && claims.scope?.tables) decision.tables = claims.scope.tables;
+  else if (decision.ok && claims.scope) decision.readOnly = true;
+  return decision;
+}
 
+/**
+ * A native password role (PG_PASSWORD_SCRAM_SHA_256): the password must match the SCRAM verifier the owner set in
+ * storage (`ALTER ROLE ... PASSWORD`); a database token is not a password here. It reaches whatever the host serves.
+ */
+async function nativeLogin(ws: LoginWorkspace, request: LoginRequest): Promise<LoginDecision> {
+  const { user, database, password } = request;
+  if (!ws.databases.includes(database)) return refuse('3D000', `database "${database}" does not exist`);
+  if (!verifyScramSha256(password, await ws.roles.verifier(user))) {
+    return refuse('28P01', `password authentication failed for user "${user}"`);
+  }
+  const route = routeOf(ws, request.serverName);
+  const resource = (route?.resources ?? resourcesServedAt(ws, request.serverName))[0];
+  if (!resource) return refuse('28P01', `password authentication failed for user "${user}"`);
+  const decision = admit(ws, request, route, resource);
+  if (decision.ok) decision.nativePassword = true;
+  return decision;
+}
+
+/** The verdict once the login is proven: the resource must be available; then where the session runs. */
+function admit(
+  ws: LoginWorkspace,
+  request: LoginRequest,
+  route: HostRoute | undefined,
+  resource: ResourceRef,
+): LoginDecision {
   const unavailable = unavailableState(ws, route ? { kind: 'endpoint', name: endpointName(route.serving) } : resource);
   if (unavailable) {
     const refusal: LoginRefusal = {
@@ -68,8 +105,8 @@ export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest):
     : resource.kind === 'endpoint'
       ? ws.autoscaling.findEndpoint(resource.name)
       : undefined;
-  const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, database) : database;
-  const decision: LoginDecision = { ok: true, role: user, database: stored, resource };
+  const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, request.database) : request.database;
+  const decision: LoginDecision = { ok: true, role: request.user, database: stored, resource };
   if (route?.readOnly) decision.readOnly = true;
   if (route?.pooled) decision.pooled = true;
   return decision;
