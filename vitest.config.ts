@@ -30,6 +30,7 @@ const SLOW = [
   'packages/cli/test/connect.test.ts', // ~25 s
   'packages/cli/test/branch.test.ts', // ~25 s
   'packages/cli/test/emulator.test.ts', // ~20 s: starts and stops `lakebase emulator` processes
+  'packages/cli/test/roles.test.ts', // ~35 s: `lakebase role` and scoped `lakebase token`, a dozen CLI runs
   'packages/emulator/test/postgres/pglite-storage.test.ts', // ~40 s: the whole session suite on PGlite
   'packages/emulator/test/branches/branches.test.ts', // ~35 s: branch copies of a real cluster
 ];

@@ -6,6 +6,7 @@ import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerGrantCommand } from './commands/grant.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerRoleCommand } from './commands/role.js';
 import { registerTablesCommand } from './commands/tables.js';
 import { registerTokenCommand } from './commands/token.js';
 import { selectBranch } from './context.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerGrantCommand(program);
   registerEmulatorCommand(program);
   registerBranchCommand(program);
+  registerRoleCommand(program);
   // `--branch NAME` on a database command selects that branch of the project (as LAKEBASE_BRANCH does).
   program.hook('preAction', (_program, action) => selectBranch(action.opts().branch));
   reportUsageErrors(program, 'lakebase');

@@ -101,7 +101,6 @@ export {
   type TableAccessReport,
 } from './sql/grants.js';
 export { type GroupGrantOptions, type GroupGrantResult, grantToGroup } from './sql/group-roles.js';
-export { type CreatedRole, LakebaseRoles, type RoleCreateOptions } from './sql/roles.js';
 export {
   type AppliedMigration,
   type ApplyMigrationsOptions,
@@ -113,6 +112,7 @@ export {
   type MigrationStatus,
   migrationStatus,
 } from './sql/migrations.js';
+export { type CreatedRole, LakebaseRoles, type RoleCreateOptions } from './sql/roles.js';
 export type {
   Clock,
   TimerHandle,

@@ -223,24 +223,27 @@ describe.each([
     }
   });
 
-  it.runIf(storage === 'postgres')('a read-only token reads but cannot write, even after asking for read-write', async () => {
-    const readOnly = await token(emulator.user, [{ permission_set: 'READ_ONLY' }]);
-    const session = await connect(emulator.user, readOnly);
-    try {
-      await session.query(`CREATE TABLE IF NOT EXISTS ${secrets} (v text)`).catch(() => {});
-      await session.query('SET default_transaction_read_only = off').catch(() => {});
-      const insert = await refusal(session.query(`INSERT INTO ${secrets} VALUES ('x')`));
-      expect(['25006', '42501']).toContain(insert?.code);
-      // The hot standby refuses read-write transactions outright ("during recovery": 0A000).
-      const write = await refusal(session.query(`BEGIN READ WRITE; INSERT INTO ${secrets} VALUES ('x'); COMMIT`));
-      expect(['25006', '0A000']).toContain(write?.code);
-      await session.query('ROLLBACK').catch(() => {});
-      const { rows } = await session.query(`SELECT current_user AS u, (SELECT count(*)::int FROM ${secrets}) AS n`);
-      expect(rows[0]).toEqual({ u: emulator.user, n: 1 });
-    } finally {
-      await session.end();
-    }
-  });
+  it.runIf(storage === 'postgres')(
+    'a read-only token reads but cannot write, even after asking for read-write',
+    async () => {
+      const readOnly = await token(emulator.user, [{ permission_set: 'READ_ONLY' }]);
+      const session = await connect(emulator.user, readOnly);
+      try {
+        await session.query(`CREATE TABLE IF NOT EXISTS ${secrets} (v text)`).catch(() => {});
+        await session.query('SET default_transaction_read_only = off').catch(() => {});
+        const insert = await refusal(session.query(`INSERT INTO ${secrets} VALUES ('x')`));
+        expect(['25006', '42501']).toContain(insert?.code);
+        // The hot standby refuses read-write transactions outright ("during recovery": 0A000).
+        const write = await refusal(session.query(`BEGIN READ WRITE; INSERT INTO ${secrets} VALUES ('x'); COMMIT`));
+        expect(['25006', '0A000']).toContain(write?.code);
+        await session.query('ROLLBACK').catch(() => {});
+        const { rows } = await session.query(`SELECT current_user AS u, (SELECT count(*)::int FROM ${secrets}) AS n`);
+        expect(rows[0]).toEqual({ u: emulator.user, n: 1 });
+      } finally {
+        await session.end();
+      }
+    },
+  );
 
   it('refuses claims with another permission set and a table name that is not schema.table: 400', async () => {
     for (const claims of [

@@ -156,13 +156,12 @@ export function parseRoleName(text: string, source = 'role'): RoleName {
 }
 
 /**
- * `schema.table` for a table-scoped database token (`lakebase token --table`): two parts of 1-63 characters, no dot,
- * space, quote or control character in either (names that need quoting in SQL are not accepted here).
+ * `schema.table` for a table-scoped database token (`lakebase token --table`): two identifiers of 1-63 letters,
+ * digits, `_` and `$`, a letter or `_` first (names that need quoting in SQL are not accepted here).
  */
 export function parseTableName(text: string, source = '--table'): TableName {
   const name = String(text);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/^[^.\s"'\u0000-\u001f\u007f]{1,63}\.[^.\s"'\u0000-\u001f\u007f]{1,63}$/.test(name)) return name as TableName;
+  if (/^[\p{L}_][\p{L}\p{N}_$]{0,62}\.[\p{L}_][\p{L}\p{N}_$]{0,62}$/u.test(name)) return name as TableName;
   throw refuse('table name', name, source, 'use schema.table, e.g. public.orders.', "For example 'public.orders'.");
 }
 

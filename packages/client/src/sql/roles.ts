@@ -5,7 +5,7 @@
  */
 import { branchOf, parseEndpointName } from '../config/names.js';
 import { withClient } from '../connection/client.js';
-import { type ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
+import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
 import { LakebaseError, registerSecret } from '../errors.js';
 import type { LakebaseApi } from '../workspace/api.js';
 import {
@@ -35,6 +35,8 @@ export interface CreatedRole {
   role: RoleInfo;
   authMethod: RoleAuthMethod;
   password?: string;
+  /** With `password`: a `LAKEBASE_PG_URL` that logs in as the role (host, database and TLS of the configured target). */
+  url?: string;
 }
 
 /** The roles of the branch of the configured Autoscaling endpoint (`LAKEBASE_ENDPOINT`, `LAKEBASE_BRANCH`). */
@@ -56,25 +58,42 @@ export class LakebaseRoles {
       ...(options.noLogin ? { authMethod: 'NO_LOGIN' as const } : {}),
       ...(options.superuser ? { superuser: true } : {}),
     };
-    const role = await this.onBranch((api, branch) => createRole(api, branch, spec));
+    let target: ConnectionTarget | undefined;
+    let tls = '';
+    const role = await this.onBranch(
+      (api, branch, connector) => {
+        tls = tlsParams(connector);
+        return createRole(api, branch, spec);
+      },
+      (t) => {
+        target = t;
+      },
+    );
     const authMethod = (role.authMethod || (options.noLogin ? 'NO_LOGIN' : 'LAKEBASE_OAUTH_V1')) as RoleAuthMethod;
-    if (authMethod !== 'PG_PASSWORD_SCRAM_SHA_256') return { role, authMethod };
+    if (authMethod !== 'PG_PASSWORD_SCRAM_SHA_256' || !target) return { role, authMethod };
     const password = generateRolePassword();
     registerSecret(password); // never in a log line or an error message
     await withClient(this.options, (client) =>
       client.query(`ALTER ROLE ${quoteIdent(role.role)} PASSWORD ${quoteLiteral(scramSha256Verifier(password))}`),
     );
-    return { role, authMethod, password };
+    const { host, port, database } = target;
+    const hostPart = host.includes(':') ? `[${host}]` : host;
+    const url = `postgresql://${encodeURIComponent(role.role)}:${encodeURIComponent(password)}@${hostPart}:${port}/${encodeURIComponent(database)}?${tls}`;
+    return { role, authMethod, password, url };
   }
 
   delete(name: string): Promise<void> {
     return this.onBranch((api, branch) => deleteRole(api, branch, name));
   }
 
-  private async onBranch<T>(work: (api: LakebaseApi, branch: ReturnType<typeof branchOf>) => Promise<T>): Promise<T> {
+  private async onBranch<T>(
+    work: (api: LakebaseApi, branch: ReturnType<typeof branchOf>, connector: LakebaseConnector) => Promise<T>,
+    onTarget?: (target: ConnectionTarget) => void,
+  ): Promise<T> {
     const connector = new LakebaseConnector(this.options, { backgroundRefresh: false });
     try {
       const target = await connector.target();
+      onTarget?.(target);
       if (!target.endpoint || !connector.api) {
         throw new LakebaseError(
           'LAKEBASE_CONFIG_INVALID',
@@ -85,9 +104,16 @@ export class LakebaseRoles {
           },
         );
       }
-      return await work(connector.api, branchOf(parseEndpointName(target.endpoint, 'endpoint')));
+      return await work(connector.api, branchOf(parseEndpointName(target.endpoint, 'endpoint')), connector);
     } finally {
       await connector.close();
     }
   }
+}
+
+/** The URL query for the configured TLS (libpq names: `sslmode`, `sslrootcert`), as the static URL parser reads it. */
+function tlsParams(connector: LakebaseConnector): string {
+  const query = new URLSearchParams({ sslmode: connector.config.sslMode });
+  if (connector.config.sslRootCert) query.set('sslrootcert', connector.config.sslRootCert);
+  return query.toString();
 }

@@ -176,7 +176,10 @@ export class LakebaseApi {
   }
 
   /** `POST /api/2.0/database/credentials` (Provisioned); a scope's TTL is not in this API (Autoscaling only). */
-  async generateInstanceCredential(instanceNames: InstanceName[], scope?: CredentialScope): Promise<DatabaseCredential> {
+  async generateInstanceCredential(
+    instanceNames: InstanceName[],
+    scope?: CredentialScope,
+  ): Promise<DatabaseCredential> {
     const body = await this.call<{ token?: unknown; expiration_time?: unknown }>(
       'POST',
       '/api/2.0/database/credentials',

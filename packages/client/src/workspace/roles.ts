@@ -90,10 +90,16 @@ function toRoleInfo(raw: Record<string, unknown>): RoleInfo {
 }
 
 export async function listRoles(api: LakebaseApi, branch: BranchName): Promise<RoleInfo[]> {
-  const body = await api.postgres<{ roles?: Record<string, unknown>[] }>('GET', branch, undefined, `roles of ${branch}`, {
-    collection: 'roles',
-    query: { page_size: '100' },
-  });
+  const body = await api.postgres<{ roles?: Record<string, unknown>[] }>(
+    'GET',
+    branch,
+    undefined,
+    `roles of ${branch}`,
+    {
+      collection: 'roles',
+      query: { page_size: '100' },
+    },
+  );
   return (body.roles ?? []).map(toRoleInfo);
 }
 
@@ -117,10 +123,7 @@ export async function createRole(api: LakebaseApi, branch: BranchName, spec: Cre
     });
   } catch (error) {
     const details = (isLakebaseError(error) ? error.details : undefined) as { errorCode?: string } | undefined;
-    if (
-      isLakebaseError(error) &&
-      (details?.errorCode === 'ALREADY_EXISTS' || /already exists/i.test(error.message))
-    ) {
+    if (isLakebaseError(error) && (details?.errorCode === 'ALREADY_EXISTS' || /already exists/i.test(error.message))) {
       throw new LakebaseError('LAKEBASE_ROLE_EXISTS', `Role "${role}" already exists on ${branch}.`, {
         suggestion: 'Pick another name, or `lakebase role delete` the old role first.',
         cause: error,

@@ -22,7 +22,7 @@ import {
   type StateDocument,
   saveState,
 } from './model/state.js';
-import { type DatabaseTokenClaims, TokenSigner, type TokenScope } from './model/tokens.js';
+import { type DatabaseTokenClaims, type TokenScope, TokenSigner } from './model/tokens.js';
 import { issueUserToken } from './model/users.js';
 import {
   type ForcedInstanceState,

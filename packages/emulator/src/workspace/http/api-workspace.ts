@@ -11,9 +11,9 @@ import type { AutoscalingModel } from '../model/autoscaling.js';
 import type { ForcedInstanceState } from '../model/context.js';
 import type { InstanceModel } from '../model/provisioned.js';
 import type { RoleRegistry } from '../model/roles.js';
-import type { TokenScope } from '../model/tokens.js';
 import type { IdentityRecord } from '../model/state.js';
 import type { WorkspaceStats } from '../model/stats.js';
+import type { TokenScope } from '../model/tokens.js';
 
 export interface ApiWorkspace {
   readonly workspaceId: string;

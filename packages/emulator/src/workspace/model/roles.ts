@@ -178,7 +178,11 @@ function authMethodFor(type: RoleIdentityType, asked: unknown): RoleAuthMethod {
   }
   const auth = asked as RoleAuthMethod;
   if (auth === 'LAKEBASE_OAUTH_V1' && type === 'PG_ONLY') {
-    throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'auth_method LAKEBASE_OAUTH_V1 needs a Databricks identity_type.');
+    throw new ApiError(
+      400,
+      'INVALID_PARAMETER_VALUE',
+      'auth_method LAKEBASE_OAUTH_V1 needs a Databricks identity_type.',
+    );
   }
   if (auth === 'PG_PASSWORD_SCRAM_SHA_256' && type !== 'PG_ONLY') {
     throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'auth_method PG_PASSWORD_SCRAM_SHA_256 is for PG_ONLY roles.');

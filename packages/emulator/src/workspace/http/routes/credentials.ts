@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ResourceRef } from '../../../contracts.js';
-import type { TokenScope } from '../../model/tokens.js';
 import { ApiError, invalidParameter, requiredField } from '../../model/api-error.js';
+import type { TokenScope } from '../../model/tokens.js';
 import { mayMintDatabaseCredential, POSTGRES_SCOPE } from '../../model/users.js';
 import type { ApiWorkspace } from '../api-workspace.js';
 import { identityOf, scopesOf } from './auth.js';
@@ -130,7 +130,9 @@ function scopeOf(claims: unknown[] | undefined): TokenScope | undefined {
     for (const resource of resources as { table_name?: unknown }[]) {
       const name = resource?.table_name;
       if (typeof name !== 'string' || !TABLE_NAME.test(name)) {
-        throw invalidParameter(`Field claims.resources.table_name must name a table (schema.table), got '${String(name)}'.`);
+        throw invalidParameter(
+          `Field claims.resources.table_name must name a table (schema.table), got '${String(name)}'.`,
+        );
       }
       tables.push(name);
     }
