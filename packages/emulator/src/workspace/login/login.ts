@@ -17,7 +17,10 @@ const LOOPBACK = new Set(['127.0.0.1', '::1']);
 export interface LoginWorkspace {
   readonly state: Pick<StateDocument, 'instances' | 'endpoints'>;
   readonly instances: Pick<InstanceModel, 'find' | 'host' | 'state'>;
-  readonly autoscaling: Pick<AutoscalingModel, 'findEndpoint' | 'endpointHost' | 'endpointState' | 'storageDatabase'>;
+  readonly autoscaling: Pick<
+    AutoscalingModel,
+    'findEndpoint' | 'endpointHost' | 'endpointState' | 'storageDatabase' | 'compute'
+  >;
   readonly roles: Pick<RoleRegistry, 'canLogIn' | 'find' | 'verifier'>;
   readonly databases: readonly string[];
   /** The host name of the default instance and endpoint. */
@@ -105,6 +108,10 @@ function admit(
     : resource.kind === 'endpoint'
       ? ws.autoscaling.findEndpoint(resource.name)
       : undefined;
+  // A suspended endpoint wakes on this login; until it is up, logins are refused as a starting server refuses them.
+  if (endpoint && ws.autoscaling.compute.wakeForLogin(endpoint)) {
+    return refuse('57P03', 'the database system is starting up');
+  }
   const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, request.database) : request.database;
   const decision: LoginDecision = { ok: true, role: request.user, database: stored, resource };
   if (route?.readOnly) decision.readOnly = true;

@@ -28,6 +28,7 @@ export interface EndpointSizing {
   autoscaling_limit_min_cu?: number;
   autoscaling_limit_max_cu?: number;
   suspend_timeout_duration?: string;
+  no_suspension?: boolean;
 }
 
 /** Create-branch body. */
@@ -72,12 +73,24 @@ export function checkDuration(field: string, value: string, minSeconds: number, 
   }
 }
 
+/** Autoscaling compute sizes (Lakebase docs): 0.5, 1 to 16, 24, 28 and 32 CU. */
+export const AUTOSCALING_CU_SIZES: readonly number[] = [
+  0.5,
+  ...Array.from({ length: 16 }, (_, i) => i + 1),
+  24,
+  28,
+  32,
+];
+/** The widest autoscaling range: max - min at most this. */
+export const MAX_CU_SPREAD = 8;
+
 export function checkSizing(input: EndpointSizing): ProjectRecord['defaultEndpointSettings'] {
   const minCu = input.autoscaling_limit_min_cu ?? 1;
   const maxCu = input.autoscaling_limit_max_cu ?? Math.max(1, minCu);
-  if (!(minCu >= 0.5) || !(maxCu >= minCu) || maxCu > 64 || maxCu - minCu > 16) {
+  const sizes = AUTOSCALING_CU_SIZES;
+  if (!sizes.includes(minCu) || !sizes.includes(maxCu) || maxCu < minCu || maxCu - minCu > MAX_CU_SPREAD) {
     throw invalidParameter(
-      `Invalid autoscaling limits min ${minCu} CU, max ${maxCu} CU: need 0.5 <= min <= max <= 64 and max - min <= 16.`,
+      `Invalid autoscaling limits min ${minCu} CU, max ${maxCu} CU: each one of 0.5, 1-16, 24, 28, 32; min <= max; max - min <= ${MAX_CU_SPREAD}.`,
     );
   }
   const suspend = input.suspend_timeout_duration ?? '86400s';
