@@ -31,6 +31,7 @@ const SLOW = [
   'packages/cli/test/branch.test.ts', // ~25 s
   'packages/cli/test/emulator.test.ts', // ~20 s: starts and stops `lakebase emulator` processes
   'packages/cli/test/roles.test.ts', // ~35 s: `lakebase role` and scoped `lakebase token`, a dozen CLI runs
+  'packages/cli/test/endpoints.test.ts', // ~30-60 s: `lakebase endpoint`, a read-only endpoint's standby, a wake
   'packages/emulator/test/postgres/pglite-storage.test.ts', // ~40 s: the whole session suite on PGlite
   'packages/emulator/test/branches/branches.test.ts', // ~35 s: branch copies of a real cluster
 ];

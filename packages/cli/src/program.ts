@@ -3,6 +3,7 @@ import { registerBranchCommand } from './commands/branch.js';
 import { registerConfigureCommand } from './commands/configure.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
+import { registerEndpointCommand } from './commands/endpoint.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerGrantCommand } from './commands/grant.js';
 import { registerMigrateCommand } from './commands/migrate.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEmulatorCommand(program);
   registerBranchCommand(program);
   registerRoleCommand(program);
+  registerEndpointCommand(program);
   // `--branch NAME` on a database command selects that branch of the project (as LAKEBASE_BRANCH does).
   program.hook('preAction', (_program, action) => selectBranch(action.opts().branch));
   reportUsageErrors(program, 'lakebase');

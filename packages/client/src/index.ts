@@ -57,6 +57,7 @@ export type {
   TokenRefreshFailedEvent,
 } from './connection/credentials.js';
 export { databaseErrorCode } from './connection/database-errors.js';
+export { LakebaseEndpoints } from './connection/endpoints.js';
 export type { ConnectRetryOptions } from './connection/login-retry.js';
 export {
   createLakebasePool,
@@ -127,5 +128,6 @@ export type {
   CreateBranchOptions,
   CreatedBranch,
 } from './workspace/branches.js';
+export type { ComputeSettings, EndpointInfo } from './workspace/endpoints.js';
 export type { OperationWaitOptions } from './workspace/operations.js';
 export type { RoleAuthMethod, RoleIdentity, RoleInfo } from './workspace/roles.js';

@@ -88,6 +88,7 @@ export {
   resetBranch,
   updateBranchExpiry,
 } from './workspace/branches.js';
+export { COMPUTE_SIZES, MAX_COMPUTE_SPREAD, parseComputeUnits, SUSPEND_RANGE } from './workspace/endpoints.js';
 export { type Operation, pollUntil, waitForOperation } from './workspace/operations.js';
 export {
   ambiguous,

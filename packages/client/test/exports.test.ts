@@ -17,6 +17,7 @@ const repo = resolve(pkg, '..', '..');
 
 const ROOT_NAMES = [
   'LakebaseBranches',
+  'LakebaseEndpoints',
   'LakebaseError',
   'LakebasePool',
   'LakebaseReadPool',
@@ -45,14 +46,17 @@ const ROOT_NAMES = [
 
 const TOOLKIT_NAMES = [
   'BRANCH_ID_PATTERN',
+  'COMPUTE_SIZES',
   'CredentialManager',
   'ERROR_CODES',
   'INSTANCE_NAME_PATTERN',
   'LakebaseApi',
   'LakebaseConnector',
+  'MAX_COMPUTE_SPREAD',
   'RELAYED_LIBRARY_ERROR',
   'RESET_LOSES',
   'RESOURCE_ID_PATTERN',
+  'SUSPEND_RANGE',
   'SqlTextError',
   'WorkspaceAuth',
   'ambiguous',
@@ -84,6 +88,7 @@ const TOOLKIT_NAMES = [
   'parseBranchId',
   'parseBranchName',
   'parseChoice',
+  'parseComputeUnits',
   'parseDuration',
   'parseEndpointName',
   'parseInstanceName',

@@ -26,6 +26,7 @@ describe('endpoint computes and scale to zero', () => {
       headers: { authorization: `Bearer ${emulator.databricksToken}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
     return { status: response.status, json: (await response.json()) as Record<string, any> };
   }
   async function suspend(wakeMs?: number) {

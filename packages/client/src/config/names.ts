@@ -270,6 +270,22 @@ export function branchIn(project: ProjectName, text: string, source = 'branch'):
   return name;
 }
 
+/** The endpoint of `branch` that `text` names: an endpoint id, or a full endpoint name on that branch. */
+export function endpointIn(branch: BranchName, text: string, source = 'endpoint'): EndpointName {
+  const name = typeof text === 'string' && text.includes('/') ? parseEndpointName(text, source) : undefined;
+  if (name === undefined) return `${branch}/endpoints/${parseEndpointId(text, source)}` as EndpointName;
+  if (branchOf(name) !== branch) {
+    throw refuse(
+      'endpoint name',
+      text,
+      source,
+      `it belongs to ${branchOf(name)}, not to ${branch}.`,
+      'Name an endpoint of the configured branch (its id is enough, e.g. primary), or select the branch with --branch.',
+    );
+  }
+  return name;
+}
+
 /** `projects/<p>` of any full name under it. */
 export function projectOf(name: ResourceName): ProjectName {
   return name.split('/').slice(0, 2).join('/') as ProjectName;

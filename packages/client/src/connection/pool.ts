@@ -15,6 +15,7 @@ import {
   type ConnectRetryOptions,
   type FailedAttempt,
   isServerClosedConnection,
+  LOGIN_RETRY_EVENT,
   retryClock,
   withLoginRetry,
 } from './login-retry.js';
@@ -248,6 +249,7 @@ export class LakebasePool extends pg.Pool {
       onTransient: (error, attempt, delayMs) => {
         this.transientRetries++;
         this.lakebase.log('info', 'login failed transiently (waking endpoint?); retrying', {
+          event: LOGIN_RETRY_EVENT,
           error: (error as Error).message,
           code: (error as { code?: string }).code,
           attempt,

@@ -3,11 +3,10 @@
  * a native password role the password itself: generated here, set by the connected owner with `ALTER ROLE ...
  * PASSWORD '<SCRAM verifier>'` (so the password never crosses the wire), and returned once.
  */
-import { branchOf, parseEndpointName } from '../config/names.js';
+import { withConfiguredBranch } from '../connection/branch-target.js';
 import { withClient } from '../connection/client.js';
-import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
-import { LakebaseError, registerSecret } from '../errors.js';
-import type { LakebaseApi } from '../workspace/api.js';
+import type { ConnectionTarget, ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
+import { registerSecret } from '../errors.js';
 import {
   type CreateRoleSpec,
   createRole,
@@ -44,7 +43,7 @@ export class LakebaseRoles {
   constructor(private readonly options: ConnectorOptions = {}) {}
 
   list(): Promise<RoleInfo[]> {
-    return this.onBranch((api, branch) => listRoles(api, branch));
+    return withConfiguredBranch(this.options, 'Roles', ({ api, branch }) => listRoles(api, branch));
   }
 
   /**
@@ -60,15 +59,11 @@ export class LakebaseRoles {
     };
     let target: ConnectionTarget | undefined;
     let tls = '';
-    const role = await this.onBranch(
-      (api, branch, connector) => {
-        tls = tlsParams(connector);
-        return createRole(api, branch, spec);
-      },
-      (t) => {
-        target = t;
-      },
-    );
+    const role = await withConfiguredBranch(this.options, 'Roles', (context) => {
+      target = context.target;
+      tls = tlsParams(context.connector);
+      return createRole(context.api, context.branch, spec);
+    });
     const authMethod = (role.authMethod || (options.noLogin ? 'NO_LOGIN' : 'LAKEBASE_OAUTH_V1')) as RoleAuthMethod;
     if (authMethod !== 'PG_PASSWORD_SCRAM_SHA_256' || !target) return { role, authMethod };
     const password = generateRolePassword();
@@ -83,31 +78,7 @@ export class LakebaseRoles {
   }
 
   delete(name: string): Promise<void> {
-    return this.onBranch((api, branch) => deleteRole(api, branch, name));
-  }
-
-  private async onBranch<T>(
-    work: (api: LakebaseApi, branch: ReturnType<typeof branchOf>, connector: LakebaseConnector) => Promise<T>,
-    onTarget?: (target: ConnectionTarget) => void,
-  ): Promise<T> {
-    const connector = new LakebaseConnector(this.options, { backgroundRefresh: false });
-    try {
-      const target = await connector.target();
-      onTarget?.(target);
-      if (!target.endpoint || !connector.api) {
-        throw new LakebaseError(
-          'LAKEBASE_CONFIG_INVALID',
-          'Roles are managed on an Autoscaling branch, but the configured target is not an Autoscaling endpoint.',
-          {
-            suggestion:
-              'Set LAKEBASE_ENDPOINT (e.g. projects/my-app/branches/production/endpoints/primary), or run `lakebase configure --endpoint ...`.',
-          },
-        );
-      }
-      return await work(connector.api, branchOf(parseEndpointName(target.endpoint, 'endpoint')), connector);
-    } finally {
-      await connector.close();
-    }
+    return withConfiguredBranch(this.options, 'Roles', ({ api, branch }) => deleteRole(api, branch, name));
   }
 }
 

@@ -1,5 +1,5 @@
 /** Validation and record construction for the Autoscaling model (kept apart so the model reads as behaviour). */
-import { RESOURCE_ID_PATTERN } from '@lakebase-kit/client/toolkit';
+import { COMPUTE_SIZES, MAX_COMPUTE_SPREAD, RESOURCE_ID_PATTERN, SUSPEND_RANGE } from '@lakebase-kit/client/toolkit';
 import { invalidParameter, patternMismatch, requiredField } from './api-error.js';
 import { type BranchRecord, type EndpointRecord, type ProjectRecord, randomUUID } from './state.js';
 
@@ -73,28 +73,17 @@ export function checkDuration(field: string, value: string, minSeconds: number, 
   }
 }
 
-/** Autoscaling compute sizes (Lakebase docs): 0.5, 1 to 16, 24, 28 and 32 CU. */
-export const AUTOSCALING_CU_SIZES: readonly number[] = [
-  0.5,
-  ...Array.from({ length: 16 }, (_, i) => i + 1),
-  24,
-  28,
-  32,
-];
-/** The widest autoscaling range: max - min at most this. */
-export const MAX_CU_SPREAD = 8;
-
 export function checkSizing(input: EndpointSizing): ProjectRecord['defaultEndpointSettings'] {
   const minCu = input.autoscaling_limit_min_cu ?? 1;
   const maxCu = input.autoscaling_limit_max_cu ?? Math.max(1, minCu);
-  const sizes = AUTOSCALING_CU_SIZES;
-  if (!sizes.includes(minCu) || !sizes.includes(maxCu) || maxCu < minCu || maxCu - minCu > MAX_CU_SPREAD) {
+  const sizes = COMPUTE_SIZES;
+  if (!sizes.includes(minCu) || !sizes.includes(maxCu) || maxCu < minCu || maxCu - minCu > MAX_COMPUTE_SPREAD) {
     throw invalidParameter(
-      `Invalid autoscaling limits min ${minCu} CU, max ${maxCu} CU: each one of 0.5, 1-16, 24, 28, 32; min <= max; max - min <= ${MAX_CU_SPREAD}.`,
+      `Invalid autoscaling limits min ${minCu} CU, max ${maxCu} CU: each one of 0.5, 1-16, 24, 28, 32; min <= max; max - min <= ${MAX_COMPUTE_SPREAD}.`,
     );
   }
   const suspend = input.suspend_timeout_duration ?? '86400s';
-  checkDuration('suspend_timeout_duration', suspend, 60, 604_800);
+  checkDuration('suspend_timeout_duration', suspend, SUSPEND_RANGE.min, SUSPEND_RANGE.max);
   return { minCu, maxCu, suspendTimeoutDuration: suspend };
 }
 
