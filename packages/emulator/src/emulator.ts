@@ -54,6 +54,8 @@ export interface EmulatorOptions {
   instanceStartMs?: number;
   /** Injectable clock for token expiry and state transitions (ms since epoch). */
   now?: () => number;
+  /** Whether the pooled hosts accept OAuth (token) logins; `refuse`: only native password roles. Default `allow`. */
+  pooledOAuth?: 'allow' | 'refuse';
 }
 
 /** What a client needs to reach the emulator; `lakebase emulator --json` prints exactly this. */
@@ -148,6 +150,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ...(options.projectId ? { projectId: options.projectId } : {}),
       ...(options.instanceStartMs !== undefined ? { instanceStartMs: options.instanceStartMs } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.pooledOAuth ? { pooledOAuth: options.pooledOAuth } : {}),
     });
     cleanup.push(() => workspace.close());
     const branchData = internal(workspace).autoscaling.data;

@@ -19,7 +19,7 @@ import {
   retryClock,
   withLoginRetry,
 } from './login-retry.js';
-import { enforceTransactionPooling } from './pooled-host.js';
+import { enforceTransactionPooling, isPooledConnection, pooledOAuthRefusal } from './pooled-host.js';
 import { routedConnector } from './routes.js';
 import { instrumentPool, type PoolTelemetry } from './telemetry.js';
 
@@ -231,6 +231,13 @@ export class LakebasePool extends pg.Pool {
       signal,
       () => signal.reason as LakebaseError,
     );
+    return this.loginWithRetry(timeoutMs, failedFirst).catch((error: unknown) => {
+      // A pooler that takes no OAuth tokens: the coded error with the fix (a native password role).
+      throw (isPooledConnection(this) && pooledOAuthRefusal(error)) || error;
+    });
+  }
+
+  private loginWithRetry(timeoutMs: number, failedFirst: FailedAttempt | undefined): Promise<pg.PoolClient> {
     return withLoginRetry(() => super.connect(), {
       timeoutMs,
       options: this.connectRetry,

@@ -51,6 +51,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const signer = await TokenSigner.open(options.dataDir, state.workspaceId);
   const workspace = new WorkspaceImpl(options.dataDir, settings, state, signer, options.now ?? Date.now);
   workspace.setTokenTtl(options.tokenTtlSeconds ?? 3600);
+  workspace.setPooledOAuth(options.pooledOAuth ?? 'allow');
   workspace.ensureDefaults();
   return workspace;
 }
@@ -67,6 +68,8 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
   readonly roles: RoleRegistry;
   private baseUrl: string | undefined;
   private tokenTtl = 3600;
+  /** Whether pooled hosts take OAuth token logins (see `WorkspaceOptions.pooledOAuth`). */
+  pooledOAuth: 'allow' | 'refuse' = 'allow';
   private counters: Omit<WorkspaceStats, 'unknownEndpoints'> = {
     credentialRequests: { provisioned: 0, autoscaling: 0, total: 0, failedByInjection: 0 },
     oauthTokensIssued: 0,
@@ -263,6 +266,12 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
 
   verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined> {
     return this.signer.verifyDatabaseToken(token, this.now());
+  }
+
+  setPooledOAuth(mode: 'allow' | 'refuse'): void {
+    if (mode !== 'allow' && mode !== 'refuse')
+      throw new RangeError(`pooled OAuth must be allow or refuse, got '${mode}'`);
+    this.pooledOAuth = mode;
   }
 
   setTokenTtl(seconds: number): void {

@@ -13,6 +13,10 @@ export type LoginRefusal = Extract<LoginDecision, { ok: false }> & { detail?: st
 
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
+/** What a pooled host that refuses OAuth logins answers (28000); the client recognises it by this text. */
+export const POOLED_OAUTH_REFUSAL =
+  'OAuth token authentication is not supported on the pooled host; connect with a native Postgres password role';
+
 /** What the login verdict reads from the workspace: identities, roles, resources and the token check. */
 export interface LoginWorkspace {
   readonly state: Pick<StateDocument, 'instances' | 'endpoints'>;
@@ -27,6 +31,8 @@ export interface LoginWorkspace {
   readonly pgHost: string;
   readonly instanceName: string;
   readonly endpointName: string;
+  /** Whether pooled hosts take OAuth token logins. */
+  readonly pooledOAuth: 'allow' | 'refuse';
   identityByUserName(userName: string): IdentityRecord | undefined;
   verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined>;
 }
@@ -59,6 +65,8 @@ export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest):
     claims.resources.some((r) => r.kind === candidate.kind && r.name === candidate.name),
   );
   if (!resource) return badPassword;
+  // A pooler that authenticates only native password roles (the emulator's `pooledOAuth: 'refuse'`).
+  if (route?.pooled && ws.pooledOAuth === 'refuse') return refuse('28000', POOLED_OAUTH_REFUSAL);
   const decision = admit(ws, request, route, resource);
   // A scoped token (claims READ_ONLY): on named tables, a derived role that may read only them; else a read-only
   // session (the hot standby), which the session cannot make writable.
