@@ -118,7 +118,8 @@ function admit(
       : undefined;
   // A suspended endpoint wakes on this login; until it is up, logins are refused as a starting server refuses them.
   if (endpoint && ws.autoscaling.compute.wakeForLogin(endpoint)) {
-    return refuse('57P03', 'the database system is starting up');
+    const waking: LoginRefusal = { ok: false, sqlstate: '57P03', message: 'the database system is starting up' };
+    return waking;
   }
   const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, request.database) : request.database;
   const decision: LoginDecision = { ok: true, role: request.user, database: stored, resource };
