@@ -110,6 +110,17 @@ describe.each([
         monitors: true,
         superuser_logs_in: false,
       });
+      const listed = await api(`/postgres/${branch()}/roles`);
+      const roles = listed.json.roles as { status: Record<string, unknown> }[];
+      expect(roles.find((r) => r.status.postgres_role === emulator.user)?.status).toMatchObject({
+        membership_roles: ['DATABRICKS_SUPERUSER'],
+        attributes: { bypassrls: true, createdb: true, createrole: true },
+      });
+      expect(roles.find((r) => r.status.postgres_role === alice)?.status.attributes).toEqual({
+        bypassrls: false,
+        createdb: false,
+        createrole: false,
+      });
       await owner.query(`CREATE ROLE ${quoteIdent(made)} NOLOGIN`);
       await owner.query(`CREATE DATABASE ${quoteIdent(madeDb)}`);
       const found = await owner.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [madeDb]);

@@ -100,6 +100,7 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
     // A state file from before roles: every identity in it keeps the role it could log in with.
     if (this.roles.unset) for (const identity of this.state.identities) this.recordRole(identity);
     this.addUser(this.settings.userName);
+    this.roles.markOwner(this.settings.userName);
     if (!this.state.identities.some((i) => i.kind === 'service_principal')) {
       const clientId = randomUUID();
       this.state.identities.push({

@@ -16,6 +16,8 @@ export interface RoleRecord {
   authMethod: RoleAuthMethod;
   createTime: number;
   membershipRoles: string[];
+  /** The owner's role: CREATEDB, CREATEROLE and BYPASSRLS (as storage makes it); others have none. */
+  owner?: boolean;
 }
 
 /**
@@ -85,6 +87,15 @@ export class RoleRegistry {
     this.list().push(record);
     this.persist();
     return record;
+  }
+
+  /** Records the owner's role as Lakebase reports it: a databricks_superuser member with the owner attributes. */
+  markOwner(postgresRole: string): void {
+    const record = this.find(postgresRole);
+    if (!record || record.owner) return;
+    record.owner = true;
+    if (!record.membershipRoles.includes('DATABRICKS_SUPERUSER')) record.membershipRoles.push('DATABRICKS_SUPERUSER');
+    this.persist();
   }
 
   /**
@@ -193,6 +204,12 @@ function authMethodFor(type: RoleIdentityType, asked: unknown): RoleAuthMethod {
   return auth;
 }
 
+/** The role attributes the APIs report: the owner's three, or none. */
+function attributesOf(role: RoleRecord): { bypassrls: boolean; createdb: boolean; createrole: boolean } {
+  const owner = role.owner === true;
+  return { bypassrls: owner, createdb: owner, createrole: owner };
+}
+
 /** Provisioned `DatabaseInstanceRole` (reference 1.2). */
 export function instanceRoleJson(role: RoleRecord, instanceName: string): Record<string, unknown> {
   return {
@@ -200,8 +217,8 @@ export function instanceRoleJson(role: RoleRecord, instanceName: string): Record
     instance_name: instanceName,
     identity_type: role.identityType,
     ...(role.membershipRoles.includes('DATABRICKS_SUPERUSER') ? { membership_role: 'DATABRICKS_SUPERUSER' } : {}),
-    attributes: { bypassrls: false, createdb: false, createrole: false },
-    effective_attributes: { bypassrls: false, createdb: false, createrole: false },
+    attributes: attributesOf(role),
+    effective_attributes: attributesOf(role),
   };
 }
 
@@ -213,7 +230,7 @@ export function branchRoleJson(role: RoleRecord, branch: string): Record<string,
     identity_type: role.identityType,
     auth_method: role.authMethod,
     membership_roles: role.membershipRoles,
-    attributes: { bypassrls: false, createdb: false, createrole: false },
+    attributes: attributesOf(role),
   };
   const created = new Date(role.createTime).toISOString();
   return {
