@@ -182,6 +182,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         ),
       exists: async (role) => (await storage.roleExists?.(role)) ?? false,
       verifier: async (role) => storage.roleVerifier?.(role),
+      addSuperuserMember: async (role) => storage.addSuperuserMember?.(role),
     });
     await storage.prepare(workspace.defaultDatabase);
     // As on Lakebase, the owner is a member of databricks_superuser, the only role that may create roles.

@@ -21,6 +21,7 @@ describe.each([
   const alice = `alice-rs-${id}@example.com`;
   const native = `native_${id}`;
   const nologin = `nologin_${id}`;
+  const superRole = `super_${id}`;
   const made = `made_by_owner_${id}`;
   const madeDb = `db_by_owner_${id}`;
   const notes = `rs_notes_${id}`;
@@ -43,7 +44,7 @@ describe.each([
       const { rows } = await admin.query<{ rolname: string }>(
         `SELECT rolname FROM pg_roles WHERE rolname = ANY($1) OR (rolname LIKE 'lakebase_scoped_%' AND
            shobj_description(oid, 'pg_authid') LIKE 'Table-scoped%')`,
-        [[alice, native, nologin, made]],
+        [[alice, native, nologin, made, superRole]],
       );
       for (const { rolname } of rows) {
         await admin.query(`DROP OWNED BY ${quoteIdent(rolname)}`).catch(() => {});
@@ -176,6 +177,29 @@ describe.each([
     // A token signed by the workspace for that name is not its password.
     const minted = await emulator.workspace.mintDatabaseToken(native, [{ kind: 'endpoint', name: emulator.endpoint }]);
     expect((await refusal(connect(native, minted.token)))?.code).toBe('28P01');
+  });
+
+  it('membership_roles DATABRICKS_SUPERUSER makes the role a member of databricks_superuser, without the owner attributes', async () => {
+    await createRole({
+      postgres_role: superRole,
+      identity_type: 'PG_ONLY',
+      auth_method: 'PG_PASSWORD_SCRAM_SHA_256',
+      membership_roles: ['DATABRICKS_SUPERUSER'],
+    });
+    const password = `pw-${id}-admin`;
+    const owner = await connect(emulator.user, await token(emulator.user));
+    await owner.query(`ALTER ROLE ${quoteIdent(superRole)} PASSWORD '${scramSha256Verifier(password)}'`);
+    await owner.end();
+    const session = await connect(superRole, password);
+    try {
+      const { rows } = await session.query(
+        `SELECT pg_has_role(current_user, 'databricks_superuser', 'MEMBER') AS member, rolcreaterole, rolbypassrls
+           FROM pg_roles WHERE rolname = current_user`,
+      );
+      expect(rows[0]).toEqual({ member: true, rolcreaterole: false, rolbypassrls: false });
+    } finally {
+      await session.end();
+    }
   });
 
   it('an OAuth role logs in with tokens, not with a password; a NO_LOGIN role never logs in', async () => {

@@ -161,6 +161,10 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     return this.relay.createRole(role, database, login, adminRole);
   }
 
+  addSuperuserMember(role: string): Promise<void> {
+    return this.relay.addSuperuserMember(role);
+  }
+
   roleVerifier(role: string): Promise<string | undefined> {
     return this.relay.roleVerifier(role);
   }

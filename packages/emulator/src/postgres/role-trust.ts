@@ -59,8 +59,14 @@ export async function ensureSuperuserRole(admin: pg.Pool): Promise<void> {
  * CREATEDB, CREATEROLE and BYPASSRLS, so it creates roles and databases and row-level security does not hold it.
  */
 export async function grantSuperuser(admin: pg.Pool, role: string): Promise<void> {
-  await admin.query(`GRANT ${quoteIdent(SUPERUSER_ROLE)} TO ${quoteIdent(role)}`);
+  await grantSuperuserMembership(admin, role);
   await admin.query(`ALTER ROLE ${quoteIdent(role)} WITH ${OWNER_ATTRIBUTES.join(' ')}`);
+}
+
+/** Makes `role` a member of `databricks_superuser` only (the roles API's `membership_roles`; idempotent). */
+export async function grantSuperuserMembership(admin: pg.Pool, role: string): Promise<void> {
+  assertAssignableRole(role);
+  await admin.query(`GRANT ${quoteIdent(SUPERUSER_ROLE)} TO ${quoteIdent(role)}`);
 }
 
 /** Marks a role the workspace just made. */

@@ -60,6 +60,8 @@ export interface SessionStorage {
    * login; `adminRole` gets ADMIN OPTION on it (the owner, for a native password role it sets the password of).
    */
   createRole?(role: string, database: string, login: boolean, adminRole?: string): Promise<void>;
+  /** Makes an existing role a member of `databricks_superuser` (and nothing more). */
+  addSuperuserMember?(role: string): Promise<void>;
   /** The role's password verifier from the catalog (`SCRAM-SHA-256$...`), undefined when it has none. */
   roleVerifier?(role: string): Promise<string | undefined>;
   /** Whether the role exists in storage (one made in SQL with `databricks_create_role`). */

@@ -5,7 +5,14 @@ import pg from 'pg';
 import { EmulatorError } from '../errors.js';
 import { installRoleFunctions } from './role-functions.js';
 import { ensureScopedRole } from './role-scoped.js';
-import { adoptRole, assertAssignableRole, ensureSuperuserRole, grantSuperuser, markRole } from './role-trust.js';
+import {
+  adoptRole,
+  assertAssignableRole,
+  ensureSuperuserRole,
+  grantSuperuser,
+  grantSuperuserMembership,
+  markRole,
+} from './role-trust.js';
 import {
   type Logger,
   roleGrantsSql,
@@ -254,6 +261,12 @@ export class UpstreamStorage implements SessionStorage {
     await this.provision(role, database);
     if (role === this.admin.user) return;
     await this.once(this.superusers, role, () => grantSuperuser(this.pool(this.admin.database), role));
+  }
+
+  /** Makes an existing role a member of `databricks_superuser` (the roles API's `membership_roles`). */
+  async addSuperuserMember(role: string): Promise<void> {
+    await this.ensureSuperuserRole();
+    await grantSuperuserMembership(this.pool(this.admin.database), role);
   }
 
   async roleExists(role: string): Promise<boolean> {

@@ -30,6 +30,8 @@ export interface RoleStore {
   exists(role: string): Promise<boolean>;
   /** The role's SCRAM verifier in storage (a native password role's), undefined when it has none. */
   verifier?(role: string): Promise<string | undefined>;
+  /** Makes the role a member of `databricks_superuser` in storage. */
+  addSuperuserMember?(role: string): Promise<void>;
 }
 
 /**
@@ -129,6 +131,7 @@ export class RoleRegistry {
       throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'Role names starting with "pg_" are reserved.');
     }
     await this.inStorage(postgresRole, type, auth);
+    if (membershipRoles.includes('DATABRICKS_SUPERUSER')) await this.store?.addSuperuserMember?.(postgresRole);
     const record = this.record(postgresRole, type);
     record.membershipRoles = membershipRoles;
     record.authMethod = auth;
