@@ -30,7 +30,7 @@ describe.each([
 
   beforeAll(async () => {
     emulator = await startEmulator({
-      ...(upstream ? { upstream } : { storage }),
+      ...(upstream ? { upstream } : { storage: 'postgres' as const }),
       onNotice: () => {},
     });
     await emulator.workspace.issueUserToken(alice);
