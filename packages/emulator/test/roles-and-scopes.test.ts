@@ -293,30 +293,34 @@ describe.each([
 });
 
 describe('scoped tokens on pglite storage', () => {
-  it('refuses a table-scoped or read-only token (0A000) rather than run it with the identity’s full rights', async () => {
-    const emulator = await startEmulator({ storage: 'pglite', onNotice: () => {} });
-    try {
-      for (const claims of [
-        [{ permission_set: 'READ_ONLY', resources: [{ table_name: 'public.t' }] }],
-        [{ permission_set: 'READ_ONLY' }],
-      ]) {
-        const response = await fetch(`${emulator.databricksHost}/api/2.0/postgres/credentials`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${emulator.databricksToken}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ endpoint: emulator.endpoint, claims }),
-        });
-        const { token } = (await response.json()) as { token: string };
-        const refused = await connectFrontDoor(frontDoorConfig(emulator, { password: token })).then(
-          async (client) => {
-            await client.end();
-            return undefined;
-          },
-          (error: { code?: string }) => error.code,
-        );
-        expect(refused).toBe('0A000');
-      }
-    } finally {
-      await emulator.stop();
+  let emulator: Emulator;
+  // Started in the hook (its longer timeout): PGlite takes a while to start on a loaded machine.
+  beforeAll(async () => {
+    emulator = await startEmulator({ storage: 'pglite', onNotice: () => {} });
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  it('refuses a table-scoped or read-only token (0A000) rather than run it with the full rights of the identity', async () => {
+    for (const claims of [
+      [{ permission_set: 'READ_ONLY', resources: [{ table_name: 'public.t' }] }],
+      [{ permission_set: 'READ_ONLY' }],
+    ]) {
+      const response = await fetch(`${emulator.databricksHost}/api/2.0/postgres/credentials`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${emulator.databricksToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ endpoint: emulator.endpoint, claims }),
+      });
+      const { token } = (await response.json()) as { token: string };
+      const refused = await connectFrontDoor(frontDoorConfig(emulator, { password: token })).then(
+        async (client) => {
+          await client.end();
+          return undefined;
+        },
+        (error: { code?: string }) => error.code,
+      );
+      expect(refused).toBe('0A000');
     }
   });
 });
