@@ -104,7 +104,8 @@ describe('lakebase role', () => {
       );
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      const printed = JSON.parse(result.stdout.split('\n').find((l) => l.startsWith('{')) as string);
+      expect(result.stdout.trim().split('\n')).toHaveLength(1); // --json: one line, nothing else
+      const printed = JSON.parse(result.stdout);
       expect(printed).toEqual({ role: 'legacy_app', authMethod: 'PG_PASSWORD_SCRAM_SHA_256' });
       expect(statSync(envLocal).mode & 0o777).toBe(0o600);
       const { env: fileEnv } = await loadEnvFiles(writeDir, {});

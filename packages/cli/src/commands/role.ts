@@ -78,7 +78,7 @@ Examples:
         ...(noLogin ? { noLogin: true } : {}),
         ...(flags.superuser ? { superuser: true } : {}),
       });
-      if (flags.writeEnv) await writeEnv(created);
+      if (flags.writeEnv) await writeEnv(created, flags.json === true);
       if (flags.json) {
         return printJson({
           role: created.role.role,
@@ -109,7 +109,7 @@ async function open(): Promise<LakebaseRoles> {
 }
 
 /** LAKEBASE_PG_URL for the new role in .env.local, replacing the target it was made through (kept in a comment). */
-async function writeEnv(created: CreatedRole): Promise<void> {
+async function writeEnv(created: CreatedRole, quiet: boolean): Promise<void> {
   const file = path.join(process.cwd(), '.env.local');
   const values: Record<string, string | undefined> = { LAKEBASE_PG_URL: created.url as string };
   for (const key of REPLACED_TARGETS) values[key] = undefined;
@@ -118,6 +118,7 @@ async function writeEnv(created: CreatedRole): Promise<void> {
     values,
     `# Lakebase native password role ${created.role.role} (lakebase role create --write-env)`,
   );
+  if (quiet) return; // --json: the one JSON line is the whole output
   process.stdout.write(
     `Wrote LAKEBASE_PG_URL for ${created.role.role} to .env.local (mode 0600); it replaces ${REPLACED_TARGETS.join(', ')} there. ` +
       'Run `lakebase configure` to go back to OAuth tokens.\n',
