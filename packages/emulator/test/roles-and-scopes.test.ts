@@ -1,3 +1,4 @@
+import { LakebaseRoles } from '@lakebase-kit/client';
 import { quoteIdent, scramSha256Verifier } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,8 @@ describe.each([
   const native = `native_${id}`;
   const nologin = `nologin_${id}`;
   const superRole = `super_${id}`;
+  const bob = `bob-rs-${id}@example.com`;
+  const bobsRole = `bobs_${id}`;
   const made = `made_by_owner_${id}`;
   const madeDb = `db_by_owner_${id}`;
   const notes = `rs_notes_${id}`;
@@ -44,7 +47,7 @@ describe.each([
       const { rows } = await admin.query<{ rolname: string }>(
         `SELECT rolname FROM pg_roles WHERE rolname = ANY($1) OR (rolname LIKE 'lakebase_scoped_%' AND
            shobj_description(oid, 'pg_authid') LIKE 'Table-scoped%')`,
-        [[alice, native, nologin, made, superRole]],
+        [[alice, native, nologin, made, superRole, bob, bobsRole]],
       );
       for (const { rolname } of rows) {
         await admin.query(`DROP OWNED BY ${quoteIdent(rolname)}`).catch(() => {});
@@ -200,6 +203,17 @@ describe.each([
     } finally {
       await session.end();
     }
+  });
+
+  it('LakebaseRoles.create by someone other than the owner makes the role but cannot set its password: coded', async () => {
+    const { pat } = emulator.workspace.addUser(bob);
+    const roles = new LakebaseRoles({ env: { ...emulator.env('autoscaling'), DATABRICKS_TOKEN: pat } });
+    const error = await roles.create(bobsRole).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'LAKEBASE_PERMISSION_DENIED' });
+    expect((error as Error).message).toContain(`Role "${bobsRole}" was created`);
   });
 
   it('an OAuth role logs in with tokens, not with a password; a NO_LOGIN role never logs in', async () => {

@@ -6,7 +6,7 @@
 import { withConfiguredBranch } from '../connection/branch-target.js';
 import { withClient } from '../connection/client.js';
 import type { ConnectionTarget, ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
-import { registerSecret } from '../errors.js';
+import { LakebaseError, registerSecret } from '../errors.js';
 import {
   type CreateRoleSpec,
   createRole,
@@ -68,9 +68,21 @@ export class LakebaseRoles {
     if (authMethod !== 'PG_PASSWORD_SCRAM_SHA_256' || !target) return { role, authMethod };
     const password = generateRolePassword();
     registerSecret(password); // never in a log line or an error message
-    await withClient(this.options, (client) =>
-      client.query(`ALTER ROLE ${quoteIdent(role.role)} PASSWORD ${quoteLiteral(scramSha256Verifier(password))}`),
-    );
+    try {
+      await withClient(this.options, (client) =>
+        client.query(`ALTER ROLE ${quoteIdent(role.role)} PASSWORD ${quoteLiteral(scramSha256Verifier(password))}`),
+      );
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '42501') throw error;
+      throw new LakebaseError(
+        'LAKEBASE_PERMISSION_DENIED',
+        `Role "${role.role}" was created, but the configured identity may not set its password: ${(error as Error).message}`,
+        {
+          suggestion: `Run it as the project owner (a databricks_superuser member with CREATEROLE): \`lakebase role delete ${role.role}\`, then create it again.`,
+          cause: error,
+        },
+      );
+    }
     const { host, port, database } = target;
     const hostPart = host.includes(':') ? `[${host}]` : host;
     const url = `postgresql://${encodeURIComponent(role.role)}:${encodeURIComponent(password)}@${hostPart}:${port}/${encodeURIComponent(database)}?${tls}`;
