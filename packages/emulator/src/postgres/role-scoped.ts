@@ -82,3 +82,21 @@ export async function ensureScopedRole(
   }
   return role;
 }
+
+/** Makes derived roles one at a time (concurrent GRANTs on one object fail "tuple concurrently updated"). */
+export class ScopedRoles {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** {@link ensureScopedRole}, after every earlier call has finished. */
+  ensure(
+    admin: pg.Pool,
+    identity: string,
+    database: string,
+    tables: readonly string[],
+    password: (role: string) => string,
+  ): Promise<string> {
+    const made = this.queue.then(() => ensureScopedRole(admin, identity, database, tables, password));
+    this.queue = made.catch(() => {});
+    return made;
+  }
+}

@@ -3,8 +3,9 @@ import type { Duplex } from 'node:stream';
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
+import { makeApiRole, roleVerifier } from './role-api.js';
 import { installRoleFunctions } from './role-functions.js';
-import { ensureScopedRole } from './role-scoped.js';
+import { ScopedRoles } from './role-scoped.js';
 import {
   adoptRole,
   assertAssignableRole,
@@ -81,7 +82,8 @@ export class UpstreamStorage implements SessionStorage {
   private readonly passwordKey: string;
   private closing = false;
   private readonly ownsServer: boolean;
-  private scopedQueue: Promise<unknown> = Promise.resolve();
+  /** Derived roles of table-scoped tokens. */
+  private readonly scoped = new ScopedRoles();
 
   constructor(options: UpstreamStorageOptions) {
     this.ownsServer = options.ownsServer ?? false;
@@ -230,25 +232,13 @@ export class UpstreamStorage implements SessionStorage {
    */
   async createRole(role: string, database: string, login: boolean, adminRole?: string): Promise<void> {
     if (login && !adminRole) return this.provision(role, database);
-    assertAssignableRole(role);
-    const pool = this.pool(this.admin.database);
     await this.ensureSuperuserRole();
-    const kind = login ? 'LOGIN' : 'NOLOGIN';
-    const created = await ignoreCode(pool.query(`CREATE ROLE ${quoteIdent(role)} ${kind}`), '42710', '23505');
-    await (created ? markRole(pool, role) : adoptRole(pool, role, this.logger));
-    if (!created) await pool.query(`ALTER ROLE ${quoteIdent(role)} WITH ${kind}`);
-    if (adminRole && adminRole !== this.admin.user) {
-      await pool.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(adminRole)} WITH ADMIN OPTION`);
-    }
+    const admin = adminRole === this.admin.user ? undefined : adminRole;
+    await makeApiRole(this.pool(this.admin.database), role, login, admin, this.logger);
   }
 
-  /** The role's password verifier in the catalog (`SCRAM-SHA-256$...`), or undefined when it has none. */
-  async roleVerifier(role: string): Promise<string | undefined> {
-    const { rows } = await this.pool(this.admin.database).query<{ verifier: string | null }>(
-      'SELECT rolpassword AS verifier FROM pg_authid WHERE rolname = $1',
-      [role],
-    );
-    return rows[0]?.verifier ?? undefined;
+  roleVerifier(role: string): Promise<string | undefined> {
+    return roleVerifier(this.pool(this.admin.database), role);
   }
 
   /** Lakebase's `databricks_superuser` (NOLOGIN), made once per process; the owner's membership comes from below. */
@@ -294,7 +284,16 @@ export class UpstreamStorage implements SessionStorage {
       // A native password role is the owner's to manage: only its database is made; its password is its own.
       if (request.password !== undefined) await this.ensureDatabase(database);
       else await this.provision(request.role, request.database);
-      if (request.tables) role = await this.scopedRole(request.role, database, request.tables);
+      if (request.tables) {
+        const admin = this.pool(database);
+        role = await this.scoped.ensure(
+          admin,
+          request.role,
+          database,
+          request.tables,
+          (r) => this.rolePassword(r) ?? '',
+        );
+      }
     } catch (err) {
       const code = (err as { code?: string }).code;
       this.logger.error('upstream provisioning failed', { role: request.role, database, error: String(err) });
@@ -338,15 +337,6 @@ export class UpstreamStorage implements SessionStorage {
     server.resume();
     this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey, database, target });
     return { processId: upstream.processId, close };
-  }
-
-  /** The derived role of a table-scoped token (see role-scoped.ts); made one at a time (concurrent GRANTs collide). */
-  private scopedRole(identity: string, database: string, tables: readonly string[]): Promise<string> {
-    const made = this.scopedQueue.then(() =>
-      ensureScopedRole(this.pool(database), identity, database, tables, (r) => this.rolePassword(r) ?? ''),
-    );
-    this.scopedQueue = made.catch(() => {});
-    return made;
   }
 
   async copyDatabase(source: string, target: string): Promise<void> {
