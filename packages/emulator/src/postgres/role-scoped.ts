@@ -88,14 +88,8 @@ export class ScopedRoles {
   private queue: Promise<unknown> = Promise.resolve();
 
   /** {@link ensureScopedRole}, after every earlier call has finished. */
-  ensure(
-    admin: pg.Pool,
-    identity: string,
-    database: string,
-    tables: readonly string[],
-    password: (role: string) => string,
-  ): Promise<string> {
-    const made = this.queue.then(() => ensureScopedRole(admin, identity, database, tables, password));
+  ensure(...args: Parameters<typeof ensureScopedRole>): Promise<string> {
+    const made = this.queue.then(() => ensureScopedRole(...args));
     this.queue = made.catch(() => {});
     return made;
   }
