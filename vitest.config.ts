@@ -33,6 +33,8 @@ const SLOW = [
   'packages/cli/test/migrate-safe.test.ts', // ~30 s: backups, restores and throwaway branches
   'packages/cli/test/checkout.test.ts', // ~15-30 s: a git repository and several CLI runs
   'packages/cli/test/emulator.test.ts', // ~20 s: starts and stops `lakebase emulator` processes
+  'packages/cli/test/roles.test.ts', // ~35 s: `lakebase role` and scoped `lakebase token`, a dozen CLI runs
+  'packages/cli/test/endpoints.test.ts', // ~30-60 s: `lakebase endpoint`, a read-only endpoint's standby, a wake
   'packages/emulator/test/postgres/pglite-storage.test.ts', // ~40 s: the whole session suite on PGlite
   'packages/emulator/test/branches/branches.test.ts', // ~35 s: branch copies of a real cluster
 ];

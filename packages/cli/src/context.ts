@@ -23,9 +23,19 @@ export async function commandEnv(cwd = process.cwd()): Promise<Env> {
   return branchFlag ? { ...env, LAKEBASE_BRANCH: branchFlag } : env;
 }
 
-/** Library warnings (e.g. a failed token refresh) go to stderr as one line each. */
+/**
+ * Library warnings (e.g. a failed token refresh) go to stderr as one line each, and so does each login retried while
+ * a scaled-to-zero endpoint wakes (the library logs those at info level with `event: 'login-retry'`).
+ */
 export const stderrLogger: LakebaseLogger = {
   warn: (message) => process.stderr.write(`warning: ${message}\n`),
+  info: (_message, fields) => {
+    if (fields?.event !== 'login-retry') return;
+    const code = typeof fields.code === 'string' ? ` (${fields.code})` : '';
+    process.stderr.write(
+      `waking the endpoint: login refused${code}, retrying in ${fields.delayMs} ms (attempt ${fields.attempt})\n`,
+    );
+  },
 };
 
 /** CI runners set `CI` (some give jobs a terminal all the same). */

@@ -4,10 +4,12 @@ import { registerCheckoutCommand } from './commands/checkout.js';
 import { registerConfigureCommand } from './commands/configure.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
+import { registerEndpointCommand } from './commands/endpoint.js';
 import { registerExecCommands } from './commands/exec.js';
 import { registerGrantCommand } from './commands/grant.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerProxyCommand } from './commands/proxy.js';
+import { registerRoleCommand } from './commands/role.js';
 import { registerTablesCommand } from './commands/tables.js';
 import { registerTokenCommand } from './commands/token.js';
 import { selectBranch } from './context.js';
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerBranchCommand(program);
   registerCheckoutCommand(program);
   registerProxyCommand(program);
+  registerRoleCommand(program);
+  registerEndpointCommand(program);
   // `--branch NAME` on a database command selects that branch of the project (as LAKEBASE_BRANCH does).
   program.hook('preAction', (_program, action) => selectBranch(action.opts().branch));
   reportUsageErrors(program, 'lakebase');

@@ -2,6 +2,7 @@
 import { withClient } from '@lakebase-kit/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, startTestBed, type TestBed } from './fixture.js';
+import { expectCodedFailure } from './helpers.js';
 
 let bed: TestBed;
 let dir: string;
@@ -26,11 +27,7 @@ async function ok(...args: string[]): Promise<CliResult> {
   return result;
 }
 async function fails(code: string, ...args: string[]): Promise<string> {
-  const result = await lakebase(...args);
-  expect(result.code).toBe(1);
-  expect(result.stderr).toContain(`[${code}]`);
-  expect(result.stderr).toContain('fix: ');
-  return result.stderr;
+  return expectCodedFailure(await lakebase(...args), code);
 }
 /** Runs SQL on a branch through the client with LAKEBASE_BRANCH, returning column v of the last statement. */
 async function rows(branch: string, sql: string): Promise<string[]> {

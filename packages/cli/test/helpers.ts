@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 /** The built CLI entry point: these tests drive `lakebase` exactly as a user's shell would. */
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -63,4 +64,12 @@ export async function runCommand(
   child.stdin.end(options.input ?? '');
   const [code] = await once(child, 'exit');
   return { code: code as number | null, stdout, stderr };
+}
+
+/** Asserts a CLI run failed with exit code 1, the coded error `code` and a fix line; returns its stderr. */
+export function expectCodedFailure(result: { code: number | null; stderr: string }, code: string): string {
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain(`[${code}]`);
+  expect(result.stderr).toContain('fix: ');
+  return result.stderr;
 }

@@ -4,37 +4,9 @@
  * request. The built bin talks to the emulator through a counting proxy on loopback, so "no request reached the
  * workspace" is observed, not assumed; the emulator's own counters show no login and no credential either.
  */
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeHttpServer, listenOnLoopback } from '../../../test/helpers/loopback-http.js';
+import { CountingProxy } from '../../../test/helpers/counting-proxy.js';
 import { type CliResult, createInstance, startTestBed, type TestBed } from './fixture.js';
-
-/** Forwards every request to `target` and records `METHOD path` of each. */
-class CountingProxy {
-  readonly seen: string[] = [];
-  url = '';
-  private readonly server = http.createServer((req, res) => {
-    this.seen.push(`${req.method} ${req.url}`);
-    const upstream = http.request(
-      new URL(req.url ?? '/', this.target),
-      { method: req.method, headers: { ...req.headers, host: new URL(this.target).host } },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  constructor(private readonly target: string) {}
-  async start(): Promise<this> {
-    this.url = await listenOnLoopback(this.server);
-    return this;
-  }
-  async stop(): Promise<void> {
-    await closeHttpServer(this.server);
-  }
-}
 
 let bed: TestBed;
 let proxy: CountingProxy;

@@ -212,6 +212,10 @@ export const ERROR_CODES = {
     'The port `lakebase proxy` should listen on is taken (or the address is not one of this machine).',
     'Pick another port with --port, or stop what listens there.',
   ),
+  LAKEBASE_ROLE_EXISTS: library(
+    'Creating a role (`lakebase role create`) whose name is taken on the branch.',
+    'Pick another name, or `lakebase role delete` the old role first.',
+  ),
   LAKEBASE_UNEXPECTED_ERROR: library(
     'An error from below the library with no SQLSTATE, socket or TLS code it knows.',
     'Run `lakebase doctor`; if it passes, please report it.',

@@ -57,6 +57,7 @@ export type {
   TokenRefreshFailedEvent,
 } from './connection/credentials.js';
 export { databaseErrorCode } from './connection/database-errors.js';
+export { LakebaseEndpoints } from './connection/endpoints.js';
 export type { ConnectRetryOptions } from './connection/login-retry.js';
 export {
   createLakebasePool,
@@ -112,6 +113,7 @@ export {
   type MigrationStatus,
   migrationStatus,
 } from './sql/migrations.js';
+export { type CreatedRole, LakebaseRoles, type RoleCreateOptions } from './sql/roles.js';
 export type {
   Clock,
   TimerHandle,
@@ -127,4 +129,6 @@ export type {
   CreatedBranch,
   ResetBranchOptions,
 } from './workspace/branches.js';
+export type { ComputeSettings, EndpointInfo } from './workspace/endpoints.js';
 export type { OperationWaitOptions } from './workspace/operations.js';
+export type { RoleAuthMethod, RoleIdentity, RoleInfo } from './workspace/roles.js';

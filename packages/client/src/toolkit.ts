@@ -22,6 +22,7 @@ export {
   parseInstanceName,
   parseProjectName,
   parseRoleName,
+  parseTableName,
   RESOURCE_ID_PATTERN,
   validateEndpointPath,
   validateInstanceName,
@@ -97,9 +98,11 @@ export {
   type SnapshotOptions,
   schemaSnapshot,
 } from './sql/schema-snapshot.js';
+export { generateRolePassword, scramSha256Verifier, verifyScramSha256 } from './sql/scram.js';
 export { settlesWithin, withDeadline } from './time.js';
 // The workspace: auth chain, REST API, branches over an API, long-running operations, resource discovery.
 export {
+  type CredentialScope,
   type CurrentUser,
   type DatabaseInstance,
   type Endpoint,
@@ -121,6 +124,7 @@ export {
   resetBranch,
   updateBranchExpiry,
 } from './workspace/branches.js';
+export { COMPUTE_SIZES, MAX_COMPUTE_SPREAD, parseComputeUnits, SUSPEND_RANGE } from './workspace/endpoints.js';
 export { type Operation, pollUntil, waitForOperation } from './workspace/operations.js';
 export {
   ambiguous,

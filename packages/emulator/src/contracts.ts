@@ -37,6 +37,10 @@ export type LoginDecision =
       readOnly?: boolean;
       /** A pooled host: the transaction-mode pooler's rules apply. */
       pooled?: boolean;
+      /** A native password role: the session logs in to storage with the client's own password. */
+      nativePassword?: boolean;
+      /** A table-scoped token: the session may only read these tables (`schema.table`). */
+      tables?: string[];
     }
   | { ok: false; sqlstate: string; message: string; disconnect?: boolean };
 

@@ -54,6 +54,8 @@ export interface EmulatorOptions {
   instanceStartMs?: number;
   /** Injectable clock for token expiry and state transitions (ms since epoch). */
   now?: () => number;
+  /** Whether the pooled hosts accept OAuth (token) logins; `refuse`: only native password roles. Default `allow`. */
+  pooledOAuth?: 'allow' | 'refuse';
 }
 
 /** What a client needs to reach the emulator; `lakebase emulator --json` prints exactly this. */
@@ -148,6 +150,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ...(options.projectId ? { projectId: options.projectId } : {}),
       ...(options.instanceStartMs !== undefined ? { instanceStartMs: options.instanceStartMs } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.pooledOAuth ? { pooledOAuth: options.pooledOAuth } : {}),
     });
     cleanup.push(() => workspace.close());
     const branchData = internal(workspace).autoscaling.data;
@@ -169,8 +172,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const { storage, kind } = await openStorage(options, dataDir, workspace);
     cleanup.push(() => storage.close());
     workspace.attachRoleStore({
-      create: async (role, type) => storage.createRole?.(role, workspace.defaultDatabase, type !== 'GROUP'),
+      create: async (role, type, auth) =>
+        storage.createRole?.(
+          role,
+          workspace.defaultDatabase,
+          type !== 'GROUP' && auth !== 'NO_LOGIN',
+          // The owner sets a native password role's password (ALTER ROLE ... PASSWORD), so it administers the role.
+          auth === 'PG_PASSWORD_SCRAM_SHA_256' ? workspace.user.userName : undefined,
+        ),
       exists: async (role) => (await storage.roleExists?.(role)) ?? false,
+      verifier: async (role) => storage.roleVerifier?.(role),
+      addSuperuserMember: async (role) => storage.addSuperuserMember?.(role),
     });
     await storage.prepare(workspace.defaultDatabase);
     // As on Lakebase, the owner is a member of databricks_superuser, the only role that may create roles.

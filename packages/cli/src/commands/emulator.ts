@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseRoleName, shellQuote } from '@lakebase-kit/client/toolkit';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@lakebase-kit/emulator';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { waitForShutdownSignal } from '../context.js';
 import { integerIn } from '../options.js';
 import { printJson } from '../output.js';
@@ -16,6 +16,7 @@ interface EmulatorFlags {
   storage: 'postgres' | 'pglite';
   user?: string;
   host: string;
+  pooledOauth: 'allow' | 'refuse';
   json?: boolean;
 }
 
@@ -46,6 +47,14 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--upstream <url>', 'store data in this PostgreSQL server (admin URL) instead')
     .option('--user <email>', 'the workspace user (the PostgreSQL role of its tokens)')
     .option('--host <address>', 'address to bind; anything but loopback must be asked for explicitly', '127.0.0.1')
+    .addOption(
+      new Option(
+        '--pooled-oauth <mode>',
+        'whether the pooled hosts accept OAuth token logins (refuse: native password roles only)',
+      )
+        .choices(['allow', 'refuse'])
+        .default('allow'),
+    )
     .option('--json', 'print one JSON line with the connection details when ready')
     .addHelpText(
       'after',
@@ -74,6 +83,7 @@ Then, in another shell:
         host: flags.host,
         allowNonLoopback: flags.host !== '127.0.0.1' && flags.host !== 'localhost' && flags.host !== '::1',
         storage: flags.storage,
+        pooledOAuth: flags.pooledOauth,
         ...(flags.upstream !== undefined ? { upstream: flags.upstream } : {}),
         ...(flags.user !== undefined ? { user: parseRoleName(flags.user, '--user') } : {}),
       };

@@ -20,10 +20,14 @@ export type BranchId = Branded<'BranchId'>;
 export type EndpointId = Branded<'EndpointId'>;
 /** An Autoscaling database id (the REST resource, not the PostgreSQL database name). */
 export type DatabaseId = Branded<'DatabaseId'>;
+/** An Autoscaling role id (the REST resource `.../roles/<id>`, not the PostgreSQL role name). */
+export type RoleId = Branded<'RoleId'>;
 /** A Provisioned database instance name (a DNS label). */
 export type InstanceName = Branded<'InstanceName'>;
 /** A PostgreSQL role of a Databricks identity: an email, a service principal's UUID, or a group name. */
 export type RoleName = Branded<'RoleName'>;
+/** A table a scoped database token may read: `schema.table`. */
+export type TableName = Branded<'TableName'>;
 /** `projects/<p>`. */
 export type ProjectName = Branded<'ProjectName'>;
 /** `projects/<p>/branches/<b>`. */
@@ -109,6 +113,7 @@ export const parseProjectId = checkId<ProjectId>(RESOURCE_ID_PATTERN, 'project i
 export const parseBranchId = checkId<BranchId>(RESOURCE_ID_PATTERN, 'branch name', 'dev-alice');
 export const parseEndpointId = checkId<EndpointId>(RESOURCE_ID_PATTERN, 'endpoint id', 'primary');
 export const parseDatabaseId = checkId<DatabaseId>(RESOURCE_ID_PATTERN, 'database id', 'app-db');
+export const parseRoleId = checkId<RoleId>(RESOURCE_ID_PATTERN, 'role id', 'reporting');
 
 /** A Provisioned instance name; `source` names where it came from (a flag, a variable, a file). */
 export function parseInstanceName(text: string, source = '--instance'): InstanceName {
@@ -149,6 +154,16 @@ export function parseRoleName(text: string, source = 'role'): RoleName {
     `${why}. A role is a user's email, a service principal's application id (UUID) or a group name.`,
     "For example 'jane@example.com' or '6f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b'.",
   );
+}
+
+/**
+ * `schema.table` for a table-scoped database token (`lakebase token --table`): two identifiers of 1-63 letters,
+ * digits, `_` and `$`, a letter or `_` first (names that need quoting in SQL are not accepted here).
+ */
+export function parseTableName(text: string, source = '--table'): TableName {
+  const name = String(text);
+  if (/^[\p{L}_][\p{L}\p{N}_$]{0,62}\.[\p{L}_][\p{L}\p{N}_$]{0,62}$/u.test(name)) return name as TableName;
+  throw refuse('table name', name, source, 'use schema.table, e.g. public.orders.', "For example 'public.orders'.");
 }
 
 /** The parts of a full Autoscaling name, each segment checked. */
@@ -251,6 +266,22 @@ export function branchIn(project: ProjectName, text: string, source = 'branch'):
       source,
       `it belongs to ${projectOf(name)}, not to ${project}.`,
       'Name a branch of the configured project (its id is enough, e.g. dev-alice).',
+    );
+  }
+  return name;
+}
+
+/** The endpoint of `branch` that `text` names: an endpoint id, or a full endpoint name on that branch. */
+export function endpointIn(branch: BranchName, text: string, source = 'endpoint'): EndpointName {
+  const name = typeof text === 'string' && text.includes('/') ? parseEndpointName(text, source) : undefined;
+  if (name === undefined) return `${branch}/endpoints/${parseEndpointId(text, source)}` as EndpointName;
+  if (branchOf(name) !== branch) {
+    throw refuse(
+      'endpoint name',
+      text,
+      source,
+      `it belongs to ${branchOf(name)}, not to ${branch}.`,
+      'Name an endpoint of the configured branch (its id is enough, e.g. primary), or select the branch with --branch.',
     );
   }
   return name;

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
-import { type ConnectRetryOptions, withLoginRetry } from './login-retry.js';
+import { type ConnectRetryOptions, LOGIN_RETRY_EVENT, withLoginRetry } from './login-retry.js';
 
 /** The password a refused connection used, by its error (a WeakMap: the token never sits on the error object). */
 const refusedPasswords = new WeakMap<object, string>();
@@ -99,8 +99,10 @@ export async function connect(
         return true;
       },
       onTransient: (error, attempt, delayMs) =>
-        connector.log('info', 'login failed transiently; retrying', {
+        connector.log('info', 'login failed transiently (waking endpoint?); retrying', {
+          event: LOGIN_RETRY_EVENT,
           error: (error as Error).message,
+          code: (error as { code?: string }).code,
           attempt,
           delayMs,
         }),

@@ -17,7 +17,7 @@ import { MIN_TIMEOUT_MS, parseNumber } from '../config/numbers.js';
 import { type LakebaseConfig, type LakebaseOptions, resolveConfig } from '../config/resolve.js';
 import { LakebaseError, redact } from '../errors.js';
 import { type Clock, MAX_TIMER_DELAY_MS, systemClock, systemTimers, type Timers, withDeadline } from '../time.js';
-import { type DatabaseCredential, LakebaseApi } from '../workspace/api.js';
+import { type CredentialScope, type DatabaseCredential, LakebaseApi } from '../workspace/api.js';
 import { WorkspaceAuth } from '../workspace/auth/index.js';
 import { branchReadWriteEndpoint } from '../workspace/branches.js';
 import type { FetchFn, RetryPolicy } from '../workspace/http.js';
@@ -330,11 +330,26 @@ export class LakebaseConnector {
     return fromServer(parseInstanceName, match.name, 'an instance name');
   }
 
-  private async mintCredential(): Promise<DatabaseCredential> {
+  /**
+   * A new credential limited by `scope` (TTL, read-only, tables), outside the cache: what `lakebase token --read-only`
+   * hands to a tool. A TTL is Autoscaling's alone: on a Provisioned instance it is `LAKEBASE_CONFIG_INVALID`.
+   */
+  async scopedCredential(scope: CredentialScope): Promise<DatabaseCredential> {
+    if (scope.ttlSeconds !== undefined && this.config.mode !== 'autoscaling') {
+      throw new LakebaseError(
+        'LAKEBASE_CONFIG_INVALID',
+        'A token TTL can only be asked for on Autoscaling (LAKEBASE_ENDPOINT); Provisioned tokens last an hour.',
+        { suggestion: 'Drop --ttl, or configure an Autoscaling endpoint.' },
+      );
+    }
+    return this.mintCredential(scope);
+  }
+
+  private async mintCredential(scope?: CredentialScope): Promise<DatabaseCredential> {
     const api = this.requireApi();
-    if (this.config.mode === 'autoscaling') return api.generateEndpointCredential(await this.endpoint());
+    if (this.config.mode === 'autoscaling') return api.generateEndpointCredential(await this.endpoint(), scope);
     if (!this.instanceName) this.instanceName = await this.findInstanceByHost(this.config.host as string);
-    return api.generateInstanceCredential([parseInstanceName(this.instanceName, 'instance')]);
+    return api.generateInstanceCredential([parseInstanceName(this.instanceName, 'instance')], scope);
   }
 
   private requireApi(): LakebaseApi {

@@ -8,6 +8,9 @@
 import { backoffDelay, monotonicClock, sleep } from '../time.js';
 import { connectionFailureOf } from './connection-failures.js';
 
+/** The `event` field of the log line of each retried login (the CLI prints "waking the endpoint" for it). */
+export const LOGIN_RETRY_EVENT = 'login-retry';
+
 /**
  * Lakebase's answer while its authorization service is not reachable yet ("External authorization failed"): not a
  * connection failure in PostgreSQL's terms, but one that heals like a waking compute.

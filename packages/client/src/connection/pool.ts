@@ -15,10 +15,11 @@ import {
   type ConnectRetryOptions,
   type FailedAttempt,
   isServerClosedConnection,
+  LOGIN_RETRY_EVENT,
   retryClock,
   withLoginRetry,
 } from './login-retry.js';
-import { enforceTransactionPooling } from './pooled-host.js';
+import { enforceTransactionPooling, isPooledConnection, pooledOAuthRefusal } from './pooled-host.js';
 import { routedConnector } from './routes.js';
 import { instrumentPool, type PoolTelemetry } from './telemetry.js';
 
@@ -230,6 +231,13 @@ export class LakebasePool extends pg.Pool {
       signal,
       () => signal.reason as LakebaseError,
     );
+    return this.loginWithRetry(timeoutMs, failedFirst).catch((error: unknown) => {
+      // A pooler that takes no OAuth tokens: the coded error with the fix (a native password role).
+      throw (isPooledConnection(this) && pooledOAuthRefusal(error)) || error;
+    });
+  }
+
+  private loginWithRetry(timeoutMs: number, failedFirst: FailedAttempt | undefined): Promise<pg.PoolClient> {
     return withLoginRetry(() => super.connect(), {
       timeoutMs,
       options: this.connectRetry,
@@ -248,6 +256,7 @@ export class LakebasePool extends pg.Pool {
       onTransient: (error, attempt, delayMs) => {
         this.transientRetries++;
         this.lakebase.log('info', 'login failed transiently (waking endpoint?); retrying', {
+          event: LOGIN_RETRY_EVENT,
           error: (error as Error).message,
           code: (error as { code?: string }).code,
           attempt,

@@ -41,6 +41,28 @@ export function pooledHostUnsupported(reason: string): LakebaseError {
   });
 }
 
+/** A pooler's refusal of an OAuth token login (the emulator's text; Lakebase's own wording is not documented). */
+const POOLED_OAUTH_REFUSED = /oauth.*not supported on the pooled host|pooled host.*(?:oauth|token).*not supported/i;
+
+/**
+ * The coded error for a login the pooled host refused because it does not take OAuth tokens (SQLSTATE 28000 with a
+ * pooler's message), or undefined for any other failure. The fix is a native password role.
+ */
+export function pooledOAuthRefusal(error: unknown): LakebaseError | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== '28000' || typeof message !== 'string' || !POOLED_OAUTH_REFUSED.test(message)) return undefined;
+  return new LakebaseError(
+    'LAKEBASE_POOLED_HOST_UNSUPPORTED',
+    `The pooled host refused an OAuth token login: ${message}`,
+    {
+      suggestion:
+        'Connect to the pooled host as a native password role: `lakebase role create <name> --password --write-env` writes its LAKEBASE_PG_URL to .env.local (put the pooled host in it); or unset LAKEBASE_POOLED to use the direct host with tokens.',
+      cause: error,
+      details: { reason: 'pooled-oauth-refused' },
+    },
+  );
+}
+
 /** Connections of pooled pools (so a checked-out one is recognised without its pool). */
 const pooledClients = new WeakSet<object>();
 /** The pooled hosts' naming on Lakebase and in the emulator (`ep-...-pooler.<domain>`). */

@@ -3,6 +3,7 @@
  * its target, and the libpq environment for a child process (psql, pg_dump, an ORM's migration tool).
  */
 import { LakebaseError } from '../errors.js';
+import type { CredentialScope } from '../workspace/api.js';
 import { type ConnectionTarget, type ConnectorOptions, LakebaseConnector } from './connector.js';
 
 /** A fresh database token, when it expires, and the database it is for. */
@@ -13,10 +14,15 @@ export interface DatabaseToken {
 }
 
 /**
- * Mint (or reuse) a database token for the configured target. No background refresh is left running.
+ * Mint (or reuse) a database token for the configured target. No background refresh is left running. With `scope`
+ * (a TTL, read-only, tables) a new token is minted with those limits (the credential request's `ttl` and `claims`),
+ * which the server enforces at login.
  * @throws LakebaseError `LAKEBASE_CONFIG_INVALID` in static URL mode, which has no token.
  */
-export async function getDatabaseToken(options: ConnectorOptions = {}): Promise<DatabaseToken> {
+export async function getDatabaseToken(
+  options: ConnectorOptions = {},
+  scope?: CredentialScope,
+): Promise<DatabaseToken> {
   return withConnector(options, async (connector) => {
     const credentials = connector.credentials;
     if (!credentials) {
@@ -27,7 +33,7 @@ export async function getDatabaseToken(options: ConnectorOptions = {}): Promise<
       );
     }
     const target = await connector.target();
-    const credential = await credentials.getCredential();
+    const credential = scope ? await connector.scopedCredential(scope) : await credentials.getCredential();
     const token: DatabaseToken = { expiresAt: credential.expiresAt, target } as DatabaseToken;
     Object.defineProperty(token, 'token', { value: credential.token, enumerable: false });
     return token;

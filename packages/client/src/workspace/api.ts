@@ -10,6 +10,8 @@ import {
   type InstanceName,
   type ProjectName,
   type ResourceName,
+  type RoleId,
+  type TableName,
   unsafeSegment,
 } from '../config/names.js';
 import { LakebaseError, registerSecret } from '../errors.js';
@@ -81,6 +83,25 @@ export interface DatabaseCredential {
   readonly role?: string;
 }
 
+/**
+ * What a scoped database token may do (reference 1.3/2.4): a lifetime (`ttl`, Autoscaling: 300 s to 3600 s, checked
+ * by the workspace) and the claims: `READ_ONLY` (the only permission set), optionally on named tables. Naming tables
+ * implies read-only.
+ */
+export interface CredentialScope {
+  ttlSeconds?: number;
+  readOnly?: boolean;
+  tables?: readonly TableName[];
+}
+
+/** The request's `claims` field for `scope`: one READ_ONLY claim, on the tables if any; nothing otherwise. */
+function claimsOf(scope: CredentialScope | undefined): { claims?: unknown[] } {
+  const tables = scope?.tables ?? [];
+  if (!scope?.readOnly && tables.length === 0) return {};
+  const resources = tables.map((table) => ({ table_name: table }));
+  return { claims: [{ permission_set: 'READ_ONLY', ...(resources.length > 0 ? { resources } : {}) }] };
+}
+
 export interface LakebaseApiOptions extends HttpDeps {
   /** `X-Databricks-Workspace-Id` header value, sent when set. */
   workspaceId?: string;
@@ -140,9 +161,11 @@ export class LakebaseApi {
     name: ResourceName,
     body: unknown,
     what: string,
-    options: { collection?: 'branches' | 'endpoints'; query?: Record<string, string> } = {},
+    options: { collection?: 'branches' | 'endpoints' | 'roles'; id?: RoleId; query?: Record<string, string> } = {},
   ): Promise<T> {
-    const collection = options.collection ? `/${options.collection}` : '';
+    const collection = options.collection
+      ? `/${options.collection}${options.id ? `/${encodePath(options.id)}` : ''}`
+      : '';
     const query = options.query ? new URLSearchParams(options.query).toString() : '';
     return this.call<T>(
       method,
@@ -152,23 +175,27 @@ export class LakebaseApi {
     );
   }
 
-  /** `POST /api/2.0/database/credentials` (Provisioned). */
-  async generateInstanceCredential(instanceNames: InstanceName[]): Promise<DatabaseCredential> {
+  /** `POST /api/2.0/database/credentials` (Provisioned); a scope's TTL is not in this API (Autoscaling only). */
+  async generateInstanceCredential(
+    instanceNames: InstanceName[],
+    scope?: CredentialScope,
+  ): Promise<DatabaseCredential> {
     const body = await this.call<{ token?: unknown; expiration_time?: unknown }>(
       'POST',
       '/api/2.0/database/credentials',
-      { request_id: crypto.randomUUID(), instance_names: instanceNames },
+      { request_id: crypto.randomUUID(), instance_names: instanceNames, ...claimsOf(scope) },
       `a database credential for instance '${instanceNames.join(', ')}'`,
     );
     return toCredential(body.token, body.expiration_time);
   }
 
   /** `POST /api/2.0/postgres/credentials` (Autoscaling). */
-  async generateEndpointCredential(endpoint: EndpointName): Promise<DatabaseCredential> {
+  async generateEndpointCredential(endpoint: EndpointName, scope?: CredentialScope): Promise<DatabaseCredential> {
+    const ttl = scope?.ttlSeconds === undefined ? {} : { ttl: `${scope.ttlSeconds}s` };
     const body = await this.call<{ token?: unknown; expire_time?: unknown }>(
       'POST',
       '/api/2.0/postgres/credentials',
-      { endpoint },
+      { endpoint, ...ttl, ...claimsOf(scope) },
       `a database credential for endpoint '${endpoint}'`,
     );
     return toCredential(body.token, body.expire_time);

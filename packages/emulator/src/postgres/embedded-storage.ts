@@ -157,8 +157,16 @@ export class EmbeddedPostgresStorage implements SessionStorage {
     return this.relay.dropDatabase(name);
   }
 
-  createRole(role: string, database: string, login: boolean): Promise<void> {
-    return this.relay.createRole(role, database, login);
+  createRole(role: string, database: string, login: boolean, adminRole?: string): Promise<void> {
+    return this.relay.createRole(role, database, login, adminRole);
+  }
+
+  addSuperuserMember(role: string): Promise<void> {
+    return this.relay.addSuperuserMember(role);
+  }
+
+  roleVerifier(role: string): Promise<string | undefined> {
+    return this.relay.roleVerifier(role);
   }
 
   roleExists(role: string): Promise<boolean> {

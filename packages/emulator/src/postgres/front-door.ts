@@ -210,6 +210,8 @@ async function login(
         params: packet.params,
         pending,
         ...(decision.readOnly ? { readOnly: true } : {}),
+        ...(decision.nativePassword ? { password } : {}),
+        ...(decision.tables ? { tables: decision.tables } : {}),
       },
       stream,
     );

@@ -117,6 +117,13 @@ export class PgliteStorage implements SessionStorage {
         'read-only endpoints are not modelled with --storage pglite; use the default storage',
       );
     }
+    if (request.tables) {
+      // Running it as the identity would give a table-scoped token everything the identity may read.
+      throw new StorageError(
+        '0A000',
+        'table-scoped tokens are not modelled with --storage pglite; use the default storage',
+      );
+    }
     let db: PgliteDatabase;
     try {
       db = await this.database(request.database);

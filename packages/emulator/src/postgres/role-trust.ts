@@ -27,20 +27,45 @@ export function assertAssignableRole(role: string): void {
   }
 }
 
-/** Makes `databricks_superuser` (NOLOGIN) if missing; a concurrent maker winning is fine. */
+/** What `databricks_superuser` inherits on Lakebase: read and write every table, and the monitoring views. */
+export const SUPERUSER_INHERITS = ['pg_read_all_data', 'pg_write_all_data', 'pg_monitor'] as const;
+
+/** The attributes Lakebase gives the owner's role (besides LOGIN and the databricks_superuser membership). */
+export const OWNER_ATTRIBUTES = ['CREATEDB', 'CREATEROLE', 'BYPASSRLS'] as const;
+
+/**
+ * Makes `databricks_superuser` (NOLOGIN) if missing, a member of {@link SUPERUSER_INHERITS} (idempotent; a concurrent
+ * maker winning is fine).
+ */
 export async function ensureSuperuserRole(admin: pg.Pool): Promise<void> {
   const found = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [SUPERUSER_ROLE]);
-  if (found.rowCount) return;
+  if (!found.rowCount) {
+    try {
+      await admin.query(`CREATE ROLE ${quoteIdent(SUPERUSER_ROLE)} NOLOGIN`);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== '42710' && code !== '23505' && code !== 'XX000') throw err;
+    }
+  }
   try {
-    await admin.query(`CREATE ROLE ${quoteIdent(SUPERUSER_ROLE)} NOLOGIN`);
+    await admin.query(`GRANT ${SUPERUSER_INHERITS.join(', ')} TO ${quoteIdent(SUPERUSER_ROLE)}`);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== '42710' && code !== '23505' && code !== 'XX000') throw err;
+    if ((err as { code?: string }).code !== 'XX000') throw err; // "tuple concurrently updated": the other one made it
   }
 }
 
-/** Makes `role` a member of `databricks_superuser` (the owner; idempotent). */
+/**
+ * Makes `role` (the owner) a member of `databricks_superuser` with Lakebase's owner attributes (idempotent):
+ * CREATEDB, CREATEROLE and BYPASSRLS, so it creates roles and databases and row-level security does not hold it.
+ */
 export async function grantSuperuser(admin: pg.Pool, role: string): Promise<void> {
+  await grantSuperuserMembership(admin, role);
+  await admin.query(`ALTER ROLE ${quoteIdent(role)} WITH ${OWNER_ATTRIBUTES.join(' ')}`);
+}
+
+/** Makes `role` a member of `databricks_superuser` only (the roles API's `membership_roles`; idempotent). */
+export async function grantSuperuserMembership(admin: pg.Pool, role: string): Promise<void> {
+  assertAssignableRole(role);
   await admin.query(`GRANT ${quoteIdent(SUPERUSER_ROLE)} TO ${quoteIdent(role)}`);
 }
 

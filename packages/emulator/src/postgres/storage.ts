@@ -13,6 +13,16 @@ export interface SessionRequest {
   readOnly?: boolean;
   /** Bytes the client sent after its password message, if any; storage must treat them as the first input. */
   pending?: Buffer;
+  /**
+   * A native password role's own password, already checked against its verifier: the session logs in with it and
+   * the role is not provisioned (it is the owner's to manage). Never log it.
+   */
+  password?: string;
+  /**
+   * A table-scoped token's tables (`schema.table`): the session runs as a derived role that may only SELECT these
+   * (role-scoped.ts), not as `role` itself.
+   */
+  tables?: string[];
 }
 
 /** A session storage has taken over. */
@@ -45,8 +55,15 @@ export interface SessionStorage {
   /** Branch copies (see {@link BranchDataStorage}). */
   copyDatabase(source: string, target: string): Promise<void>;
   dropDatabase(name: string): Promise<void>;
-  /** Makes a role (LOGIN, or NOLOGIN for a group) with an app role's grants on `database`, before any login. */
-  createRole?(role: string, database: string, login: boolean): Promise<void>;
+  /**
+   * Makes a role (LOGIN, or NOLOGIN for a group or NO_LOGIN role) with an app role's grants on `database`, before any
+   * login; `adminRole` gets ADMIN OPTION on it (the owner, for a native password role it sets the password of).
+   */
+  createRole?(role: string, database: string, login: boolean, adminRole?: string): Promise<void>;
+  /** Makes an existing role a member of `databricks_superuser` (and nothing more). */
+  addSuperuserMember?(role: string): Promise<void>;
+  /** The role's password verifier from the catalog (`SCRAM-SHA-256$...`), undefined when it has none. */
+  roleVerifier?(role: string): Promise<string | undefined>;
   /** Whether the role exists in storage (one made in SQL with `databricks_create_role`). */
   roleExists?(role: string): Promise<boolean>;
   /** Makes `role` (the owner) exist and be a member of `databricks_superuser`, who alone may create roles. */

@@ -3,8 +3,17 @@ import type { Duplex } from 'node:stream';
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
+import { makeApiRole, roleVerifier } from './role-api.js';
 import { installRoleFunctions } from './role-functions.js';
-import { adoptRole, assertAssignableRole, ensureSuperuserRole, grantSuperuser, markRole } from './role-trust.js';
+import { ScopedRoles } from './role-scoped.js';
+import {
+  adoptRole,
+  assertAssignableRole,
+  ensureSuperuserRole,
+  grantSuperuser,
+  grantSuperuserMembership,
+  markRole,
+} from './role-trust.js';
 import {
   type Logger,
   roleGrantsSql,
@@ -73,6 +82,8 @@ export class UpstreamStorage implements SessionStorage {
   private readonly passwordKey: string;
   private closing = false;
   private readonly ownsServer: boolean;
+  /** Derived roles of table-scoped tokens. */
+  private readonly scoped = new ScopedRoles();
 
   constructor(options: UpstreamStorageOptions) {
     this.ownsServer = options.ownsServer ?? false;
@@ -214,14 +225,20 @@ export class UpstreamStorage implements SessionStorage {
     await this.once(this.functions, upstream, () => installRoleFunctions(this.pool(upstream)));
   }
 
-  /** A role made through the roles API: a login role is provisioned; a group role is a NOLOGIN role. */
-  async createRole(role: string, database: string, login: boolean): Promise<void> {
-    if (login) return this.provision(role, database);
-    assertAssignableRole(role);
-    const pool = this.pool(this.admin.database);
+  /**
+   * A role made through the roles API: a login role is provisioned; a group or NO_LOGIN role is a NOLOGIN role. With
+   * `adminRole`, a native password role: LOGIN with no password until that role (the owner) sets one with `ALTER ROLE
+   * ... PASSWORD`, for which it gets ADMIN OPTION on it, as a CREATEROLE creator does in PostgreSQL 16+.
+   */
+  async createRole(role: string, database: string, login: boolean, adminRole?: string): Promise<void> {
+    if (login && !adminRole) return this.provision(role, database);
     await this.ensureSuperuserRole();
-    const created = await ignoreCode(pool.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`), '42710', '23505');
-    await (created ? markRole(pool, role) : adoptRole(pool, role, this.logger));
+    const admin = adminRole === this.admin.user ? undefined : adminRole;
+    await makeApiRole(this.pool(this.admin.database), role, login, admin, this.logger);
+  }
+
+  roleVerifier(role: string): Promise<string | undefined> {
+    return roleVerifier(this.pool(this.admin.database), role);
   }
 
   /** Lakebase's `databricks_superuser` (NOLOGIN), made once per process; the owner's membership comes from below. */
@@ -234,6 +251,12 @@ export class UpstreamStorage implements SessionStorage {
     await this.provision(role, database);
     if (role === this.admin.user) return;
     await this.once(this.superusers, role, () => grantSuperuser(this.pool(this.admin.database), role));
+  }
+
+  /** Makes an existing role a member of `databricks_superuser` (the roles API's `membership_roles`). */
+  async addSuperuserMember(role: string): Promise<void> {
+    await this.ensureSuperuserRole();
+    await grantSuperuserMembership(this.pool(this.admin.database), role);
   }
 
   async roleExists(role: string): Promise<boolean> {
@@ -256,8 +279,21 @@ export class UpstreamStorage implements SessionStorage {
       );
     }
     const database = this.upstreamDatabase(request.database);
+    let role = request.role;
     try {
-      await this.provision(request.role, request.database);
+      // A native password role is the owner's to manage: only its database is made; its password is its own.
+      if (request.password !== undefined) await this.ensureDatabase(database);
+      else await this.provision(request.role, request.database);
+      if (request.tables) {
+        const admin = this.pool(database);
+        role = await this.scoped.ensure(
+          admin,
+          request.role,
+          database,
+          request.tables,
+          (r) => this.rolePassword(r) ?? '',
+        );
+      }
     } catch (err) {
       const code = (err as { code?: string }).code;
       this.logger.error('upstream provisioning failed', { role: request.role, database, error: String(err) });
@@ -269,11 +305,11 @@ export class UpstreamStorage implements SessionStorage {
 
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.params)) if (!k.startsWith('_pq_.')) params[k] = v;
-    params.user = request.role;
+    params.user = role;
     params.database = database;
     const target = route?.target ?? this.target;
     await route?.ready();
-    const upstream = await connectUpstream(target, params, this.rolePassword(request.role));
+    const upstream = await connectUpstream(target, params, request.password ?? this.rolePassword(role));
     if (client.destroyed || this.closing) {
       // The client gave up (or we are shutting down) while the upstream backend was starting: do not leak it.
       upstream.socket.destroy();

@@ -31,6 +31,11 @@ export interface WorkspaceOptions {
   operationDelayMs?: number;
   /** Injectable clock (ms since epoch) for token expiry and state transitions. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Whether the pooled hosts accept OAuth (database token) logins. `refuse` models a pooler that only takes native
+   * password roles: a token login there is FATAL 28000. Default `allow`. Changeable later with `setPooledOAuth`.
+   */
+  pooledOAuth?: 'allow' | 'refuse';
 }
 
 /** A fake Databricks workspace with Lakebase: identities, resources, token minting and the login verdict. */
@@ -76,6 +81,8 @@ export interface Workspace extends LoginAuthority {
   ): Promise<{ token: string; expiresAt: Date }>;
   /** Changes the lifetime of tokens minted from now on. */
   setTokenTtl(seconds: number): void;
+  /** Whether pooled hosts accept OAuth token logins from now on (see {@link WorkspaceOptions.pooledOAuth}). */
+  setPooledOAuth(mode: 'allow' | 'refuse'): void;
   /**
    * Forces an instance's state. The state is pinned until changed again (a forced STARTING does not complete on its
    * own). Also accepts an Autoscaling endpoint name: STOPPED disables it, STARTING shows INIT, AVAILABLE is ACTIVE.

@@ -22,7 +22,7 @@ import {
   type StateDocument,
   saveState,
 } from './model/state.js';
-import { type DatabaseTokenClaims, TokenSigner } from './model/tokens.js';
+import { type DatabaseTokenClaims, type TokenScope, TokenSigner } from './model/tokens.js';
 import { issueUserToken } from './model/users.js';
 import {
   type ForcedInstanceState,
@@ -51,6 +51,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const signer = await TokenSigner.open(options.dataDir, state.workspaceId);
   const workspace = new WorkspaceImpl(options.dataDir, settings, state, signer, options.now ?? Date.now);
   workspace.setTokenTtl(options.tokenTtlSeconds ?? 3600);
+  workspace.setPooledOAuth(options.pooledOAuth ?? 'allow');
   workspace.ensureDefaults();
   return workspace;
 }
@@ -67,6 +68,8 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
   readonly roles: RoleRegistry;
   private baseUrl: string | undefined;
   private tokenTtl = 3600;
+  /** Whether pooled hosts take OAuth token logins (see `WorkspaceOptions.pooledOAuth`). */
+  pooledOAuth: 'allow' | 'refuse' = 'allow';
   private counters: Omit<WorkspaceStats, 'unknownEndpoints'> = {
     credentialRequests: { provisioned: 0, autoscaling: 0, total: 0, failedByInjection: 0 },
     oauthTokensIssued: 0,
@@ -97,6 +100,7 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
     // A state file from before roles: every identity in it keeps the role it could log in with.
     if (this.roles.unset) for (const identity of this.state.identities) this.recordRole(identity);
     this.addUser(this.settings.userName);
+    this.roles.markOwner(this.settings.userName);
     if (!this.state.identities.some((i) => i.kind === 'service_principal')) {
       const clientId = randomUUID();
       this.state.identities.push({
@@ -254,14 +258,21 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
     userName: string,
     resources: ResourceRef[],
     ttlSeconds?: number,
+    scope?: TokenScope,
   ): Promise<{ token: string; expiresAt: Date }> {
     const ttl = ttlSeconds ?? this.tokenTtl;
     if (!(ttl > 0)) throw new RangeError(`token TTL must be > 0 seconds, got ${ttl}`);
-    return this.signer.signDatabaseToken(userName, resources, ttl, this.now());
+    return this.signer.signDatabaseToken(userName, resources, ttl, this.now(), scope);
   }
 
   verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined> {
     return this.signer.verifyDatabaseToken(token, this.now());
+  }
+
+  setPooledOAuth(mode: 'allow' | 'refuse'): void {
+    if (mode !== 'allow' && mode !== 'refuse')
+      throw new RangeError(`pooled OAuth must be allow or refuse, got '${mode}'`);
+    this.pooledOAuth = mode;
   }
 
   setTokenTtl(seconds: number): void {

@@ -13,6 +13,7 @@ import type { InstanceModel } from '../model/provisioned.js';
 import type { RoleRegistry } from '../model/roles.js';
 import type { IdentityRecord } from '../model/state.js';
 import type { WorkspaceStats } from '../model/stats.js';
+import type { TokenScope } from '../model/tokens.js';
 
 export interface ApiWorkspace {
   readonly workspaceId: string;
@@ -39,6 +40,7 @@ export interface ApiWorkspace {
     userName: string,
     resources: ResourceRef[],
     ttlSeconds?: number,
+    scope?: TokenScope,
   ): Promise<{ token: string; expiresAt: Date }>;
   setInstanceState(name: string, state: ForcedInstanceState): void;
   setTokenTtl(seconds: number): void;

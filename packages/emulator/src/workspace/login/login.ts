@@ -1,3 +1,4 @@
+import { verifyScramSha256 } from '@lakebase-kit/client/toolkit';
 import type { LoginDecision, LoginRequest, ResourceRef } from '../../contracts.js';
 import type { AutoscalingModel } from '../model/autoscaling.js';
 import { endpointName } from '../model/autoscaling-records.js';
@@ -12,17 +13,26 @@ export type LoginRefusal = Extract<LoginDecision, { ok: false }> & { detail?: st
 
 const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
+/** What a pooled host that refuses OAuth logins answers (28000); the client recognises it by this text. */
+export const POOLED_OAUTH_REFUSAL =
+  'OAuth token authentication is not supported on the pooled host; connect with a native Postgres password role';
+
 /** What the login verdict reads from the workspace: identities, roles, resources and the token check. */
 export interface LoginWorkspace {
   readonly state: Pick<StateDocument, 'instances' | 'endpoints'>;
   readonly instances: Pick<InstanceModel, 'find' | 'host' | 'state'>;
-  readonly autoscaling: Pick<AutoscalingModel, 'findEndpoint' | 'endpointHost' | 'endpointState' | 'storageDatabase'>;
-  readonly roles: Pick<RoleRegistry, 'canLogIn'>;
+  readonly autoscaling: Pick<
+    AutoscalingModel,
+    'findEndpoint' | 'endpointHost' | 'endpointState' | 'storageDatabase' | 'compute'
+  >;
+  readonly roles: Pick<RoleRegistry, 'canLogIn' | 'find' | 'verifier'>;
   readonly databases: readonly string[];
   /** The host name of the default instance and endpoint. */
   readonly pgHost: string;
   readonly instanceName: string;
   readonly endpointName: string;
+  /** Whether pooled hosts take OAuth token logins. */
+  readonly pooledOAuth: 'allow' | 'refuse';
   identityByUserName(userName: string): IdentityRecord | undefined;
   verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined>;
 }
@@ -34,6 +44,10 @@ export interface LoginWorkspace {
  */
 export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest): Promise<LoginDecision> {
   const { user, database, password } = request;
+  const record = ws.roles.find(user);
+  // Roles that are not a Databricks identity's: NO_LOGIN never logs in; a native role logs in with its password only.
+  if (record?.authMethod === 'NO_LOGIN') return refuse('28000', `role "${user}" is not permitted to log in`);
+  if (record?.authMethod === 'PG_PASSWORD_SCRAM_SHA_256') return nativeLogin(ws, request);
   const identity = ws.identityByUserName(user);
   if (!identity) return refuse('28000', `role "${user}" does not exist`);
   // A Databricks identity still needs its PostgreSQL role (roles API or databricks_create_role), as on Lakebase.
@@ -51,7 +65,41 @@ export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest):
     claims.resources.some((r) => r.kind === candidate.kind && r.name === candidate.name),
   );
   if (!resource) return badPassword;
+  // A pooler that authenticates only native password roles (the emulator's `pooledOAuth: 'refuse'`).
+  if (route?.pooled && ws.pooledOAuth === 'refuse') return refuse('28000', POOLED_OAUTH_REFUSAL);
+  const decision = admit(ws, request, route, resource);
+  // A scoped token (claims READ_ONLY): on named tables, a derived role that may read only them; else a read-only
+  // session (the hot standby), which the session cannot make writable.
+  if (decision.ok && claims.scope?.tables) decision.tables = claims.scope.tables;
+  else if (decision.ok && claims.scope) decision.readOnly = true;
+  return decision;
+}
 
+/**
+ * A native password role (PG_PASSWORD_SCRAM_SHA_256): the password must match the SCRAM verifier the owner set in
+ * storage (`ALTER ROLE ... PASSWORD`); a database token is not a password here. It reaches whatever the host serves.
+ */
+async function nativeLogin(ws: LoginWorkspace, request: LoginRequest): Promise<LoginDecision> {
+  const { user, database, password } = request;
+  if (!ws.databases.includes(database)) return refuse('3D000', `database "${database}" does not exist`);
+  if (!verifyScramSha256(password, await ws.roles.verifier(user))) {
+    return refuse('28P01', `password authentication failed for user "${user}"`);
+  }
+  const route = routeOf(ws, request.serverName);
+  const resource = (route?.resources ?? resourcesServedAt(ws, request.serverName))[0];
+  if (!resource) return refuse('28P01', `password authentication failed for user "${user}"`);
+  const decision = admit(ws, request, route, resource);
+  if (decision.ok) decision.nativePassword = true;
+  return decision;
+}
+
+/** The verdict once the login is proven: the resource must be available; then where the session runs. */
+function admit(
+  ws: LoginWorkspace,
+  request: LoginRequest,
+  route: HostRoute | undefined,
+  resource: ResourceRef,
+): LoginDecision {
   const unavailable = unavailableState(ws, route ? { kind: 'endpoint', name: endpointName(route.serving) } : resource);
   if (unavailable) {
     const refusal: LoginRefusal = {
@@ -68,8 +116,13 @@ export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest):
     : resource.kind === 'endpoint'
       ? ws.autoscaling.findEndpoint(resource.name)
       : undefined;
-  const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, database) : database;
-  const decision: LoginDecision = { ok: true, role: user, database: stored, resource };
+  // A suspended endpoint wakes on this login; until it is up, logins are refused as a starting server refuses them.
+  if (endpoint && ws.autoscaling.compute.wakeForLogin(endpoint)) {
+    const waking: LoginRefusal = { ok: false, sqlstate: '57P03', message: 'the database system is starting up' };
+    return waking;
+  }
+  const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, request.database) : request.database;
+  const decision: LoginDecision = { ok: true, role: request.user, database: stored, resource };
   if (route?.readOnly) decision.readOnly = true;
   if (route?.pooled) decision.pooled = true;
   return decision;

@@ -131,8 +131,11 @@ export class AutoscalingJson {
         ...(state === 'INIT' && !endpoint.pinnedInit ? { pending_state: 'ACTIVE' } : {}),
         autoscaling_limit_min_cu: endpoint.minCu,
         autoscaling_limit_max_cu: endpoint.maxCu,
-        suspend_timeout_duration: endpoint.suspendTimeoutDuration,
+        ...(endpoint.noSuspension
+          ? { no_suspension: true }
+          : { suspend_timeout_duration: endpoint.suspendTimeoutDuration }),
         disabled: endpoint.disabled,
+        ...(endpoint.lastActiveAt !== undefined ? { last_active_time: rfc3339(endpoint.lastActiveAt) } : {}),
         settings: { pg_settings: {} },
         group: { min: 1, max: 1, enable_readable_secondaries: false },
         hosts: endpointHosts(this.model.endpointHost(endpoint), endpoint, this.ctx.state.endpoints),

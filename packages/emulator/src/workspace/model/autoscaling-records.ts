@@ -1,5 +1,5 @@
 /** Validation and record construction for the Autoscaling model (kept apart so the model reads as behaviour). */
-import { RESOURCE_ID_PATTERN } from '@lakebase-kit/client/toolkit';
+import { COMPUTE_SIZES, MAX_COMPUTE_SPREAD, RESOURCE_ID_PATTERN, SUSPEND_RANGE } from '@lakebase-kit/client/toolkit';
 import { invalidParameter, patternMismatch, requiredField } from './api-error.js';
 import { type BranchRecord, type EndpointRecord, type ProjectRecord, randomUUID } from './state.js';
 
@@ -28,6 +28,7 @@ export interface EndpointSizing {
   autoscaling_limit_min_cu?: number;
   autoscaling_limit_max_cu?: number;
   suspend_timeout_duration?: string;
+  no_suspension?: boolean;
 }
 
 /** Create-branch body. */
@@ -75,13 +76,14 @@ export function checkDuration(field: string, value: string, minSeconds: number, 
 export function checkSizing(input: EndpointSizing): ProjectRecord['defaultEndpointSettings'] {
   const minCu = input.autoscaling_limit_min_cu ?? 1;
   const maxCu = input.autoscaling_limit_max_cu ?? Math.max(1, minCu);
-  if (!(minCu >= 0.5) || !(maxCu >= minCu) || maxCu > 64 || maxCu - minCu > 16) {
+  const sizes = COMPUTE_SIZES;
+  if (!sizes.includes(minCu) || !sizes.includes(maxCu) || maxCu < minCu || maxCu - minCu > MAX_COMPUTE_SPREAD) {
     throw invalidParameter(
-      `Invalid autoscaling limits min ${minCu} CU, max ${maxCu} CU: need 0.5 <= min <= max <= 64 and max - min <= 16.`,
+      `Invalid autoscaling limits min ${minCu} CU, max ${maxCu} CU: each one of 0.5, 1-16, 24, 28, 32; min <= max; max - min <= ${MAX_COMPUTE_SPREAD}.`,
     );
   }
   const suspend = input.suspend_timeout_duration ?? '86400s';
-  checkDuration('suspend_timeout_duration', suspend, 60, 604_800);
+  checkDuration('suspend_timeout_duration', suspend, SUSPEND_RANGE.min, SUSPEND_RANGE.max);
   return { minCu, maxCu, suspendTimeoutDuration: suspend };
 }
 

@@ -17,6 +17,7 @@ import {
 } from './autoscaling-records.js';
 import { BranchData, expiryFrom, refusePointInTime } from './branches.js';
 import type { ModelContext } from './context.js';
+import { EndpointCompute } from './endpoint-compute.js';
 import { paginate } from './pagination.js';
 import {
   type BranchRecord,
@@ -35,8 +36,11 @@ export class AutoscalingModel {
   readonly data: BranchData;
   /** The records as the API answers them. */
   readonly json: AutoscalingJson;
+  /** Compute settings and scale to zero. */
+  readonly compute: EndpointCompute;
 
   constructor(private readonly ctx: ModelContext) {
+    this.compute = new EndpointCompute(ctx);
     this.data = new BranchData(ctx);
     this.json = new AutoscalingJson(this, ctx);
   }
@@ -249,6 +253,7 @@ export class AutoscalingModel {
     const readyAt = now + this.ctx.settings.operationDelayMs;
     const endpoint = newEndpoint(projectId, branchId, endpointId, now, readyAt, type, sizing);
     endpoint.disabled = input.spec?.disabled ?? false;
+    if (input.spec?.no_suspension) endpoint.noSuspension = true;
     this.ctx.state.endpoints.push(endpoint);
     return this.record('endpoint', endpointName(endpoint), readyAt);
   }
@@ -285,6 +290,11 @@ export class AutoscalingModel {
     if (branch.isProtected) throw new ApiError(400, 'BAD_REQUEST', 'cannot delete protected branch');
     this.removeBranch(branch);
     return this.record('branch', branchName(branch), doneAt, true);
+  }
+
+  /** The Operation of an endpoint update (done at once: settings apply without a restart). */
+  endpointUpdated(endpoint: EndpointRecord): OperationRecord {
+    return this.record('endpoint', endpointName(endpoint), this.ctx.now());
   }
 
   /** Deletes an endpoint. */
@@ -348,9 +358,9 @@ export class AutoscalingModel {
 
   // ---- state -----------------------------------------------------------------------------------------------------
 
-  /** `INIT` while being created or forced, `IDLE` when disabled, else `ACTIVE`. */
+  /** `INIT` while being created or forced, `IDLE` when disabled or suspended (scaled to zero), else `ACTIVE`. */
   endpointState(endpoint: EndpointRecord): 'INIT' | 'ACTIVE' | 'IDLE' {
-    if (endpoint.disabled) return 'IDLE';
+    if (endpoint.disabled || this.compute.suspended(endpoint)) return 'IDLE';
     if (endpoint.pinnedInit || this.ctx.now() < endpoint.readyAt) return 'INIT';
     if (this.branchCopying(endpoint)) return 'INIT';
     return 'ACTIVE';

@@ -5,13 +5,19 @@ import type { StateDocument } from './state.js';
 export type RoleIdentityType = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP' | 'PG_ONLY';
 const IDENTITY_TYPES: readonly RoleIdentityType[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP', 'PG_ONLY'];
 
+/** How a role logs in: with database tokens (OAuth), its own SCRAM password, or not at all. */
+export type RoleAuthMethod = 'LAKEBASE_OAUTH_V1' | 'PG_PASSWORD_SCRAM_SHA_256' | 'NO_LOGIN';
+const AUTH_METHODS: readonly RoleAuthMethod[] = ['LAKEBASE_OAUTH_V1', 'PG_PASSWORD_SCRAM_SHA_256', 'NO_LOGIN'];
+
 /** A role the workspace made (roles API, `databricks_create_role`, or an identity's default role). */
 export interface RoleRecord {
   postgresRole: string;
   identityType: RoleIdentityType;
-  authMethod: 'LAKEBASE_OAUTH_V1' | 'PG_PASSWORD_SCRAM_SHA_256' | 'NO_LOGIN';
+  authMethod: RoleAuthMethod;
   createTime: number;
   membershipRoles: string[];
+  /** The owner's role: CREATEDB, CREATEROLE and BYPASSRLS (as storage makes it); others have none. */
+  owner?: boolean;
 }
 
 /**
@@ -20,8 +26,12 @@ export interface RoleRecord {
  * SQL with `databricks_create_role` is found at login.
  */
 export interface RoleStore {
-  create(role: string, identityType: RoleIdentityType): Promise<void>;
+  create(role: string, identityType: RoleIdentityType, authMethod: RoleAuthMethod): Promise<void>;
   exists(role: string): Promise<boolean>;
+  /** The role's SCRAM verifier in storage (a native password role's), undefined when it has none. */
+  verifier?(role: string): Promise<string | undefined>;
+  /** Makes the role a member of `databricks_superuser` in storage. */
+  addSuperuserMember?(role: string): Promise<void>;
 }
 
 /**
@@ -81,8 +91,26 @@ export class RoleRegistry {
     return record;
   }
 
-  /** The roles API: a new role, made in storage now. 400 when it exists, as Lakebase answers. */
-  async create(postgresRole: unknown, identityType: unknown, membershipRoles: string[] = []): Promise<RoleRecord> {
+  /** Records the owner's role as Lakebase reports it: a databricks_superuser member with the owner attributes. */
+  markOwner(postgresRole: string): void {
+    const record = this.find(postgresRole);
+    if (!record || record.owner) return;
+    record.owner = true;
+    if (!record.membershipRoles.includes('DATABRICKS_SUPERUSER')) record.membershipRoles.push('DATABRICKS_SUPERUSER');
+    this.persist();
+  }
+
+  /**
+   * The roles API: a new role, made in storage now. 400 when it exists, as Lakebase answers. A Databricks identity
+   * (USER, SERVICE_PRINCIPAL) logs in with tokens, a GROUP does not log in; a plain role (PG_ONLY) has a SCRAM
+   * password (set by the owner with `ALTER ROLE ... PASSWORD`) or NO_LOGIN.
+   */
+  async create(
+    postgresRole: unknown,
+    identityType: unknown,
+    membershipRoles: string[] = [],
+    authMethod?: unknown,
+  ): Promise<RoleRecord> {
     if (typeof postgresRole !== 'string' || postgresRole.length === 0 || postgresRole.length > 63) {
       throw new ApiError(
         400,
@@ -94,6 +122,7 @@ export class RoleRegistry {
     if (!IDENTITY_TYPES.includes(type)) {
       throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `identity_type must be one of ${IDENTITY_TYPES.join(', ')}.`);
     }
+    const auth = authMethodFor(type, authMethod);
     // databricks_superuser exists on every Lakebase branch; pg_ names are PostgreSQL's own.
     if (this.find(postgresRole) || postgresRole === 'databricks_superuser') {
       throw new ApiError(400, 'BAD_REQUEST', 'role with that name already exists');
@@ -101,23 +130,30 @@ export class RoleRegistry {
     if (postgresRole.startsWith('pg_')) {
       throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'Role names starting with "pg_" are reserved.');
     }
-    await this.inStorage(postgresRole, type);
+    await this.inStorage(postgresRole, type, auth);
+    if (membershipRoles.includes('DATABRICKS_SUPERUSER')) await this.store?.addSuperuserMember?.(postgresRole);
     const record = this.record(postgresRole, type);
     record.membershipRoles = membershipRoles;
+    record.authMethod = auth;
     this.persist();
     return record;
+  }
+
+  /** A native password role's SCRAM verifier, from storage. */
+  async verifier(postgresRole: string): Promise<string | undefined> {
+    return this.store?.verifier?.(postgresRole);
   }
 
   /** Makes a recorded role exist in storage now (idempotent), so grants to it work before its first login. */
   async materialize(postgresRole: string): Promise<void> {
     const record = this.get(postgresRole);
-    await this.inStorage(postgresRole, record.identityType);
+    await this.inStorage(postgresRole, record.identityType, record.authMethod);
   }
 
-  private inStorage(postgresRole: string, type: RoleIdentityType): Promise<void> {
+  private inStorage(postgresRole: string, type: RoleIdentityType, auth: RoleAuthMethod): Promise<void> {
     const store = this.store;
     if (!store) return Promise.resolve();
-    const done = this.queue.then(() => store.create(postgresRole, type));
+    const done = this.queue.then(() => store.create(postgresRole, type, auth));
     this.queue = done.catch(() => {});
     return done;
   }
@@ -146,6 +182,37 @@ export class RoleRegistry {
   }
 }
 
+/** The auth method of a new role: asked for (checked against its identity type) or the type's default. */
+function authMethodFor(type: RoleIdentityType, asked: unknown): RoleAuthMethod {
+  const fallback: RoleAuthMethod =
+    type === 'GROUP' ? 'NO_LOGIN' : type === 'PG_ONLY' ? 'PG_PASSWORD_SCRAM_SHA_256' : 'LAKEBASE_OAUTH_V1';
+  if (asked === undefined || asked === null || asked === '') return fallback;
+  if (!AUTH_METHODS.includes(asked as RoleAuthMethod)) {
+    throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `auth_method must be one of ${AUTH_METHODS.join(', ')}.`);
+  }
+  const auth = asked as RoleAuthMethod;
+  if (auth === 'LAKEBASE_OAUTH_V1' && type === 'PG_ONLY') {
+    throw new ApiError(
+      400,
+      'INVALID_PARAMETER_VALUE',
+      'auth_method LAKEBASE_OAUTH_V1 needs a Databricks identity_type.',
+    );
+  }
+  if (auth === 'PG_PASSWORD_SCRAM_SHA_256' && type !== 'PG_ONLY') {
+    throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'auth_method PG_PASSWORD_SCRAM_SHA_256 is for PG_ONLY roles.');
+  }
+  if (type === 'GROUP' && auth !== 'NO_LOGIN') {
+    throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'A GROUP role cannot log in: use auth_method NO_LOGIN.');
+  }
+  return auth;
+}
+
+/** The role attributes the APIs report: the owner's three, or none. */
+function attributesOf(role: RoleRecord): { bypassrls: boolean; createdb: boolean; createrole: boolean } {
+  const owner = role.owner === true;
+  return { bypassrls: owner, createdb: owner, createrole: owner };
+}
+
 /** Provisioned `DatabaseInstanceRole` (reference 1.2). */
 export function instanceRoleJson(role: RoleRecord, instanceName: string): Record<string, unknown> {
   return {
@@ -153,8 +220,8 @@ export function instanceRoleJson(role: RoleRecord, instanceName: string): Record
     instance_name: instanceName,
     identity_type: role.identityType,
     ...(role.membershipRoles.includes('DATABRICKS_SUPERUSER') ? { membership_role: 'DATABRICKS_SUPERUSER' } : {}),
-    attributes: { bypassrls: false, createdb: false, createrole: false },
-    effective_attributes: { bypassrls: false, createdb: false, createrole: false },
+    attributes: attributesOf(role),
+    effective_attributes: attributesOf(role),
   };
 }
 
@@ -166,7 +233,7 @@ export function branchRoleJson(role: RoleRecord, branch: string): Record<string,
     identity_type: role.identityType,
     auth_method: role.authMethod,
     membership_roles: role.membershipRoles,
-    attributes: { bypassrls: false, createdb: false, createrole: false },
+    attributes: attributesOf(role),
   };
   const created = new Date(role.createTime).toISOString();
   return {

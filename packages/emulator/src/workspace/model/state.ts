@@ -89,6 +89,12 @@ export interface EndpointRecord {
   readyAt: number;
   /** Forced INIT that does not complete on its own (test knob). */
   pinnedInit: boolean;
+  /** Scale to zero off (`no_suspension`): never suspended for idleness. */
+  noSuspension?: boolean;
+  /** The last login that reached it (workspace clock, ms). */
+  lastActiveAt?: number;
+  /** Suspended (scaled to zero) since then, until a login wakes it. */
+  suspendedAt?: number;
 }
 
 /** A long-running operation; its `response` is rendered from the resource when polled. */

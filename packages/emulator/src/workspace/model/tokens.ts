@@ -38,11 +38,22 @@ export interface AccessTokenClaims {
   exp: number | undefined;
 }
 
+/**
+ * What a credential request's `claims` ask for (permission set `READ_ONLY`): a read-only session, optionally limited
+ * to named tables (`schema.table`).
+ */
+export interface TokenScope {
+  readOnly: true;
+  tables?: string[];
+}
+
 /** What a verified database token says. */
 export interface DatabaseTokenClaims {
   sub: string;
   exp: number;
   resources: ResourceRef[];
+  /** Present when the token was minted with claims: the session is read-only (and table-limited). */
+  scope?: TokenScope;
 }
 
 /**
@@ -116,6 +127,7 @@ export class TokenSigner {
     resources: ResourceRef[],
     ttlSeconds: number,
     nowMs: number,
+    scope?: TokenScope,
   ): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(nowMs / 1000);
     const exp = Math.ceil((nowMs + ttlSeconds * 1000) / 1000);
@@ -124,6 +136,8 @@ export class TokenSigner {
     const claims: JWTPayload = {};
     if (instanceNames.length > 0) claims.instance_names = instanceNames;
     if (endpoints.length > 0) claims.endpoints = endpoints;
+    if (scope) claims.permission_set = 'READ_ONLY';
+    if (scope?.tables) claims.tables = scope.tables;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: ALG, kid: this.databaseKey.kid, typ: 'JWT' })
       .setSubject(sub)
@@ -149,7 +163,13 @@ export class TokenSigner {
         ...stringArray(payload.instance_names).map((name) => ({ kind: 'instance' as const, name })),
         ...stringArray(payload.endpoints).map((name) => ({ kind: 'endpoint' as const, name })),
       ];
-      return { sub: payload.sub, exp: payload.exp, resources };
+      const claims: DatabaseTokenClaims = { sub: payload.sub, exp: payload.exp, resources };
+      if (payload.permission_set === 'READ_ONLY') {
+        claims.scope = Array.isArray(payload.tables)
+          ? { readOnly: true, tables: stringArray(payload.tables) }
+          : { readOnly: true };
+      }
+      return claims;
     } catch {
       return undefined;
     }

@@ -213,5 +213,29 @@ export function adminRoutes(ws: ApiWorkspace): FastifyPluginAsync {
         return {};
       },
     );
+
+    // Scale to zero now: the endpoint is IDLE until a login wakes it (refused with 57P03 while it wakes).
+    app.post<{ Body: { endpoint: string; wakeMs?: number } }>(
+      '/endpoints/suspend',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            properties: {
+              endpoint: { type: 'string', minLength: 1, maxLength: 512 },
+              wakeMs: { type: 'integer', minimum: 0, maximum: 60_000 },
+            },
+            required: ['endpoint'],
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request) => {
+        const endpoint = ws.autoscaling.endpointByName(request.body.endpoint);
+        if (request.body.wakeMs !== undefined) ws.autoscaling.compute.wakeMs = request.body.wakeMs;
+        ws.autoscaling.compute.suspend(endpoint);
+        return ws.autoscaling.json.endpoint(endpoint);
+      },
+    );
   };
 }

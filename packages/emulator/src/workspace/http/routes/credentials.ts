@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ResourceRef } from '../../../contracts.js';
 import { ApiError, invalidParameter, requiredField } from '../../model/api-error.js';
+import type { TokenScope } from '../../model/tokens.js';
 import { mayMintDatabaseCredential, POSTGRES_SCOPE } from '../../model/users.js';
 import type { ApiWorkspace } from '../api-workspace.js';
 import { identityOf, scopesOf } from './auth.js';
@@ -45,8 +46,8 @@ export function credentialRoutes(ws: ApiWorkspace): FastifyPluginAsync {
       throw failure;
     }
   };
-  const mint = (request: FastifyRequest, resources: ResourceRef[], ttl?: number) =>
-    ws.mintDatabaseToken(identityOf(request).userName, resources, ttl);
+  const mint = (request: FastifyRequest, resources: ResourceRef[], ttl?: number, scope?: TokenScope) =>
+    ws.mintDatabaseToken(identityOf(request).userName, resources, ttl, scope);
 
   return async (app) => {
     app.post<{ Body: ProvisionedBody }>(
@@ -73,6 +74,8 @@ export function credentialRoutes(ws: ApiWorkspace): FastifyPluginAsync {
         const { token, expiresAt } = await mint(
           request,
           [...new Set(names)].map((name) => ({ kind: 'instance', name })),
+          undefined,
+          scopeOf(request.body.claims),
         );
         return { token, expiration_time: expiresAt.toISOString() };
       },
@@ -101,11 +104,40 @@ export function credentialRoutes(ws: ApiWorkspace): FastifyPluginAsync {
         const name = ws.autoscaling.json.endpoint(ws.autoscaling.endpointByName(endpoint)).name as string;
         const requested = requestedTtl(ttl, expireTime, ws.now());
         const lifetime = requested === undefined ? undefined : Math.min(requested, ws.tokenTtlSeconds);
-        const { token, expiresAt } = await mint(request, [{ kind: 'endpoint', name }], lifetime);
+        const scope = scopeOf(request.body.claims);
+        const { token, expiresAt } = await mint(request, [{ kind: 'endpoint', name }], lifetime, scope);
         return { token, expire_time: expiresAt.toISOString() };
       },
     );
   };
+}
+
+const TABLE_NAME = /^[^.\s]{1,63}(\.[^.\s]{1,63}){1,2}$/;
+
+/**
+ * What `claims` ask for (reference 1.3/2.4): every claim's `permission_set` must be `READ_ONLY` (the only one there
+ * is); `resources[].table_name` (`schema.table` or `catalog.schema.table`) limit the session to those tables, and a
+ * claim without resources makes it read-only on everything the identity may read. Undefined without claims.
+ */
+function scopeOf(claims: unknown[] | undefined): TokenScope | undefined {
+  if (!claims?.length) return undefined;
+  const tables: string[] = [];
+  for (const claim of claims as { permission_set?: unknown; resources?: unknown }[]) {
+    if (claim.permission_set !== 'READ_ONLY') {
+      throw invalidParameter(`Field claims.permission_set must be READ_ONLY, got '${String(claim.permission_set)}'.`);
+    }
+    const resources = Array.isArray(claim.resources) ? claim.resources : [];
+    for (const resource of resources as { table_name?: unknown }[]) {
+      const name = resource?.table_name;
+      if (typeof name !== 'string' || !TABLE_NAME.test(name)) {
+        throw invalidParameter(
+          `Field claims.resources.table_name must name a table (schema.table), got '${String(name)}'.`,
+        );
+      }
+      tables.push(name);
+    }
+  }
+  return tables.length > 0 ? { readOnly: true, tables: [...new Set(tables)] } : { readOnly: true };
 }
 
 /** The lifetime asked for with `ttl` ("300s".."3600s") or `expire_time` (now+5 min..now+1 h), in seconds. */

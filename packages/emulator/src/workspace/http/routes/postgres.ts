@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { BranchInput, EndpointInput, ProjectInput } from '../../model/autoscaling.js';
+import type { EndpointUpdate } from '../../model/endpoint-compute.js';
 import type { ApiWorkspace } from '../api-workspace.js';
 import { identityOf } from './auth.js';
 import { branchBody, endpointBody, pageQuery, projectBody } from './schemas.js';
@@ -91,6 +92,16 @@ export function postgresRoutes(ws: ApiWorkspace): FastifyPluginAsync {
         const { p, b } = request.params;
         const result = model.listEndpoints(p, b, request.query.page_size, request.query.page_token);
         return page('endpoints', result, (e) => model.json.endpoint(e));
+      },
+    );
+    app.patch<{ Params: PBE; Querystring: { update_mask?: string }; Body: EndpointUpdate }>(
+      '/postgres/projects/:p/branches/:b/endpoints/:e',
+      { schema: { body: endpointBody } },
+      async (request) => {
+        const { p, b, e } = request.params;
+        const endpoint = model.endpoint(p, b, e);
+        model.compute.update(endpoint, request.query.update_mask, request.body);
+        return model.json.operation(model.endpointUpdated(endpoint));
       },
     );
     app.get<{ Params: PBE }>('/postgres/projects/:p/branches/:b/endpoints/:e', async (request) =>

@@ -9,7 +9,7 @@ interface InstanceRoleBody {
   membership_role?: string;
 }
 interface BranchRoleBody {
-  spec?: { postgres_role?: string; identity_type?: string; membership_roles?: string[] };
+  spec?: { postgres_role?: string; identity_type?: string; auth_method?: string; membership_roles?: string[] };
 }
 type PB = { p: string; b: string };
 
@@ -57,7 +57,12 @@ export function roleRoutes(ws: ApiWorkspace): FastifyPluginAsync {
     app.post<{ Params: PB; Body: BranchRoleBody }>('/postgres/projects/:p/branches/:b/roles', async (request) => {
       const branch = branchName(request.params);
       const spec = request.body?.spec ?? {};
-      const role = await ws.roles.create(spec.postgres_role, spec.identity_type, spec.membership_roles ?? []);
+      const role = await ws.roles.create(
+        spec.postgres_role,
+        spec.identity_type,
+        spec.membership_roles ?? [],
+        spec.auth_method,
+      );
       const json = branchRoleJson(role, branch);
       return {
         name: `projects/${request.params.p}/operations/${crypto.randomUUID()}`,

@@ -29,6 +29,7 @@ const sizing = {
   autoscaling_limit_min_cu: { type: 'number' },
   autoscaling_limit_max_cu: { type: 'number' },
   suspend_timeout_duration: { type: 'string' },
+  no_suspension: { type: 'boolean' },
 } as const;
 
 export const projectBody = {
