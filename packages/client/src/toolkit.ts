@@ -60,6 +60,16 @@ export {
   type HttpAnswer,
   RELAYED_LIBRARY_ERROR,
 } from './error-codes.js';
+// `lakebase proxy`: a local PostgreSQL endpoint that logs in to Lakebase with the kit's tokens.
+export {
+  type LakebaseProxy,
+  type ProxyOptions,
+  type ProxyStats,
+  startProxy,
+} from './proxy/proxy.js';
+// The PostgreSQL wire protocol (framing, startup, cancel keys, error responses), shared by `lakebase proxy` and the
+// emulator's front door.
+export * as pgWire from './proxy/wire.js';
 export {
   type BranchDiff,
   branchSnapshot,
@@ -76,16 +86,6 @@ export {
   type MigrationCheck,
   restoreCommand,
 } from './sql/branch-migrations.js';
-// `lakebase proxy`: a local PostgreSQL endpoint that logs in to Lakebase with the kit's tokens.
-export {
-  type LakebaseProxy,
-  type ProxyOptions,
-  type ProxyStats,
-  startProxy,
-} from './proxy/proxy.js';
-// The PostgreSQL wire protocol (framing, startup, cancel keys, error responses), shared by `lakebase proxy` and the
-// emulator's front door.
-export * as pgWire from './proxy/wire.js';
 export { grantCommand } from './sql/grants.js';
 export { createMigration } from './sql/migrations.js';
 export { quoteIdent, quoteLiteral, SqlTextError, shellQuote } from './sql/quote.js';
