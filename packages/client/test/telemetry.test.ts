@@ -70,7 +70,8 @@ describe('OpenTelemetry (in-memory exporter, emulator)', () => {
     const finished = spans.getFinishedSpans();
     expect(finished.length).toBeGreaterThanOrEqual(4);
     const target = await pool.lakebase.target();
-    const selects = finished.filter((s: ReadableSpan) => s.name === 'SELECT');
+    // `{db.operation.name} {target}`: no table in these statements, so the target is the database.
+    const selects = finished.filter((s: ReadableSpan) => s.name === `SELECT ${emu.database}`);
     expect(selects.length).toBeGreaterThanOrEqual(4);
     for (const span of selects) {
       expect(span.kind).toBe(2); // CLIENT
@@ -89,6 +90,12 @@ describe('OpenTelemetry (in-memory exporter, emulator)', () => {
 
     const { names, json } = await metricNames();
     for (const name of [
+      'db.client.operation.duration',
+      'db.client.connection.count',
+      'db.client.connection.limit',
+      'db.client.connection.create_time',
+      'db.client.connection.wait_time',
+      'db.client.connection.use_time',
       'lakebase.query.duration',
       'lakebase.token.refresh.duration',
       'lakebase.pool.connections.total',
