@@ -2,7 +2,7 @@
  * The conventions' connection-pool metrics (`db.client.connection.*`, names per the pinned release in semconv.ts),
  * told apart by `db.client.connection.pool.name`. Counts are observed (read from pg-pool when the SDK collects, no
  * cost per statement), summed over the pools sharing a name (per-user pools share `per-user`); the three timings are
- * recorded per connection made, per checkout and per release. Where `@opentelemetry/instrumentation-pg` already
+ * recorded per connection made (timeConnectionsMade), per checkout and per release. Where `@opentelemetry/instrumentation-pg` already
  * patches pg-pool, it records `db.client.connection.count` and `...pending_requests` itself, so those two are left to
  * it: nothing is counted twice.
  */
@@ -92,8 +92,41 @@ const TIMEOUT_MESSAGES = ['timeout exceeded when trying to connect', 'Connection
 
 /** What a pool's conventions metrics record per connection made, checkout and release. */
 export interface PoolTimings {
-  /** Wraps a checkout's callback so its wait (and a timeout) is recorded. */
-  checkout<C extends (error: Error | undefined, ...rest: never[]) => void>(callback: C): C;
+  /** Records a checkout's wait, or counts it as a timeout. */
+  checkedOut(seconds: number, error: Error | undefined): void;
+  /** Records a new connection's create time. */
+  connectionMade(seconds: number): void;
+}
+
+/**
+ * Calls `made(seconds)` for each connection `pool` makes. Installed with the pool (before the API has loaded), so
+ * its first connection is timed too.
+ */
+export function timeConnectionsMade(pool: pg.Pool, made: (seconds: number) => void): void {
+  type Connect = (callback?: (error: Error | undefined) => void) => Promise<unknown> | undefined;
+  const timedPool = pool as unknown as { Client: new (...args: unknown[]) => { connect: Connect } };
+  const Base = timedPool.Client;
+  // pg-pool makes each connection with `new this.Client(options)` and `client.connect(callback)`.
+  timedPool.Client = class TimedClient extends Base {
+    constructor(...args: unknown[]) {
+      super(...args);
+      const connect = this.connect.bind(this);
+      this.connect = (callback) => {
+        const started = performance.now();
+        const done = () => made((performance.now() - started) / 1000);
+        if (!callback) {
+          return connect()?.then((result) => {
+            done();
+            return result;
+          });
+        }
+        return connect((error) => {
+          if (!error) done();
+          callback(error);
+        });
+      };
+    }
+  };
 }
 
 /**
@@ -116,26 +149,6 @@ export function attachConventionPoolMetrics(meter: Meter, pool: pg.Pool, attribu
     unit: '{timeout}',
   });
 
-  type Connect = (callback?: (error: Error | undefined) => void) => Promise<unknown> | undefined;
-  const timedPool = pool as unknown as { Client: new (...args: unknown[]) => { connect: Connect } };
-  const Base = timedPool.Client;
-  // pg-pool makes each connection with `new this.Client(options)` and `client.connect(callback)`.
-  timedPool.Client = class TimedClient extends Base {
-    constructor(...args: unknown[]) {
-      super(...args);
-      const connect = this.connect.bind(this);
-      this.connect = (callback) => {
-        const started = performance.now();
-        const made = () => createTime.record?.((performance.now() - started) / 1000, attributes());
-        if (!callback) return connect()?.then((result) => (made(), result));
-        return connect((error) => {
-          if (!error) made();
-          callback(error);
-        });
-      };
-    }
-  };
-
   const borrowed = new WeakMap<object, number>();
   pool.on('acquire', (client) => borrowed.set(client, performance.now()));
   pool.on('release', (_error: Error | undefined, client: object) => {
@@ -143,13 +156,10 @@ export function attachConventionPoolMetrics(meter: Meter, pool: pg.Pool, attribu
     if (since !== undefined) useTime.record?.((performance.now() - since) / 1000, attributes());
   });
   return {
-    checkout: (callback) => {
-      const started = performance.now();
-      return ((error: Error | undefined, ...rest: never[]) => {
-        if (!error) waitTime.record?.((performance.now() - started) / 1000, attributes());
-        else if (TIMEOUT_MESSAGES.some((m) => error.message?.startsWith(m))) timeouts.add?.(1, attributes());
-        callback(error, ...rest);
-      }) as typeof callback;
+    checkedOut: (seconds, error) => {
+      if (!error) waitTime.record?.(seconds, attributes());
+      else if (TIMEOUT_MESSAGES.some((m) => error.message?.startsWith(m))) timeouts.add?.(1, attributes());
     },
+    connectionMade: (seconds) => createTime.record?.(seconds, attributes()),
   };
 }

@@ -169,7 +169,9 @@ export class LakebasePool extends pg.Pool {
     // Timed for db.client.connection.wait_time (the checkout() of a pool without pool metrics is the callback itself).
     if (!callback) {
       return new Promise((resolve, reject) =>
-        this.connectUntimed(this.telemetry.checkout((error, client) => (error ? reject(error) : resolve(client!)))),
+        this.connectUntimed(
+          this.telemetry.checkout((error, client) => (error || !client ? reject(error) : resolve(client))),
+        ),
       );
     }
     this.connectUntimed(this.telemetry.checkout(callback));

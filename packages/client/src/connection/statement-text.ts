@@ -12,7 +12,7 @@ export interface StatementShape {
   collection: string | undefined;
 }
 
-const IDENTIFIER = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const IDENTIFIER = '(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)';
 const QUALIFIED = `${IDENTIFIER}(?:\\s*\\.\\s*${IDENTIFIER}){0,2}`;
 /** The table an INSERT, UPDATE, DELETE or single-table SELECT/TABLE names first. */
 const TABLE_AFTER: Record<string, RegExp> = {
@@ -34,7 +34,7 @@ export function collectionOf(text: string, operation: string | undefined): strin
   // A SELECT with a subquery or a function's `FROM` may name more than one table: no single collection then. The
   // pattern itself refuses a join, a list or an alias (only WHERE, ORDER, GROUP, LIMIT or FOR may follow the table).
   if (operation === 'SELECT' && (plain.match(/\bfrom\b/gi)?.length ?? 0) !== 1) return undefined;
-  return pattern.exec(plain)?.[1]?.replace(/\s+/g, '');
+  return pattern.exec(plain)?.[1]?.replace(/\s*\.\s*/g, '.');
 }
 
 const cache = new Map<string, StatementShape>();

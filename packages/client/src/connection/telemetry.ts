@@ -10,7 +10,12 @@
 import type pg from 'pg';
 import { type SemconvNames, semconvNamesFromEnv } from '../config/semconv-stability.js';
 import type { CredentialManager, TokenRefreshedEvent, TokenRefreshFailedEvent } from './credentials.js';
-import { attachConventionPoolMetrics, type PoolTimings, wrappedByInstrumentation } from './pool-metrics.js';
+import {
+  attachConventionPoolMetrics,
+  type PoolTimings,
+  timeConnectionsMade,
+  wrappedByInstrumentation,
+} from './pool-metrics.js';
 import { hookClientQueries, type QueryHook } from './query-hooks.js';
 import {
   ATTR,
@@ -171,7 +176,9 @@ export function instrumentPool(
   const kitAttributes = perServer(info, () => ({ ...base(), 'lakebase.pool.role': info.role }));
   let instruments: Instruments | undefined;
   let timings: PoolTimings | undefined;
+  let attached = false;
   const attach = (otel: OtelApi | null) => {
+    attached = true;
     if (!otel || !enabled) return;
     const it = new Instruments(otel, otel.metrics.getMeter(SCOPE));
     instruments = it;
@@ -205,6 +212,7 @@ export function instrumentPool(
   };
   const loaded = loadedOpenTelemetry();
   if (enabled) {
+    timeConnectionsMade(pool, (seconds) => timings?.connectionMade(seconds));
     if (loaded !== undefined) attach(loaded);
     else void loadOpenTelemetry().then(attach);
   }
@@ -215,7 +223,15 @@ export function instrumentPool(
         'error.code': (error as { code?: string }).code ?? 'unknown',
       }),
     readFallback: (reason) => instruments?.readFallbacks.add?.(1, { ...kitAttributes(), [ATTR.errorType]: reason }),
-    checkout: (callback) => (timings ? timings.checkout(callback) : callback),
+    checkout: (callback) => {
+      // Timed while the API is loading too (the first checkouts), not once it is known there is nothing to record.
+      if (!enabled || (attached && !timings)) return callback;
+      const started = performance.now();
+      return ((error: Error | undefined, ...rest: never[]) => {
+        timings?.checkedOut((performance.now() - started) / 1000, error);
+        callback(error, ...rest);
+      }) as typeof callback;
+    },
     settings,
   };
 }
