@@ -34,8 +34,8 @@ import { createBenchTable, dropBenchTable, POOL_MAX, WORKLOADS } from './pool.mj
 import { countingLogger } from './sides.mjs';
 
 const CLIENTS = 10;
-const rounds = quick ? 3 : 6;
-const durationMs = quick ? 600 : 1500;
+const rounds = quick ? 4 : 12; // short rounds, many: the load of a shared machine moves within seconds
+const durationMs = quick ? 400 : 750;
 
 const spans = new InMemorySpanExporter();
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans)] });

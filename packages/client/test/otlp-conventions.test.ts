@@ -199,7 +199,7 @@ describe('telemetry as an OTLP backend receives it', () => {
       expect(metric).toMatchObject({ kind: 'histogram', unit: 's' });
       const [point] = pointsFor(metric, 'primary');
       expect(point?.count, name).toBe(times);
-      expect(point?.attributes).toMatchObject({ [ATTR_DB_SYSTEM_NAME]: 'postgresql', [ATTR_DB_NAMESPACE]: 'test' });
+      expect(point?.attributes).toEqual({ [ATTR_DB_CLIENT_CONNECTION_POOL_NAME]: 'primary' }); // the conventions' only
     }
   });
 

@@ -133,7 +133,7 @@ export function timeConnectionsMade(pool: pg.Pool, made: (seconds: number) => vo
 
 /**
  * Registers `pool` for the observed pool metrics and records create, wait and use times (seconds) and checkout
- * timeouts under `attributes()` (the pool's name, database and server, resolved late).
+ * timeouts under `attributes()` (the pool's name).
  */
 export function attachConventionPoolMetrics(meter: Meter, pool: pg.Pool, attributes: () => Attributes): PoolTimings {
   registryOf(meter).add({ pool, attributes });

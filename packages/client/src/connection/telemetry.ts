@@ -184,11 +184,10 @@ export function instrumentPool(
     instruments = it;
     const sdk = registeredSdk(otel);
     if (names.conventions && sdk.metering) {
-      const poolAttributes = perServer(info, () => ({
-        ...base(),
-        [ATTR_INCUBATING.dbClientConnectionPoolName]: poolName,
-      }));
-      timings = attachConventionPoolMetrics(it.meter, pool, poolAttributes);
+      // The conventions' attribute only: the pool's name says which pool (and so which database and server), and
+      // each extra attribute costs the SDK a hash on every checkout's two records.
+      const poolAttributes = { [ATTR_INCUBATING.dbClientConnectionPoolName]: poolName };
+      timings = attachConventionPoolMetrics(it.meter, pool, () => poolAttributes);
     }
     attachKitPoolMetrics(it, info, names, pool, kitAttributes);
     if (credentials && !instrumentedCredentials.has(credentials)) {
@@ -245,8 +244,10 @@ function attachKitPoolMetrics(
   attributes: () => Attributes,
 ): void {
   if (names.legacy) {
+    // The old names keep their old attributes, so dashboards built on them read the same.
+    const old = { 'lakebase.pool.role': info.role };
     const gauge = (name: string, description: string, read: () => number) =>
-      it.meter.createObservableGauge(name, { description }).addCallback((r) => r.observe(read(), attributes()));
+      it.meter.createObservableGauge(name, { description }).addCallback((r) => r.observe(read(), old));
     gauge('lakebase.pool.connections.total', 'Total connections in the pool', () => pool.totalCount);
     gauge('lakebase.pool.connections.idle', 'Idle connections in the pool', () => pool.idleCount);
     gauge('lakebase.pool.connections.waiting', 'Clients waiting for a connection', () => pool.waitingCount);
@@ -341,7 +342,8 @@ function queryHook(it: Instruments, info: PoolInfo, plan: HookPlan, base: () => 
       if (collection) conventions[ATTR.dbCollectionName] = collection;
       if (code) conventions[ATTR.dbResponseStatusCode] = code;
       if (errorType) conventions[ATTR.errorType] = errorType;
-      const legacy: Attributes = { ...cachedBase, 'lakebase.pool.role': info.role };
+      // The old name keeps its old attributes (dashboards built on it read the same; fewer to hash per record).
+      const legacy: Attributes = { [ATTR.dbSystemName]: DB_SYSTEM_NAME_POSTGRESQL, 'lakebase.pool.role': info.role };
       if (operation) legacy[ATTR.dbOperationName] = operation;
       if (errorType) legacy[ATTR.errorType] = errorType;
       entry = { conventions, legacy };
