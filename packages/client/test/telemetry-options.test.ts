@@ -44,11 +44,9 @@ function poolWithMeter(env: string | undefined, telemetry: Parameters<typeof cre
   try {
     const pool = createLakebasePool({ url: UPSTREAM, env: {}, logger: { warn() {} }, ...telemetry });
     pools.push(pool);
-    const names = async () => {
-      const { resourceMetrics } = await reader.collect();
-      return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => m.descriptor.name);
-    };
-    return { pool, names };
+    const collect = async () => (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+    const names = async () => (await collect()).map((m) => m.descriptor.name);
+    return { pool, names, collect };
   } finally {
     if (previous === undefined) delete process.env.OTEL_SEMCONV_STABILITY_OPT_IN;
     else process.env.OTEL_SEMCONV_STABILITY_OPT_IN = previous;
@@ -78,6 +76,17 @@ describe('telemetry switches', () => {
       expect(emitted).not.toContain(old);
     }
     expect(spans.getFinishedSpans().map((s) => s.name)).toEqual(['SELECT test']);
+  });
+
+  it('counts a checkout that timed out waiting for a connection in db.client.connection.timeouts', async () => {
+    const { pool, collect } = poolWithMeter(undefined, { pg: { max: 1, connectionTimeoutMillis: 50 } });
+    const held = await pool.connect();
+    await expect(pool.connect()).rejects.toThrow(/timeout/);
+    held.release();
+    const timeouts = (await collect()).find((m) => m.descriptor.name === 'db.client.connection.timeouts');
+    expect(timeouts?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ 'db.client.connection.pool.name': 'primary' }, 1],
+    ]);
   });
 
   it('unset (as database/dup): both the conventions’ names and the old ones', async () => {

@@ -108,6 +108,13 @@ describe('OpenTelemetry (in-memory exporter, emulator)', () => {
     ]) {
       expect(names).toContain(name);
     }
+    // The primary and the read pool are told apart by the conventions' pool name.
+    const { resourceMetrics } = await reader.collect();
+    const limit = resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((m) => m.descriptor.name === 'db.client.connection.limit');
+    const poolNames = limit?.dataPoints.map((p) => p.attributes['db.client.connection.pool.name']);
+    expect(poolNames).toEqual(expect.arrayContaining(['primary', 'read']));
 
     const exported = JSON.stringify(
       finished.map((s) => ({ name: s.name, attributes: s.attributes, events: s.events })),
