@@ -38,10 +38,11 @@ export function collectionOf(text: string, operation: string | undefined): strin
 }
 
 const cache = new Map<string, StatementShape>();
+const NO_TEXT: StatementShape = { operation: undefined, collection: undefined };
 
 /** The statement's shape, cached per text (up to 512 texts; a flood of distinct texts restarts the cache). */
 export function shapeOf(text: string | undefined): StatementShape {
-  if (text === undefined) return { operation: undefined, collection: undefined };
+  if (text === undefined) return NO_TEXT;
   let shape = cache.get(text);
   if (!shape) {
     const operation = operationOf(text);

@@ -24,7 +24,7 @@ import {
   METRIC_DB_CLIENT_OPERATION_DURATION,
   OPERATION_DURATION_BUCKETS,
 } from './semconv.js';
-import { sanitizeStatement, shapeOf } from './statement-text.js';
+import { type StatementShape, sanitizeStatement, shapeOf } from './statement-text.js';
 import {
   type Attributes,
   type Instrument,
@@ -308,6 +308,11 @@ function spanName(operation: string | undefined, collection: string | undefined,
 function queryHook(it: Instruments, info: PoolInfo, plan: HookPlan, base: () => Attributes): QueryHook {
   const cache = new Map<string, { name: string; options: { kind: number; attributes: Attributes } }>();
   const metricCache = new Map<string, { conventions: Attributes; legacy: Attributes }>();
+  // The common case, a statement text seen before that succeeds, by the identity of its cached shape: no key to build.
+  const byShape = new Map<
+    StatementShape,
+    { span?: ReturnType<typeof spanOf>; metrics?: ReturnType<typeof metricsOf> }
+  >();
   let cachedBase = base();
   const fresh = () => {
     const now = base();
@@ -315,6 +320,7 @@ function queryHook(it: Instruments, info: PoolInfo, plan: HookPlan, base: () => 
       cachedBase = now; // the server was resolved, or changed
       cache.clear();
       metricCache.clear();
+      byShape.clear();
     }
   };
   const spanOf = (text: string | undefined, operation?: string, collection?: string) => {
@@ -353,11 +359,17 @@ function queryHook(it: Instruments, info: PoolInfo, plan: HookPlan, base: () => 
   };
   return (statement, run, done) => {
     fresh();
-    const { operation, collection } = shapeOf(statement.text);
+    const shape = shapeOf(statement.text);
+    const { operation, collection } = shape;
+    let known = byShape.get(shape);
+    if (!known) {
+      known = {};
+      if (byShape.size < 256) byShape.set(shape, known);
+    }
     let span: ReturnType<Tracer['startSpan']> | undefined;
     if (plan.span) {
-      const s = spanOf(statement.text, operation, collection);
-      span = it.tracer.startSpan(s.name, s.options);
+      known.span ??= spanOf(statement.text, operation, collection);
+      span = it.tracer.startSpan(known.span.name, known.span.options);
     }
     const started = performance.now();
     run((error, result) => {
@@ -375,7 +387,9 @@ function queryHook(it: Instruments, info: PoolInfo, plan: HookPlan, base: () => 
         span.setAttribute(ATTR_INCUBATING.dbResponseReturnedRows, result.rowCount);
       }
       if (plan.operationDuration || plan.queryDuration) {
-        const attributes = metricsOf(operation, collection, code, errorType);
+        const attributes = error
+          ? metricsOf(operation, collection, code, errorType)
+          : (known.metrics ??= metricsOf(operation, collection));
         if (plan.operationDuration) it.operationDuration.record?.(elapsed / 1000, attributes.conventions);
         if (plan.queryDuration) it.queryDuration.record?.(elapsed, attributes.legacy);
       }
