@@ -387,9 +387,8 @@ function queryHook(it: Instruments, info: PoolInfo, plan: HookPlan, base: () => 
         span.setAttribute(ATTR_INCUBATING.dbResponseReturnedRows, result.rowCount);
       }
       if (plan.operationDuration || plan.queryDuration) {
-        const attributes = error
-          ? metricsOf(operation, collection, code, errorType)
-          : (known.metrics ??= metricsOf(operation, collection));
+        if (!error) known.metrics ??= metricsOf(operation, collection);
+        const attributes = known.metrics && !error ? known.metrics : metricsOf(operation, collection, code, errorType);
         if (plan.operationDuration) it.operationDuration.record?.(elapsed / 1000, attributes.conventions);
         if (plan.queryDuration) it.queryDuration.record?.(elapsed, attributes.legacy);
       }
