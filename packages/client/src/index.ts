@@ -70,7 +70,7 @@ export {
   type ReadFallbackEvent,
   type ReadPoolOptions,
 } from './connection/read-pool.js';
-export { openTelemetryAvailable, type PoolRole } from './connection/telemetry.js';
+export { openTelemetryAvailable, type PoolRole, type TelemetryOptions } from './connection/telemetry.js';
 export {
   createUserPools,
   type UserLease,

@@ -70,7 +70,8 @@ describe('OpenTelemetry (in-memory exporter, emulator)', () => {
     const finished = spans.getFinishedSpans();
     expect(finished.length).toBeGreaterThanOrEqual(4);
     const target = await pool.lakebase.target();
-    const selects = finished.filter((s: ReadableSpan) => s.name === 'SELECT');
+    // `{db.operation.name} {target}`: no table in these statements, so the target is the database.
+    const selects = finished.filter((s: ReadableSpan) => s.name === `SELECT ${emu.database}`);
     expect(selects.length).toBeGreaterThanOrEqual(4);
     for (const span of selects) {
       expect(span.kind).toBe(2); // CLIENT
@@ -89,6 +90,12 @@ describe('OpenTelemetry (in-memory exporter, emulator)', () => {
 
     const { names, json } = await metricNames();
     for (const name of [
+      'db.client.operation.duration',
+      'db.client.connection.count',
+      'db.client.connection.limit',
+      'db.client.connection.create_time',
+      'db.client.connection.wait_time',
+      'db.client.connection.use_time',
       'lakebase.query.duration',
       'lakebase.token.refresh.duration',
       'lakebase.pool.connections.total',
@@ -101,6 +108,13 @@ describe('OpenTelemetry (in-memory exporter, emulator)', () => {
     ]) {
       expect(names).toContain(name);
     }
+    // The primary and the read pool are told apart by the conventions' pool name.
+    const { resourceMetrics } = await reader.collect();
+    const limit = resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((m) => m.descriptor.name === 'db.client.connection.limit');
+    const poolNames = limit?.dataPoints.map((p) => p.attributes['db.client.connection.pool.name']);
+    expect(poolNames).toEqual(expect.arrayContaining(['primary', 'read']));
 
     const exported = JSON.stringify(
       finished.map((s) => ({ name: s.name, attributes: s.attributes, events: s.events })),

@@ -21,7 +21,7 @@ import {
 } from './login-retry.js';
 import { enforceTransactionPooling, isPooledConnection, pooledOAuthRefusal } from './pooled-host.js';
 import { routedConnector } from './routes.js';
-import { instrumentPool, type PoolTelemetry } from './telemetry.js';
+import { instrumentPool, type PoolTelemetry, type TelemetryOptions } from './telemetry.js';
 
 /** Options of {@link createLakebasePool}: Lakebase options plus any pg pool options to override. */
 export interface LakebasePoolOptions extends ConnectorOptions {
@@ -36,8 +36,11 @@ export interface LakebasePoolOptions extends ConnectorOptions {
    * `maxDelayMs` (2000) with jitter, until the connect timeout (`connectionTimeoutMillis`, `PGCONNECT_TIMEOUT`, 30 s).
    */
   connectRetry?: ConnectRetryOptions;
-  /** OpenTelemetry metrics and spans when `@opentelemetry/api` is installed (default true; false turns them off). */
-  telemetry?: boolean;
+  /**
+   * OpenTelemetry metrics and spans when `@opentelemetry/api` is installed (default true; false turns them off; an
+   * object tunes them: `{ spans: false }`, `{ queryText: true }`, `{ poolName }`).
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 type ConnectCallback = (
@@ -164,6 +167,19 @@ export class LakebasePool extends pg.Pool {
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    // Timed for db.client.connection.wait_time (the checkout() of a pool without pool metrics is the callback itself).
+    if (!callback) {
+      return new Promise((resolve, reject) =>
+        this.connectUntimed(
+          this.telemetry.checkout((error, client) => (error || !client ? reject(error) : resolve(client))),
+        ),
+      );
+    }
+    this.connectUntimed(this.telemetry.checkout(callback));
+    return undefined;
+  }
+
+  private connectUntimed(callback: ConnectCallback): void {
     if (callback && this.prepared && (this.lakebase.credentials?.hasUsableToken() ?? true)) {
       // The checkout behind every pool.query(): once host and user are known, pg-pool's own callback connect, with no
       // promise in between (a few microseconds a query under load, benchmark 1). Only a failure goes to the retry.
@@ -173,12 +189,9 @@ export class LakebasePool extends pg.Pool {
         if (!error) return callback(undefined, client, done);
         this.settle(this.connectWithRetry({ error, startedAt }), callback);
       });
-      return undefined;
+      return;
     }
-    const result = this.connectWithRetry();
-    if (!callback) return result;
-    this.settle(result, callback);
-    return undefined;
+    this.settle(this.connectWithRetry(), callback);
   }
 
   /** Drain the pool and stop the token refresh. Safe to call more than once. */

@@ -289,8 +289,11 @@ export class UserPools {
       logger: this.main.lakebase.logger,
       credentialSource: () => this.credentialFor(entry),
     });
+    const telemetry = this.main.telemetry.settings;
     entry.pool = new LakebasePool(connector, {
       pg: { max: this.settings.maxConnectionsPerUser, min: 0, idleTimeoutMillis: this.settings.idleSeconds * 1000 },
+      // The main pool's telemetry settings; one pool name for all per-user pools (no identity in a metric).
+      telemetry: telemetry !== false && { ...(telemetry === true ? {} : telemetry), poolName: 'per-user' },
     });
     entry.pool.on('connect', () => this.notePeak());
     entry.lastUsed = Date.now();
