@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp, createLogger } from '../server/app.js';
+import { buildApp } from '../server/app.js';
+import { createLogger } from '../server/logging.js';
 import { readServerSettings } from '../server/settings.js';
 import { assertBuilt, spawnServer } from './spawn-server.js';
 
