@@ -12,7 +12,8 @@ import { createLakebasePool, type LakebasePool } from '@lakebase-kit/client';
 import { updateEnvFile } from '@lakebase-kit/client/toolkit';
 import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createLogger } from '../../app/server/app.js';
+import { buildApp } from '../../app/server/app.js';
+import { createLogger } from '../../app/server/logging.js';
 import { readServerSettings } from '../../app/server/settings.js';
 import { errorText, leakedSecrets, OutputCapture, recordingLogger, sleep, tokenCollectingFetch } from './helpers.js';
 

@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { createLakebasePool, createUserPools } from '@lakebase-kit/client';
 import { type Emulator, startEmulator } from '@lakebase-kit/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createLogger } from '../../app/server/app.js';
+import { buildApp } from '../../app/server/app.js';
+import { createLogger } from '../../app/server/logging.js';
 import { errorText, leakedSecrets, OutputCapture, recordingLogger, tokenCollectingFetch } from './helpers.js';
 
 let emulator: Emulator;
