@@ -77,7 +77,16 @@ try {
 out.databaseErrorCode = databaseErrorCode(Object.assign(new Error('x'), { code: '28P01' }), 'connect');
 out.redacted = !redact('Bearer dapi0123456789abcdef0123456789abcdef').includes('dapi0123456789abcdef');
 out.otel = typeof (await openTelemetryAvailable());
-out.functions = [createUserPools, UserPools, grantAccess, grantToGroup, registerSecret, LakebaseBranches].every(
+out.functions = [
+  createUserPools,
+  UserPools,
+  grantAccess,
+  grantToGroup,
+  registerSecret,
+  LakebaseBranches,
+  LakebaseEndpoints,
+  LakebaseRoles,
+].every(
   (f) => typeof f === 'function',
 );
 
@@ -87,7 +96,7 @@ console.log(JSON.stringify(out));
 `;
 
 const ESM_HEADER = `import * as client from '@lakebase-kit/client';
-import { applyMigrations, checkTableAccess, connect, createLakebasePool, createReadPool, createUserPools, databaseErrorCode, diagnose, getConnectionConfig, grantAccess, grantToGroup, isLakebaseError, LakebaseBranches, LakebaseError, LakebasePool, LakebaseReadPool, loadEnvFiles, migrationStatus, openTelemetryAvailable, redact, registerSecret, resolveConfig, UserPools, withClient } from '@lakebase-kit/client';
+import { applyMigrations, checkTableAccess, connect, createLakebasePool, createReadPool, createUserPools, databaseErrorCode, diagnose, getConnectionConfig, grantAccess, grantToGroup, isLakebaseError, LakebaseBranches, LakebaseEndpoints, LakebaseError, LakebasePool, LakebaseReadPool, LakebaseRoles, loadEnvFiles, migrationStatus, openTelemetryAvailable, redact, registerSecret, resolveConfig, UserPools, withClient } from '@lakebase-kit/client';
 `;
 
 /** The names APP uses from the root entry (it must use nothing else). */
