@@ -116,6 +116,30 @@ export async function interleavedSides({ rounds, sides, measure }) {
   return figures;
 }
 
+/**
+ * One measured round of `operation` with tracing on: 200 ms of warm-up (connections and plans), then
+ * {@link loadWithLatency} for `durationMs`. Like a real exporter, which ships spans and forgets them, the in-memory
+ * exporter `spans` is counted and emptied every 100 ms, so its growing array does not become garbage-collector work no
+ * deployment has; what `tracerProvider` still buffers is flushed and counted at the end. Returns the load's figures,
+ * the client CPU per query (µs) and the spans exported.
+ */
+export async function tracedRound(operation, { workers, durationMs, spans, tracerProvider }) {
+  await loadWithLatency(operation, { workers, durationMs: 200 });
+  let spansExported = 0;
+  const drain = setInterval(() => {
+    spansExported += spans.getFinishedSpans().length;
+    spans.reset();
+  }, 100);
+  const cpu0 = process.cpuUsage();
+  const figure = await loadWithLatency(operation, { workers, durationMs });
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(drain);
+  await tracerProvider.forceFlush();
+  spansExported += spans.getFinishedSpans().length;
+  spans.reset();
+  return { ...figure, cpuPerQuery: (cpu.user + cpu.system) / (figure.completed + figure.failed), spansExported };
+}
+
 /** Per-round ratios a[i]/b[i] with their median and range. */
 export function ratioSummary(a, b) {
   const ratios = a.map((value, i) => value / b[i]);

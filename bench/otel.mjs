@@ -29,7 +29,7 @@ import {
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { UPSTREAM } from './emulator.mjs';
 import { startLatencyProxy } from './latency-proxy.mjs';
-import { interleavedSides, loadWithLatency, quick, ratioSummary, spread } from './lib.mjs';
+import { interleavedSides, quick, ratioSummary, spread, tracedRound } from './lib.mjs';
 import { createBenchTable, dropBenchTable, POOL_MAX, WORKLOADS } from './pool.mjs';
 import { countingLogger } from './sides.mjs';
 
@@ -113,20 +113,9 @@ try {
         sides,
         measure: async ({ pool, ipg }) => {
           standardInstrumentation(ipg);
-          const op = () => run(pool);
-          await loadWithLatency(op, { workers: CLIENTS, durationMs: 200 }); // warm connections and plans
-          const drain = setInterval(() => {
-            exportedSpans += spans.getFinishedSpans().length;
-            spans.reset();
-          }, 100);
-          const cpu0 = process.cpuUsage();
-          const figure = await loadWithLatency(op, { workers: CLIENTS, durationMs });
-          const cpu = process.cpuUsage(cpu0);
-          clearInterval(drain);
-          await tracerProvider.forceFlush();
-          exportedSpans += spans.getFinishedSpans().length;
-          spans.reset();
-          return { ...figure, cpuPerQuery: (cpu.user + cpu.system) / (figure.completed + figure.failed) };
+          const figure = await tracedRound(() => run(pool), { workers: CLIENTS, durationMs, spans, tracerProvider });
+          exportedSpans += figure.spansExported;
+          return figure;
         },
       });
       const none = figures.none.map((f) => f.perSecond);

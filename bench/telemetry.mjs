@@ -24,7 +24,7 @@ import {
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import { spawnEmulator, UPSTREAM } from './emulator.mjs';
-import { interleavedSides, loadWithLatency, quick, ratioSummary, spread } from './lib.mjs';
+import { interleavedSides, quick, ratioSummary, spread, tracedRound } from './lib.mjs';
 import { createBenchTable, dropBenchTable, POOL_MAX, WORKLOADS } from './pool.mjs';
 import { countingLogger, oursEmulator } from './sides.mjs';
 
@@ -86,22 +86,14 @@ try {
         sides,
         measure: async (subject, name) => {
           if (name !== 'off') sampler = samplers[name];
-          const op = () => run(subject);
-          await loadWithLatency(op, { workers: CLIENTS, durationMs: 200 }); // warm connections and plans
-          // Like a real exporter, which ships spans and forgets them: count and drop what arrived every 100 ms, so
-          // the in-memory exporter's growing array does not become garbage-collector work no deployment has.
-          const drain = setInterval(() => {
-            exportedSpans += spans.getFinishedSpans().length;
-            spans.reset();
-          }, 100);
-          const cpu0 = process.cpuUsage();
-          const figure = await loadWithLatency(op, { workers: CLIENTS, durationMs });
-          const cpu = process.cpuUsage(cpu0);
-          clearInterval(drain);
-          await tracerProvider.forceFlush();
-          exportedSpans += spans.getFinishedSpans().length;
-          spans.reset();
-          return { ...figure, cpuPerQuery: (cpu.user + cpu.system) / (figure.completed + figure.failed) };
+          const figure = await tracedRound(() => run(subject), {
+            workers: CLIENTS,
+            durationMs,
+            spans,
+            tracerProvider,
+          });
+          exportedSpans += figure.spansExported;
+          return figure;
         },
       });
       const off = figures.off.map((f) => f.perSecond);
