@@ -180,7 +180,7 @@ export class LakebasePool extends pg.Pool {
   }
 
   private connectUntimed(callback: ConnectCallback): void {
-    if (callback && this.prepared && (this.lakebase.credentials?.hasUsableToken() ?? true)) {
+    if (this.prepared && (this.lakebase.credentials?.hasUsableToken() ?? true)) {
       // The checkout behind every pool.query(): once host and user are known, pg-pool's own callback connect, with no
       // promise in between (a few microseconds a query under load, benchmark 1). Only a failure goes to the retry.
       // On the retry's clock, so this first attempt counts against the same connect-timeout deadline.
