@@ -15,7 +15,7 @@ import {
 } from './wire-protocol.js';
 
 /** PostgreSQL's default `scram_iterations`. */
-const ITERATIONS = 4096;
+export const SCRAM_ITERATIONS = 4096;
 const MECHANISM = 'SCRAM-SHA-256';
 
 /** What the proxy keeps of the local password: never the password itself. */
@@ -28,11 +28,23 @@ export interface ScramVerifier {
 const hmac = (key: Buffer, text: string): Buffer => createHmac('sha256', key).update(text).digest();
 const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
 
+/**
+ * SCRAM-SHA-256's stored and server keys of `password` (RFC 5802): what a verifier keeps, here and in PostgreSQL's
+ * `pg_authid.rolpassword` (sql/scram.ts).
+ */
+export function scramKeys(
+  password: string,
+  salt: Buffer,
+  iterations: number,
+): { storedKey: Buffer; serverKey: Buffer } {
+  // NFKC is the heart of SASLprep, which libpq applies to the password; ASCII passwords are unchanged by it.
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  return { storedKey: sha256(hmac(salted, 'Client Key')), serverKey: hmac(salted, 'Server Key') };
+}
+
 export function scramVerifier(password: string): ScramVerifier {
   const salt = randomBytes(16);
-  // NFKC is the heart of SASLprep, which libpq applies to the password; ASCII passwords are unchanged by it.
-  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, ITERATIONS, 32, 'sha256');
-  return { salt, storedKey: sha256(hmac(salted, 'Client Key')), serverKey: hmac(salted, 'Server Key') };
+  return { salt, ...scramKeys(password, salt, SCRAM_ITERATIONS) };
 }
 
 /** A wrong password (or a client that gave none): the caller answers 28P01 as PostgreSQL does. */
@@ -59,7 +71,7 @@ export async function checkLocalPassword(stream: Duplex, inbox: PacketInbox, ver
   const clientNonce = /(?:^|,)r=([^,]+)/.exec(clientFirstBare)?.[1];
   if (!clientNonce) throw new ProtocolError('malformed SCRAM client-first-message: no nonce');
   const nonce = clientNonce + randomBytes(18).toString('base64');
-  const serverFirst = `r=${nonce},s=${verifier.salt.toString('base64')},i=${ITERATIONS}`;
+  const serverFirst = `r=${nonce},s=${verifier.salt.toString('base64')},i=${SCRAM_ITERATIONS}`;
   stream.write(authenticationSaslContinue(serverFirst));
 
   const final = await inbox.message();

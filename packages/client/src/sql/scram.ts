@@ -4,27 +4,16 @@
  * (as psql's `\password` does), so the password itself never crosses the wire or reaches a server log; the emulator
  * checks a native password role's login against the verifier in its catalog.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { SCRAM_ITERATIONS, scramKeys } from '../proxy/local-password.js';
 
-/** PostgreSQL's default `scram_iterations`. */
-const ITERATIONS = 4096;
 const VERIFIER = /^SCRAM-SHA-256\$(\d{1,7}):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/;
-
-function keys(password: string, salt: Buffer, iterations: number): { storedKey: Buffer; serverKey: Buffer } {
-  // PostgreSQL runs SASLprep on the password; for the ASCII passwords the kit generates it is the identity.
-  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
-  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
-  return {
-    storedKey: createHash('sha256').update(clientKey).digest(),
-    serverKey: createHmac('sha256', salted).update('Server Key').digest(),
-  };
-}
 
 /** The verifier of `password`, with a fresh random salt. */
 export function scramSha256Verifier(password: string): string {
   const salt = randomBytes(16);
-  const { storedKey, serverKey } = keys(password, salt, ITERATIONS);
-  return `SCRAM-SHA-256$${ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  const { storedKey, serverKey } = scramKeys(password, salt, SCRAM_ITERATIONS);
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 /** Whether `password` matches `verifier` (constant-time); false for anything that is not a SCRAM-SHA-256 verifier. */
@@ -33,7 +22,7 @@ export function verifyScramSha256(password: string, verifier: string | undefined
   if (!match) return false;
   const iterations = Number(match[1]);
   if (iterations < 1 || iterations > 1_000_000) return false;
-  const { storedKey, serverKey } = keys(password, Buffer.from(match[2] as string, 'base64'), iterations);
+  const { storedKey, serverKey } = scramKeys(password, Buffer.from(match[2] as string, 'base64'), iterations);
   const expectedStored = Buffer.from(match[3] as string, 'base64');
   const expectedServer = Buffer.from(match[4] as string, 'base64');
   return (
