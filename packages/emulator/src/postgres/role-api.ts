@@ -1,5 +1,6 @@
 import { quoteIdent } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
+import { catalogStatement } from './catalog-race.js';
 import { adoptRole, assertAssignableRole, markRole } from './role-trust.js';
 import type { Logger } from './storage.js';
 
@@ -20,15 +21,16 @@ export async function makeApiRole(
   const kind = login ? 'LOGIN' : 'NOLOGIN';
   let created = true;
   try {
-    await admin.query(`CREATE ROLE ${quoteIdent(role)} ${kind}`);
+    await catalogStatement(admin, `CREATE ROLE ${quoteIdent(role)} ${kind}`);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== '42710' && code !== '23505') throw err; // exists (or a concurrent maker won): adopt it
     created = false;
   }
   await (created ? markRole(admin, role) : adoptRole(admin, role, logger));
-  if (!created) await admin.query(`ALTER ROLE ${quoteIdent(role)} WITH ${kind}`);
-  if (adminRole) await admin.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(adminRole)} WITH ADMIN OPTION`);
+  if (!created) await catalogStatement(admin, `ALTER ROLE ${quoteIdent(role)} WITH ${kind}`);
+  if (adminRole)
+    await catalogStatement(admin, `GRANT ${quoteIdent(role)} TO ${quoteIdent(adminRole)} WITH ADMIN OPTION`);
 }
 
 /** The role's password verifier in the catalog (`SCRAM-SHA-256$...`), or undefined when it has none. */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { catalogStatement } from './catalog-race.js';
 import { ROLE_MARK, SUPERUSER_ROLE } from './role-trust.js';
 
 /**
@@ -45,10 +46,10 @@ ALTER FUNCTION public.databricks_create_role(text, text) OWNER TO CURRENT_USER;`
  */
 export async function installRoleFunctions(pool: pg.Pool): Promise<void> {
   try {
-    await pool.query(CREATE_FUNCTION); // one simple query: one transaction
+    await catalogStatement(pool, CREATE_FUNCTION); // one simple query: one transaction
   } catch (err) {
-    // 42723 / 23505: made by a concurrent emulator on the same upstream; XX000: "tuple concurrently updated".
+    // 42723 / 23505: made by a concurrent emulator on the same upstream.
     const code = (err as { code?: string }).code;
-    if (code !== '42723' && code !== '23505' && code !== 'XX000') throw err;
+    if (code !== '42723' && code !== '23505') throw err;
   }
 }

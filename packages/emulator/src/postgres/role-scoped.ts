@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
+import { catalogStatement } from './catalog-race.js';
 import { StorageError } from './storage.js';
 
 /**
@@ -56,12 +57,12 @@ export async function ensureScopedRole(
   const r = quoteIdent(role);
   const secret = quoteLiteral(password(role));
   try {
-    await admin.query(`CREATE ROLE ${r} LOGIN NOINHERIT PASSWORD ${secret}`);
-    await admin.query(`COMMENT ON ROLE ${r} IS ${quoteLiteral(SCOPED_ROLE_MARK)}`);
+    await catalogStatement(admin, `CREATE ROLE ${r} LOGIN NOINHERIT PASSWORD ${secret}`);
+    await catalogStatement(admin, `COMMENT ON ROLE ${r} IS ${quoteLiteral(SCOPED_ROLE_MARK)}`);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== '42710' && code !== '23505') throw err;
-    await admin.query(`ALTER ROLE ${r} WITH LOGIN NOINHERIT PASSWORD ${secret}`);
+    await catalogStatement(admin, `ALTER ROLE ${r} WITH LOGIN NOINHERIT PASSWORD ${secret}`);
   }
   for (const { schema, table } of parsed) {
     const { rows } = await admin.query<{ readable: boolean | null }>(
@@ -74,10 +75,10 @@ export async function ensureScopedRole(
     if (readable === null || readable === undefined) continue; // no such table (yet): nothing to grant
     const name = `${quoteIdent(schema)}.${quoteIdent(table)}`;
     if (readable) {
-      await admin.query(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${r}`);
-      await admin.query(`GRANT SELECT ON TABLE ${name} TO ${r}`);
+      await catalogStatement(admin, `GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${r}`);
+      await catalogStatement(admin, `GRANT SELECT ON TABLE ${name} TO ${r}`);
     } else {
-      await admin.query(`REVOKE ALL ON TABLE ${name} FROM ${r}`);
+      await catalogStatement(admin, `REVOKE ALL ON TABLE ${name} FROM ${r}`);
     }
   }
   return role;

@@ -1,5 +1,6 @@
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
+import { catalogStatement } from './catalog-race.js';
 import { type Logger, StorageError } from './storage.js';
 
 /**
@@ -41,17 +42,13 @@ export async function ensureSuperuserRole(admin: pg.Pool): Promise<void> {
   const found = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [SUPERUSER_ROLE]);
   if (!found.rowCount) {
     try {
-      await admin.query(`CREATE ROLE ${quoteIdent(SUPERUSER_ROLE)} NOLOGIN`);
+      await catalogStatement(admin, `CREATE ROLE ${quoteIdent(SUPERUSER_ROLE)} NOLOGIN`);
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code !== '42710' && code !== '23505' && code !== 'XX000') throw err;
+      if (code !== '42710' && code !== '23505') throw err; // a concurrent maker won
     }
   }
-  try {
-    await admin.query(`GRANT ${SUPERUSER_INHERITS.join(', ')} TO ${quoteIdent(SUPERUSER_ROLE)}`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'XX000') throw err; // "tuple concurrently updated": the other one made it
-  }
+  await catalogStatement(admin, `GRANT ${SUPERUSER_INHERITS.join(', ')} TO ${quoteIdent(SUPERUSER_ROLE)}`);
 }
 
 /**
@@ -60,18 +57,18 @@ export async function ensureSuperuserRole(admin: pg.Pool): Promise<void> {
  */
 export async function grantSuperuser(admin: pg.Pool, role: string): Promise<void> {
   await grantSuperuserMembership(admin, role);
-  await admin.query(`ALTER ROLE ${quoteIdent(role)} WITH ${OWNER_ATTRIBUTES.join(' ')}`);
+  await catalogStatement(admin, `ALTER ROLE ${quoteIdent(role)} WITH ${OWNER_ATTRIBUTES.join(' ')}`);
 }
 
 /** Makes `role` a member of `databricks_superuser` only (the roles API's `membership_roles`; idempotent). */
 export async function grantSuperuserMembership(admin: pg.Pool, role: string): Promise<void> {
   assertAssignableRole(role);
-  await admin.query(`GRANT ${quoteIdent(SUPERUSER_ROLE)} TO ${quoteIdent(role)}`);
+  await catalogStatement(admin, `GRANT ${quoteIdent(SUPERUSER_ROLE)} TO ${quoteIdent(role)}`);
 }
 
 /** Marks a role the workspace just made. */
 export async function markRole(admin: pg.Pool, role: string): Promise<void> {
-  await admin.query(`COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(ROLE_MARK)}`);
+  await catalogStatement(admin, `COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(ROLE_MARK)}`);
 }
 
 /** Every membership in `$1` and of `$1`, with its grantor and whether that grantor is trusted. */
@@ -104,7 +101,7 @@ export async function adoptRole(admin: pg.Pool, role: string, logger: Logger): P
     if (row.member === role && row.trusted) continue;
     const by = row.grantor ? ` GRANTED BY ${quoteIdent(row.grantor)}` : '';
     // CASCADE: grants the member made onwards with its ADMIN OPTION go too (PostgreSQL 16+ tracks them).
-    await admin.query(`REVOKE ${quoteIdent(row.role)} FROM ${quoteIdent(row.member)}${by} CASCADE`);
+    await catalogStatement(admin, `REVOKE ${quoteIdent(row.role)} FROM ${quoteIdent(row.member)}${by} CASCADE`);
     revoked.push(`${row.role} from ${row.member}`);
   }
   await markRole(admin, role);

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import { EmulatorError } from '../errors.js';
+import { catalogStatement } from './catalog-race.js';
 import { makeApiRole, roleVerifier } from './role-api.js';
 import { installRoleFunctions } from './role-functions.js';
 import { ScopedRoles } from './role-scoped.js';
@@ -188,12 +189,12 @@ export class UpstreamStorage implements SessionStorage {
       await this.ensureSuperuserRole();
       const password = quoteLiteral(this.rolePassword(role) ?? '');
       const created = await ignoreCode(
-        pool.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${password}`),
+        catalogStatement(pool, `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${password}`),
         '42710',
         '23505',
       );
       // An existing role (earlier run, or made by hand) gets the derived password so the relay can log in as it.
-      if (!created) await pool.query(`ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD ${password}`);
+      if (!created) await catalogStatement(pool, `ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD ${password}`);
       else this.logger.info('upstream role created', { role });
       // A role someone else made keeps no member and no membership they granted (see role-trust.ts).
       await (created ? markRole(pool, role) : adoptRole(pool, role, this.logger));
@@ -203,16 +204,7 @@ export class UpstreamStorage implements SessionStorage {
   private ensureGrants(role: string, database: string): Promise<void> {
     if (role === this.admin.user) return Promise.resolve();
     return this.once(this.grants, `${role}\0${database}`, async () => {
-      // Concurrent GRANTs on one object (another emulator on the same upstream) can fail with "tuple concurrently
-      // updated"; they are idempotent, so retry.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.pool(database).query(roleGrantsSql(role, database));
-          return;
-        } catch (err) {
-          if (attempt >= 3 || (err as { code?: string }).code !== 'XX000') throw err;
-        }
-      }
+      await catalogStatement(this.pool(database), roleGrantsSql(role, database));
     });
   }
 

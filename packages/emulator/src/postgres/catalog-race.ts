@@ -1,0 +1,27 @@
+import type pg from 'pg';
+
+/**
+ * PostgreSQL refuses a catalog change with "tuple concurrently updated" (XX000) when another session changed the same
+ * catalog row at the same moment: two emulators on one upstream server (test suites running in parallel) making or
+ * granting the same role, or replacing the same function. Every statement run through here is idempotent, so the
+ * loser simply runs it again.
+ */
+const ATTEMPTS = 5;
+
+function isCatalogRace(err: unknown): boolean {
+  const { code, message } = err as { code?: string; message?: string };
+  return code === 'XX000' && /tuple concurrently (updated|deleted)/.test(message ?? '');
+}
+
+/** Runs one idempotent catalog statement (CREATE/ALTER ROLE, GRANT, REVOKE, COMMENT, CREATE FUNCTION), retrying a race. */
+export async function catalogStatement(admin: pg.Pool | pg.ClientBase, sql: string): Promise<pg.QueryResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.query(sql);
+    } catch (err) {
+      if (attempt >= ATTEMPTS || !isCatalogRace(err)) throw err;
+      // The winner's transaction is committing; yield a moment (bounded: a few ms in all) before running again.
+      await new Promise((resolve) => setTimeout(resolve, attempt * 2));
+    }
+  }
+}
