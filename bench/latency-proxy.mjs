@@ -2,7 +2,9 @@
 // chunk from the server is held `delayMs` before it is passed on, in order; the client's bytes go through at once.
 // One query's round trip then takes at least `delayMs` more, as a network hop to Lakebase does (no `tc` needed).
 // Run: `node bench/latency-proxy.mjs <upstream-host> <upstream-port> <delayMs>`; prints `{"port":N}` once listening.
-// From a benchmark: `startLatencyProxy({ host, port, delayMs })`.
+// From a benchmark: `startLatencyProxy({ host, port, delayMs })`; its `releaseTurns()` tells how many replies (of all
+// connections) each turn of the proxy's event loop released: Node's timers tick in whole milliseconds, so replies
+// held over the same tick leave together.
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +18,29 @@ export async function startLatencyProxy({ host, port, delayMs }) {
   });
   return {
     port: listening.port,
+    /** Median and mean of the replies released per event-loop turn since the last call. */
+    releaseTurns: () =>
+      new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send('turns');
+      }),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', resolve);
         child.kill();
       }),
   };
+}
+
+/** Replies released in the current event-loop turn, and the counts of past turns. */
+let turn = 0;
+let turns = [];
+function countRelease() {
+  if (turn++ === 0)
+    setImmediate(() => {
+      turns.push(turn);
+      turn = 0;
+    });
 }
 
 function serve(upstreamHost, upstreamPort, delayMs) {
@@ -34,7 +53,10 @@ function serve(upstreamHost, upstreamPort, delayMs) {
     const release = () => {
       timer = undefined;
       const now = performance.now();
-      while (held.length > 0 && held[0][0] <= now) client.write(held.shift()[1]);
+      while (held.length > 0 && held[0][0] <= now) {
+        client.write(held.shift()[1]);
+        countRelease();
+      }
       if (held.length > 0) timer = setTimeout(release, Math.max(0, held[0][0] - now));
     };
     upstream.on('data', (chunk) => {
@@ -55,4 +77,10 @@ function serve(upstreamHost, upstreamPort, delayMs) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [host, port, delayMs] = process.argv.slice(2);
   serve(host, Number(port), Number(delayMs));
+  process.on('message', () => {
+    const sorted = turns.sort((a, b) => a - b);
+    const mean = sorted.reduce((sum, n) => sum + n, 0) / Math.max(1, sorted.length);
+    process.send({ median: sorted[sorted.length >> 1] ?? 0, mean });
+    turns = [];
+  });
 }

@@ -10,11 +10,14 @@
 //   both    - the two registered: instrumentation-pg's span and duration, the kit's pool metrics and lakebase.*
 // instrumentation-pg is patched into pg and pg-pool for its sides' rounds and unpatched after (its own module
 // patches, as require-in-the-middle applies them when an app registers it before loading pg). Workloads: `select 1`
-// and an indexed read on the local PostgreSQL (CPU-bound: the server answers in ~0.1 ms), and `select 1` through a
-// loopback proxy in its own process holding each server reply 1 ms (bench/latency-proxy.mjs), as a round trip to
-// Lakebase does. Overhead = 1 - side/none q/s, median of per-round ratios (range); client CPU = this process's CPU per
-// query. Run: `npm run build && node bench/otel.mjs [--quick]`. Targets: kit <= ipg on the CPU-bound rows, kit < 5 %
-// at 1 ms.
+// and an indexed read on the local PostgreSQL (CPU-bound: the server answers in ~0.1 ms); a ~1 ms round trip made in
+// the server, `select pg_sleep(0.0005)` (PostgreSQL waits at least 1 ms, each backend on its own kernel timer, so every
+// reply comes back on its own schedule as over a network; its measured round trip is printed); and, as evidence only,
+// `select 1` through a loopback proxy holding each server reply 1 ms (bench/latency-proxy.mjs), whose Node timers
+// have a 1 ms tick and so release all ten clients' replies in the same turn: a lock-step burst no network makes,
+// which turns the client's CPU per query into queueing (the turn size is printed). Overhead = 1 - side/none q/s,
+// median of per-round ratios (range); client CPU = this process's CPU per query. Run: `npm run build && node
+// bench/otel.mjs [--quick]`. Targets: kit <= ipg on the CPU-bound rows, kit < 5 % with the 1 ms round trip.
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { createLakebasePool } from '@lakebase-kit/client';
@@ -29,11 +32,13 @@ import {
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { UPSTREAM } from './emulator.mjs';
 import { startLatencyProxy } from './latency-proxy.mjs';
-import { interleavedSides, quick, ratioSummary, spread, tracedRound } from './lib.mjs';
+import { interleavedSides, median, quick, ratioSummary, spread, tracedRound } from './lib.mjs';
 import { createBenchTable, dropBenchTable, POOL_MAX, WORKLOADS } from './pool.mjs';
 import { countingLogger } from './sides.mjs';
 
 const CLIENTS = 10;
+/** A ~1 ms round trip made by the server: PostgreSQL rounds the wait up to 1 ms of its latch timeout. */
+const SERVER_DELAY = (pool) => pool.query('select pg_sleep(0.0005)');
 const rounds = quick ? 4 : 12; // short rounds, many: the load of a shared machine moves within seconds
 const durationMs = quick ? 400 : 750;
 
@@ -88,7 +93,8 @@ const sidesFor = (url) => ({
 // Each setup's pools are made before and ended after it (5 pools x 10 connections at a time).
 const setups = [
   { name: 'local', url: UPSTREAM, workloads: WORKLOADS },
-  { name: '1 ms RTT', url: viaProxy.toString(), workloads: { 'select 1': WORKLOADS['select 1'] } },
+  { name: '1 ms in the server', url: UPSTREAM, workloads: { 'select pg_sleep(0.0005)': SERVER_DELAY } },
+  { name: '1 ms proxy (evidence)', url: viaProxy.toString(), workloads: { 'select 1': WORKLOADS['select 1'] } },
 ];
 const open = new Set();
 
@@ -101,8 +107,30 @@ console.log(
       .map((l) => l.toFixed(2))
       .join(' ')} (${os.cpus().length} CPUs)`,
 );
+/** p50 of `samples` serial queries on one connection, in ms: the round trip a client sees with nothing queued. */
+async function serialRoundTrip(url, sql, samples = 200) {
+  const pool = poolOf(url, false);
+  try {
+    const times = [];
+    for (let i = 0; i < samples; i++) {
+      const t0 = performance.now();
+      await pool.query(sql);
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  } finally {
+    await pool.end();
+  }
+}
+console.log(
+  `  round trip, 1 client, p50: local select 1 ${(await serialRoundTrip(UPSTREAM, 'select 1')).toFixed(3)} ms, ` +
+    `select pg_sleep(0.0005) ${(await serialRoundTrip(UPSTREAM, 'select pg_sleep(0.0005)')).toFixed(3)} ms, ` +
+    `select 1 through the 1 ms proxy ${(await serialRoundTrip(viaProxy.toString(), 'select 1')).toFixed(3)} ms`,
+);
+await proxy.releaseTurns(); // from here on, the proxy counts the benchmark's own replies
 let exportedSpans = 0;
 const overhead = (r) => `${((1 - r) * 100).toFixed(1)} %`;
+const verdicts = [];
 try {
   for (const setup of setups) {
     const sides = sidesFor(setup.url);
@@ -130,11 +158,13 @@ try {
       console.log(
         `  ${setup.name} ${workload}: none ${spread(none)} q/s, client CPU ${cpu('none')} us/query | failed ${failed}`,
       );
+      const ratios = {};
       for (const name of ['kit', 'kit-new', 'ipg', 'both']) {
         const ratio = ratioSummary(
           figures[name].map((f) => f.perSecond),
           none,
         );
+        ratios[name] = ratio.median;
         console.log(
           `    ${name.padEnd(7)} ${spread(figures[name].map((f) => f.perSecond))} q/s | overhead ${overhead(ratio.median)} ` +
             `(range ${overhead(ratio.max)} to ${overhead(ratio.min)}) | client CPU ${cpu(name)} us/query | p50 ` +
@@ -144,10 +174,25 @@ try {
             )} ms`,
         );
       }
+      const row = `${setup.name} ${workload}`;
+      if (setup.name === 'local')
+        verdicts.push(
+          `${row}: kit ${overhead(ratios.kit)} <= ipg ${overhead(ratios.ipg)}: ${ratios.kit >= ratios.ipg ? 'MET' : 'MISSED'}`,
+        );
+      else if (setup.url === UPSTREAM)
+        verdicts.push(`${row}: kit ${overhead(ratios.kit)} < 5 %: ${ratios.kit > 0.95 ? 'MET' : 'MISSED'}`);
+    }
+    if (setup.url === viaProxy.toString()) {
+      const turns = await proxy.releaseTurns();
+      console.log(
+        `    the proxy released ${turns.median} replies per event-loop turn (median; mean ${turns.mean.toFixed(1)}) ` +
+          `of ${CLIENTS} clients: lock-step bursts, so this row measures queueing in the client, not the round trip`,
+      );
     }
     await Promise.all(Object.values(sides).map((side) => side.pool.end()));
     for (const side of Object.values(sides)) open.delete(side.pool);
   }
+  for (const verdict of verdicts) console.log(`  target, ${verdict}`);
   console.log(
     `  spans exported: ${exportedSpans}; load average at end ${os
       .loadavg()
