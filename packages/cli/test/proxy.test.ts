@@ -115,6 +115,13 @@ describe('lakebase proxy', () => {
     const open = await bed.lakebase(['proxy', '--address', '0.0.0.0', '--port', '0'], { cwd, env: bed.env() });
     expect(open.code).toBe(1);
     expect(open.stderr).toContain('LAKEBASE_PROXY_UNSAFE_ADDRESS');
+    const both = await bed.lakebase(['proxy', '--port', '0', '--allow-user', '--local-password', 'correct horse'], {
+      cwd,
+      env: bed.env(),
+    });
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('LAKEBASE_PROXY_OPTION_CONFLICT');
+    expect(both.stderr).not.toContain('correct horse');
     // The machine's PostgreSQL listens on 5432, the proxy's default port.
     const taken = await bed.lakebase(['proxy', '--port', '5432'], { cwd, env: bed.env() });
     expect(taken.code).toBe(1);

@@ -208,6 +208,10 @@ export const ERROR_CODES = {
     '`lakebase proxy` was asked to listen on an address other machines can reach, with no local password.',
     'Set --local-password (or LAKEBASE_PROXY_PASSWORD), or listen on 127.0.0.1 (the default).',
   ),
+  LAKEBASE_PROXY_OPTION_CONFLICT: library(
+    '`lakebase proxy --allow-user` with a local password: a client sends one password, which cannot be both.',
+    'Drop --allow-user, or drop --local-password and keep the proxy on 127.0.0.1.',
+  ),
   LAKEBASE_PORT_IN_USE: library(
     'The port `lakebase proxy` should listen on is taken (or the address is not one of this machine).',
     'Pick another port with --port, or stop what listens there.',

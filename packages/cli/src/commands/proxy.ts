@@ -31,7 +31,10 @@ export function registerProxyCommand(program: Command): void {
     .option('--address <host>', 'interface to listen on; anything but loopback needs --local-password', '127.0.0.1')
     .option('--branch <name>', 'use this branch of the project (as LAKEBASE_BRANCH does)')
     .option('--read-only', 'connect to the read host (read replica) instead of the read-write host')
-    .option('--allow-user', 'pass the user a client names through, instead of the configured identity')
+    .option(
+      '--allow-user',
+      "pass the user a client names through: another user logs in with its own password (its token, or a password role's)",
+    )
     .option(
       '--local-password <password>',
       'password local clients must give, checked with SCRAM-SHA-256 (default: LAKEBASE_PROXY_PASSWORD)',

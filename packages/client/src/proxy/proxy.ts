@@ -13,7 +13,8 @@ import { createSecureContext } from 'node:tls';
 import { type ConnectorOptions, LakebaseConnector } from '../connection/connector.js';
 import { routedConnector } from '../connection/routes.js';
 import { buildSslOptions } from '../connection/tls.js';
-import { isLakebaseError, LakebaseError, redact } from '../errors.js';
+import { isLakebaseError, redact } from '../errors.js';
+import { assertSafeOptions, listen } from './listener.js';
 import { checkLocalPassword, PasswordRefused, type ScramVerifier, scramVerifier } from './local-password.js';
 import {
   type Backend,
@@ -23,8 +24,8 @@ import {
   connectBackend,
   loginUpstream,
 } from './upstream.js';
-import { backendKeyData, newCancelKey, ProtocolError } from './wire-protocol.js';
-import { acceptStartup, ClientGone, sendFatal } from './wire-startup.js';
+import { backendKeyData, newCancelKey, type PacketInbox, ProtocolError } from './wire-protocol.js';
+import { acceptStartup, askCleartextPassword, ClientGone, sendFatal } from './wire-startup.js';
 
 /** Options of {@link startProxy}: where to listen, and the Lakebase settings of any pool (`env`, `branch`, ...). */
 export interface ProxyOptions extends ConnectorOptions {
@@ -34,7 +35,11 @@ export interface ProxyOptions extends ConnectorOptions {
   listenPort?: number;
   /** Connect to the read host (read replica) instead of the read-write host. */
   readOnly?: boolean;
-  /** Pass the user the local client names through, instead of the configured identity. */
+  /**
+   * Pass the user the local client names through, instead of the configured identity. A client naming another user
+   * is asked for its password and logs in with it (that identity's own token, or a native password role's password);
+   * the proxy's token only ever logs in as the configured identity. Cannot be combined with `localPassword`.
+   */
   allowUser?: boolean;
   /** A password local clients must give (checked with SCRAM-SHA-256); required off loopback. */
   localPassword?: string;
@@ -82,14 +87,6 @@ export interface LakebaseProxy {
 const MAX_LOGIN_MESSAGE = 65_536;
 const CANCEL_TIMEOUT_MS = 10_000;
 
-/** True for 127.0.0.0/8, ::1, an IPv4-mapped loopback and `localhost`. */
-export function isLoopbackAddress(address: string): boolean {
-  const a = address.toLowerCase().replace(/^\[|\]$/g, '');
-  if (a === 'localhost' || a === '::1') return true;
-  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
-  return net.isIPv4(v4) && v4.startsWith('127.');
-}
-
 /**
  * Starts the proxy. Rejects with `LAKEBASE_PROXY_UNSAFE_ADDRESS` for a non-loopback address without a local password,
  * `LAKEBASE_PORT_IN_USE` when the port is taken, and the config's own errors.
@@ -97,17 +94,7 @@ export function isLoopbackAddress(address: string): boolean {
 export async function startProxy(options: ProxyOptions = {}): Promise<LakebaseProxy> {
   const host = options.listenAddress ?? '127.0.0.1';
   const localPassword = options.localPassword || undefined;
-  if (!isLoopbackAddress(host) && !localPassword) {
-    throw new LakebaseError(
-      'LAKEBASE_PROXY_UNSAFE_ADDRESS',
-      `The proxy would listen on ${host}, which other machines can reach, with no local password.`,
-      {
-        suggestion:
-          'Set --local-password (or LAKEBASE_PROXY_PASSWORD) so clients must log in, or listen on 127.0.0.1 (the default).',
-        details: { address: host },
-      },
-    );
-  }
+  assertSafeOptions(host, localPassword, options.allowUser ?? false);
   const primary = new LakebaseConnector(options);
   const connector = options.readOnly ? routedConnector(primary, 'read') : primary;
   const verifier = localPassword ? scramVerifier(localPassword) : undefined;
@@ -230,34 +217,6 @@ interface ProxyContext {
   counters: ProxyStats;
 }
 
-function listen(server: net.Server | HttpServer, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES' && error.code !== 'EADDRNOTAVAIL') {
-        reject(error);
-        return;
-      }
-      const inUse = error.code === 'EADDRINUSE';
-      reject(
-        new LakebaseError(
-          'LAKEBASE_PORT_IN_USE',
-          inUse
-            ? `Port ${port} on ${host} is in use (a local PostgreSQL, or another proxy).`
-            : `Cannot listen on ${host}:${port} (${error.code}).`,
-          {
-            suggestion: inUse
-              ? 'Pick another port with --port (e.g. --port 6543), or stop what listens there.'
-              : 'Pick a port above 1023 and an address of this machine.',
-            details: { host, port, reason: error.code },
-            cause: error,
-          },
-        ),
-      );
-    });
-    server.listen(port, host, () => resolve());
-  });
-}
-
 /** One client connection: handshake, local password, backend login, then a pipe. */
 async function serveClient(raw: Socket, ctx: ProxyContext): Promise<void> {
   const timer = setTimeout(() => raw.destroy(), ctx.handshakeTimeoutMs);
@@ -306,10 +265,16 @@ async function serveClient(raw: Socket, ctx: ProxyContext): Promise<void> {
     try {
       const { target, socket } = await early;
       used = true;
-      params.user = ctx.allowUser && clientUser ? clientUser : target.user;
+      // Another user than the configured identity logs in with its own secret, never with the proxy's token.
+      const passthrough = ctx.allowUser && clientUser !== '' && clientUser !== target.user;
+      params.user = passthrough ? clientUser : target.user;
       if (!params.database) params.database = target.database;
-      const password = ctx.connector.password();
-      const secret = typeof password === 'function' ? await password() : password;
+      const secret = passthrough ? await clientSecret(stream, inbox) : await proxySecret(ctx);
+      if (passthrough && secret === undefined) {
+        ctx.counters.refused++;
+        sendFatal(stream, '28P01', `password authentication failed for user "${clientUser}"`, PASSTHROUGH_HINT);
+        return;
+      }
       backend = await loginUpstream(socket, target.address, params, secret, timeoutMs);
     } catch (error) {
       if (!isLakebaseError(error)) throw error;
@@ -338,6 +303,22 @@ async function serveClient(raw: Socket, ctx: ProxyContext): Promise<void> {
         () => {},
       );
   }
+}
+
+const PASSTHROUGH_HINT =
+  "With --allow-user, a user other than the proxy's own identity logs in with its own password: that identity's " +
+  'database token, or the password of a native PostgreSQL role.';
+
+/** The configured identity's token, from the shared credential manager. */
+async function proxySecret(ctx: ProxyContext): Promise<string | undefined> {
+  const password = ctx.connector.password();
+  return typeof password === 'function' ? await password() : password;
+}
+
+/** A passed-through user's own password, asked of the client; undefined when it gives none. */
+async function clientSecret(stream: Duplex, inbox: PacketInbox): Promise<string | undefined> {
+  const password = await askCleartextPassword(stream, inbox);
+  return password === '' ? undefined : password;
 }
 
 /** Hands the client the backend's startup (with the proxy's cancel key), then pipes both ways until either closes. */

@@ -8,12 +8,14 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import {
+  authenticationCleartextPassword,
   CANCEL_REQUEST_CODE,
   errorResponse,
   GSSENC_REQUEST_CODE,
   PacketInbox,
   ProtocolError,
   parseStartupPacket,
+  readCString,
   SSL_REQUEST_CODE,
   type StartupPacket,
 } from './wire-protocol.js';
@@ -131,6 +133,19 @@ async function upgradeToTls(
     throw new ClientGone();
   }
   return tls;
+}
+
+/**
+ * Asks the client for its password in clear text (AuthenticationCleartextPassword) and reads the PasswordMessage, as
+ * Lakebase does for a token (over TLS, or here on loopback). Never log what it returns.
+ */
+export async function askCleartextPassword(stream: Duplex, inbox: PacketInbox): Promise<string> {
+  stream.write(authenticationCleartextPassword());
+  const reply = await inbox.message();
+  if (reply.type !== 'p') {
+    throw new ProtocolError(`expected password response, got message type ${reply.type.charCodeAt(0)}`);
+  }
+  return readCString(reply.body);
 }
 
 /** Ends the connection with a FATAL ErrorResponse, as a server refusing a login does. */

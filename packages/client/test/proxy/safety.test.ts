@@ -9,6 +9,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
+import { LakebaseRoles } from '../../src/index.js';
 import { pgWire } from '../../src/toolkit.js';
 import { tokenCollectingFetch } from '../helpers/emulator.js';
 import { libpqEnv, tool, useProxies } from './helpers.js';
@@ -53,17 +54,6 @@ describe('safe by default', () => {
     expect(p.stats().refused).toBe(2);
   });
 
-  it('the user a client names is replaced by the identity, unless allowUser passes it through', async () => {
-    const passing = await proxy({ allowUser: true });
-    const c = client(passing.port, { user: 'someone-else' });
-    // The emulator refuses the token for a role that is not its identity: the server's FATAL reaches the client.
-    await expect(c.connect()).rejects.toMatchObject({ code: expect.stringMatching(/^28/) });
-    const own = client(passing.port, { user: emulator().user });
-    await own.connect();
-    expect((await own.query('select current_user as u')).rows[0].u).toBe(emulator().user);
-    await own.end();
-  });
-
   it('never logs a token', async () => {
     const tokens = new Set<string>();
     const fetch = tokenCollectingFetch(tokens);
@@ -80,6 +70,100 @@ describe('safe by default', () => {
     expect(tokens.size).toBeGreaterThan(0);
     expect(lines.some((line) => line.includes('session opened'))).toBe(true);
     for (const token of tokens) expect(lines.join('\n')).not.toContain(token);
+  });
+});
+
+describe('--allow-user: a user other than the identity logs in with its own secret, never with the proxy token', () => {
+  /** A second workspace user with a PostgreSQL role, and a database token of its own for the proxy's target. */
+  async function otherUser(email: string): Promise<string> {
+    const em = emulator();
+    em.workspace.addUser(email);
+    const { token } = await em.workspace.mintDatabaseToken(email, [{ kind: 'instance', name: em.instanceName }]);
+    return token;
+  }
+  const whoAmI = async (c: pg.Client) => (await c.query('select current_user as u')).rows[0].u;
+
+  it('without allowUser the named user is replaced by the identity, and no password is asked', async () => {
+    const p = await proxy();
+    const c = client(p.port, { user: 'someone-else' });
+    await c.connect();
+    expect(await whoAmI(c)).toBe(emulator().user);
+    await c.end();
+  });
+
+  it('a user with its own token logs in as itself; the identity needs no password; psql too', async () => {
+    const token = await otherUser('bob@example.com');
+    const p = await proxy({ allowUser: true });
+    const bob = client(p.port, { user: 'bob@example.com', password: token });
+    await bob.connect();
+    expect(await whoAmI(bob)).toBe('bob@example.com');
+    await bob.end();
+    const own = client(p.port, { user: emulator().user });
+    await own.connect();
+    expect(await whoAmI(own)).toBe(emulator().user);
+    await own.end();
+    const { stdout } = await tool(
+      'psql',
+      ['-AtX', '-c', 'select current_user'],
+      libpqEnv(p, { PGUSER: 'bob@example.com', PGPASSWORD: token }),
+    );
+    expect(stdout.trim()).toBe('bob@example.com');
+  });
+
+  it('refuses another user with no password, an empty one, a wrong one, or the token of a third identity', async () => {
+    await otherUser('carol@example.com');
+    const daveToken = await otherUser('dave@example.com');
+    const p = await proxy({ allowUser: true });
+    // libpq with no password at all gives up on the request for one.
+    const noPassword = tool('psql', ['-wAtX', '-c', 'select 1'], libpqEnv(p, { PGUSER: 'carol@example.com' }));
+    await expect(noPassword).rejects.toThrow(/no password supplied/);
+    // An empty password is refused by the proxy itself, with a hint, before any login upstream.
+    const empty = client(p.port, { user: 'carol@example.com', password: '' });
+    await expect(empty.connect()).rejects.toMatchObject({
+      code: '28P01',
+      hint: expect.stringContaining('--allow-user'),
+    });
+    // Anything else reaches Lakebase, which refuses what is not carol's own token.
+    const wrong = client(p.port, { user: 'carol@example.com', password: 'not-a-token' });
+    await expect(wrong.connect()).rejects.toMatchObject({ code: expect.stringMatching(/^28/) });
+    const borrowed = client(p.port, { user: 'carol@example.com', password: daveToken });
+    await expect(borrowed.connect()).rejects.toMatchObject({ code: expect.stringMatching(/^28/) });
+    expect(p.stats().refused).toBe(3); // the empty one here, the two above upstream; psql's never got that far
+  });
+
+  it("a native password role logs in with its password; the proxy's token never stands in for it", async () => {
+    const em = emulator();
+    const env = em.env('autoscaling');
+    const role = await new LakebaseRoles({ env }).create('reporting_proxy');
+    const p = await proxy({ env, allowUser: true });
+    const reporting = client(p.port, { user: 'reporting_proxy', password: role.password as string });
+    await reporting.connect();
+    expect(await whoAmI(reporting)).toBe('reporting_proxy');
+    await reporting.end();
+    const guessed = client(p.port, { user: 'reporting_proxy', password: 'guess' });
+    await expect(guessed.connect()).rejects.toMatchObject({ code: '28P01' });
+  });
+
+  it('cannot be combined with a local password (one password cannot be both)', async () => {
+    await expect(proxy({ allowUser: true, localPassword: 'correct horse' })).rejects.toMatchObject({
+      code: 'LAKEBASE_PROXY_OPTION_CONFLICT',
+      suggestion: expect.stringContaining('--allow-user'),
+    });
+  });
+
+  it('never logs the password a client passes through', async () => {
+    const token = await otherUser('erin@example.com');
+    const lines: string[] = [];
+    const log = (message: string, fields?: Record<string, unknown>) =>
+      lines.push(`${message} ${JSON.stringify(fields)}`);
+    const p = await proxy({ allowUser: true, logger: { debug: log, info: log, warn: log } });
+    const erin = client(p.port, { user: 'erin@example.com', password: token });
+    await erin.connect();
+    await erin.end();
+    const wrong = client(p.port, { user: 'erin@example.com', password: `${token}x` });
+    await expect(wrong.connect()).rejects.toMatchObject({ code: expect.stringMatching(/^28/) });
+    expect(lines.some((line) => line.includes('session opened'))).toBe(true);
+    expect(lines.join('\n')).not.toContain(token.slice(0, 40));
   });
 });
 

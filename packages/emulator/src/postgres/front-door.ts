@@ -6,15 +6,7 @@ import type { LoginAuthority } from '../contracts.js';
 import { pooledStartupRefusal } from './pooler.js';
 import { type Logger, type SessionStorage, StorageError, silentLogger } from './storage.js';
 
-const {
-  acceptStartup,
-  authenticationCleartextPassword,
-  ClientGone,
-  negotiateProtocolVersion,
-  ProtocolError,
-  readCString,
-  sendFatal,
-} = pgWire;
+const { acceptStartup, askCleartextPassword, ClientGone, negotiateProtocolVersion, ProtocolError, sendFatal } = pgWire;
 type PacketInbox = pgWire.PacketInbox;
 type StartupPacket = pgWire.StartupPacket;
 
@@ -170,12 +162,7 @@ async function login(
   const unsupported = Object.keys(packet.params).filter((k) => k.startsWith('_pq_.'));
   if (minor > 0 || unsupported.length > 0) stream.write(negotiateProtocolVersion(unsupported));
 
-  stream.write(authenticationCleartextPassword());
-  const reply = await inbox.message();
-  if (reply.type !== 'p') {
-    throw new ProtocolError(`expected password response, got message type ${reply.type.charCodeAt(0)}`);
-  }
-  const password = readCString(reply.body);
+  const password = await askCleartextPassword(stream, inbox);
   const serverName = tls.servername || undefined;
   let decision: Awaited<ReturnType<LoginAuthority['authorizeLogin']>>;
   try {
