@@ -6,7 +6,7 @@ import { errorHandlingPlugin } from './error-handling.js';
 import { validationError } from './errors.js';
 import { identityPlugin } from './identity.js';
 import { jsonbStorableKeyword, limitJsonDepth, maxJsonBytesKeyword } from './json-body.js';
-import { AccessLog, createLogger } from './logging.js';
+import { AccessLog, createLogger, lazyRequestLogger } from './logging.js';
 import { preferencesRoutes } from './routes/preferences.js';
 import { statusRoutes } from './routes/status.js';
 import { webPlugin } from './web.js';
@@ -36,6 +36,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       : { loggerInstance: (options.logger ?? createLogger()) as FastifyBaseLogger }),
     requestIdHeader: 'x-request-id',
     logController: accessLog,
+    childLoggerFactory: lazyRequestLogger,
     // A preference value is at most 16 KiB; anything far beyond that is refused before parsing.
     bodyLimit: 256 * 1024,
     // Reject unknown body properties instead of silently dropping them (Fastify's default), so typos surface.

@@ -164,9 +164,12 @@ export const databasePlugin = fp<{ database: AppDatabase }>(
   async (fastify, options) => {
     fastify.decorate('database', createDatabaseService(options.database));
     fastify.decorateRequest('databaseLease', undefined);
-    const release = async (request: FastifyRequest) => request.databaseLease?.release();
-    fastify.addHook('onResponse', release);
-    fastify.addHook('onRequestAbort', release);
+    // Only per-user mode leases a connection per request; without it, no request pays for these hooks.
+    if (fastify.database.perUser) {
+      const release = async (request: FastifyRequest) => request.databaseLease?.release();
+      fastify.addHook('onResponse', release);
+      fastify.addHook('onRequestAbort', release);
+    }
   },
   { name: 'lakebase-database', fastify: '5.x' },
 );

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../server/app.js';
 import { createLogger } from '../server/logging.js';
 import { readServerSettings } from '../server/settings.js';
@@ -103,6 +103,38 @@ describe('request logs', () => {
     const other = entries.find((entry) => entry.msg === 'other line');
     expect(other.credentials.token).toBe('[REDACTED]');
     expect(other.password).toBe('[REDACTED]');
+  });
+});
+
+describe("a request's own logger", () => {
+  it('is made only when the request logs: a plain request makes none; a refused one logs with its id', async () => {
+    const { lines, stream } = lineSink();
+    const app = await buildApp({ database: { configured: false }, logger: createLogger({ stream }) });
+    const children = vi.spyOn(app.log, 'child');
+    try {
+      for (let i = 0; i < 5; i++) {
+        const ok = await app.inject({ url: '/api/me', headers: { 'x-forwarded-email': 'alice@example.com' } });
+        expect(ok.statusCode).toBe(200);
+      }
+      expect(children).not.toHaveBeenCalled();
+      const refused = await app.inject({
+        method: 'PUT',
+        url: '/api/preferences/-not-a-key',
+        headers: { 'x-forwarded-email': 'alice@example.com', 'x-request-id': 'req-refused' },
+        payload: { value: 1 },
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(children).toHaveBeenCalledTimes(1);
+    } finally {
+      await app.close();
+    }
+    const entries = lines.map((line) => JSON.parse(line));
+    const own = entries.find((entry) => entry.errorCode && entry.msg !== 'request completed');
+    expect(own).toMatchObject({ level: 30, reqId: 'req-refused', errorCode: expect.any(String) });
+    // Every access line still names its request.
+    const access = entries.filter((entry) => entry.msg === 'request completed');
+    expect(access).toHaveLength(6);
+    expect(access.at(-1)).toMatchObject({ reqId: 'req-refused', res: { statusCode: 400 } });
   });
 });
 

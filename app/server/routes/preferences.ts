@@ -60,7 +60,8 @@ const putHeaders = {
 export const preferencesRoutes = fp(
   async (fastify) => {
     // Per-user mode: the request's queries run on the caller's own pool (a no-op in service-principal mode).
-    fastify.addHook('preHandler', async (request) => fastify.database.attach(request));
+    // Per-user mode leases the caller's own pool for the request; the app's pool needs no per-request step.
+    if (fastify.database.perUser) fastify.addHook('preHandler', async (request) => fastify.database.attach(request));
     fastify.get(
       '/api/preferences',
       {
