@@ -114,7 +114,8 @@ class LazyRequestLogger {
     private readonly options: ChildLoggerOptions,
   ) {}
 
-  private get real(): FastifyBaseLogger {
+  /** The pino child, made now if it was not yet. */
+  target(): FastifyBaseLogger {
     this.made ??= this.parent.child(this.bindings, this.options);
     return this.made;
   }
@@ -124,31 +125,19 @@ class LazyRequestLogger {
   }
 
   set level(level: string) {
-    this.real.level = level;
+    this.target().level = level;
   }
 
-  fatal(...args: Parameters<LogFn>): void {
-    this.real.fatal(...args);
-  }
-  error(...args: Parameters<LogFn>): void {
-    this.real.error(...args);
-  }
-  warn(...args: Parameters<LogFn>): void {
-    this.real.warn(...args);
-  }
-  info(...args: Parameters<LogFn>): void {
-    this.real.info(...args);
-  }
-  debug(...args: Parameters<LogFn>): void {
-    this.real.debug(...args);
-  }
-  trace(...args: Parameters<LogFn>): void {
-    this.real.trace(...args);
-  }
-  silent(...args: Parameters<LogFn>): void {
-    this.real.silent(...args);
-  }
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
-    return this.real.child(bindings, options);
+    return this.target().child(bindings, options);
   }
+}
+
+// One method per level on the prototype (not per instance): each makes the child, then logs through it.
+for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) {
+  Object.defineProperty(LazyRequestLogger.prototype, level, {
+    value(this: LazyRequestLogger, ...args: Parameters<LogFn>) {
+      this.target()[level](...args);
+    },
+  });
 }
