@@ -6,6 +6,9 @@
  * databases no client of this emulator made, and a database made on one branch asked for from another. On the
  * embedded PostgreSQL and on an upstream server (the local PostgreSQL); PGlite refuses such logins, clearly.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
@@ -208,6 +211,33 @@ describe.each(['postgres', 'upstream'] as const)('databases made in SQL on %s st
       ).rows[0].n;
     for (let i = 0; i < 200 && (await gone()) > 0; i++) await new Promise((r) => setTimeout(r, 25));
     expect(await gone()).toBe(0);
+  });
+});
+
+describe('databases made in SQL survive a restart (embedded PostgreSQL)', () => {
+  it('the mark is kept with the database: after a restart it is served on its branch as before', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lakebase-created-db-'));
+    try {
+      let emu = await startEmulator({ apiPort: 0, pgPort: 0, dataDir, onNotice: () => {} });
+      const resource = () => [{ kind: 'endpoint' as const, name: emu.endpoint }];
+      let { token } = await emu.workspace.mintDatabaseToken(emu.user, resource());
+      const owner = await connectFrontDoor(frontDoorConfig(emu, { password: token }));
+      await owner.query('create database kept');
+      await owner.end();
+      await emu.stop();
+
+      emu = await startEmulator({ apiPort: 0, pgPort: 0, dataDir, onNotice: () => {} });
+      try {
+        ({ token } = await emu.workspace.mintDatabaseToken(emu.user, resource()));
+        const again = await connectFrontDoor(frontDoorConfig(emu, { password: token }, { database: 'kept' }));
+        expect((await again.query('select current_database() as d')).rows[0].d).toBe('kept');
+        await again.end();
+      } finally {
+        await emu.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

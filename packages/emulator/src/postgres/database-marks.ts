@@ -23,10 +23,26 @@ import { dropByForce } from './upstream-branches.js';
 /** How long new databases wait for the reports of the sessions that made them before they are given up on. */
 const REPORT_WAIT_MS = 2_000;
 
+const MARK_PREFIX = 'Lakebase emulator: created with CREATE DATABASE on ';
+
 /** The comment that says a database was made on `branchKey` (undefined: the default branches and instances). */
 export function databaseMark(branchKey: string | undefined): string {
   const where = branchKey === undefined ? 'a default branch' : `the branch with storage key ${branchKey}`;
-  return `Lakebase emulator: created with CREATE DATABASE on ${where} (do not change this comment)`;
+  return `${MARK_PREFIX}${where} (do not change this comment)`;
+}
+
+/** Whether a database's comment is a mark: a client of this emulator made it. */
+export function isDatabaseMark(comment: string | null | undefined): boolean {
+  return comment?.startsWith(MARK_PREFIX) ?? false;
+}
+
+/** The comment of the database `name` (null: none), undefined when there is no such database (templates aside). */
+export async function commentOf(admin: pg.Pool, name: string): Promise<string | null | undefined> {
+  const found = await admin.query<{ mark: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database WHERE datname = $1 AND NOT datistemplate`,
+    [name],
+  );
+  return found.rowCount ? (found.rows[0]?.mark ?? null) : undefined;
 }
 
 /** Unmarked databases a client may have made: not a template, not owned by the admin (the emulator's own). */
@@ -65,11 +81,7 @@ export class DatabaseMarks {
 
   async lookup(name: CreatedDatabaseName, branchKey: string | undefined): Promise<CreatedDatabaseLookup> {
     if (name === this.adminDatabase) return 'missing';
-    const found = await this.admin().query<{ mark: string | null }>(
-      `SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database WHERE datname = $1 AND NOT datistemplate`,
-      [name],
-    );
-    return found.rows[0]?.mark === databaseMark(branchKey) ? 'found' : 'missing';
+    return (await commentOf(this.admin(), name)) === databaseMark(branchKey) ? 'found' : 'missing';
   }
 
   /** A session on `branchKey` completed a CREATE DATABASE; resolves once the new database is marked (or given up). */

@@ -6,7 +6,7 @@ import type { CreatedDatabaseLookup } from '../contracts.js';
 import type { CreatedDatabaseName } from '../database-names.js';
 import { EmulatorError } from '../errors.js';
 import { catalogStatement, ignoreCode } from './catalog-race.js';
-import { DatabaseMarks } from './database-marks.js';
+import { commentOf, DatabaseMarks, isDatabaseMark } from './database-marks.js';
 import { makeApiRole, roleVerifier } from './role-api.js';
 import { installRoleFunctions } from './role-functions.js';
 import { ScopedRoles } from './role-scoped.js';
@@ -192,8 +192,12 @@ export class UpstreamStorage implements SessionStorage {
     if (database === this.admin.database) return Promise.resolve();
     return this.once(this.databases, database, async () => {
       const pool = this.pool(this.admin.database);
-      const found = await pool.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-      if (found.rowCount) return;
+      const comment = await commentOf(pool, database);
+      // A client's CREATE DATABASE of a configured name (or a branch copy's) before its first use must not become it.
+      if (isDatabaseMark(comment)) {
+        throw new StorageError('42P04', `database "${database}" was made by a client with CREATE DATABASE: drop it`);
+      }
+      if (comment !== undefined) return;
       await ignoreCode(pool.query(`CREATE DATABASE ${quoteIdent(database)}`), '42P04', '23505'); // lost a race: fine
       this.logger.info('upstream database created', { database });
     });
