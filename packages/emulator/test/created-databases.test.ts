@@ -137,6 +137,16 @@ describe.each(['postgres', 'upstream'] as const)('databases made in SQL on %s st
     expect(await loginCode(locked)).toBe('ok');
   });
 
+  it('a name of the shape Prisma gives its shadow database (hyphens, made quoted) works', async () => {
+    const shadow = `${name('shadow')}-0b7c4a52-4c1e`;
+    await asOwner(emu.database, (c) => c.query(`create database "${shadow}"`));
+    expect(await asOwner(shadow, async (c) => (await c.query('select current_database() as d')).rows[0].d)).toBe(
+      shadow,
+    );
+    await asOwner(emu.database, (c) => c.query(`drop database "${shadow}"`));
+    expect(await loginCode(shadow)).toBe('3D000');
+  });
+
   it('two sessions making databases at the same moment each get theirs', async () => {
     const [a, b] = [name('para'), name('parb')];
     const [s1, s2] = [await login(emu.database), await login(emu.database)];
