@@ -4,6 +4,8 @@
  * other; `startEmulator` wires them together.
  */
 
+import type { CreatedDatabaseName } from './database-names.js';
+
 /** A Lakebase resource a database token can be minted for. */
 export type ResourceRef =
   | { kind: 'instance'; name: string } // Provisioned: database instance name
@@ -41,6 +43,10 @@ export type LoginDecision =
       nativePassword?: boolean;
       /** A table-scoped token: the session may only read these tables (`schema.table`). */
       tables?: string[];
+      /** The branch whose databases the session sees (its storage key); undefined for default branches and instances. */
+      branchKey?: string;
+      /** `database` is one a client made with CREATE DATABASE: storage uses it as it is and never creates it. */
+      created?: boolean;
     }
   | { ok: false; sqlstate: string; message: string; disconnect?: boolean };
 
@@ -58,4 +64,18 @@ export interface BranchDataStorage {
   copyDatabase(source: string, target: string): Promise<void>;
   /** Drops `name` and ends its sessions; a missing database is fine. */
   dropDatabase(name: string): Promise<void>;
+  /** Drops the databases clients made with CREATE DATABASE on the branch with storage key `branchKey`. */
+  dropCreatedDatabases?(branchKey: string): Promise<void>;
+}
+
+/** What storage says about a database a client made: there for this branch, not there, or never served here. */
+export type CreatedDatabaseLookup = 'found' | 'missing' | { unsupported: string };
+
+/** Implemented by storage, used by the login verdict: the databases clients made with CREATE DATABASE. */
+export interface CreatedDatabaseCatalog {
+  /**
+   * Whether `name` exists and was made on the branch `branchKey` (undefined: the default branches and instances,
+   * which share one set of databases).
+   */
+  createdDatabase(name: CreatedDatabaseName, branchKey: string | undefined): Promise<CreatedDatabaseLookup>;
 }

@@ -9,7 +9,8 @@ import { EmbeddedPostgresStorage } from './postgres/embedded-storage.js';
 import { type FrontDoor, startFrontDoor } from './postgres/front-door.js';
 import { PgliteStorage } from './postgres/pglite-storage.js';
 import type { SessionStorage } from './postgres/storage.js';
-import { parseUpstreamUrl, UpstreamStorage } from './postgres/upstream-storage.js';
+import { UpstreamStorage } from './postgres/upstream-storage.js';
+import { parseUpstreamUrl } from './postgres/upstream-url.js';
 import { HTTPS_PORT, listenApi } from './workspace/http/listen.js';
 import { buildApiServer, createWorkspace, type Workspace, type WorkspaceStats } from './workspace/index.js';
 import { internal } from './workspace/workspace.js';
@@ -184,6 +185,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       verifier: async (role) => storage.roleVerifier?.(role),
       addSuperuserMember: async (role) => storage.addSuperuserMember?.(role),
     });
+    workspace.attachDatabaseCatalog(storage);
     await storage.prepare(workspace.defaultDatabase);
     // As on Lakebase, the owner is a member of databricks_superuser, the only role that may create roles.
     await storage.addSuperuser?.(workspace.user.userName, workspace.defaultDatabase);

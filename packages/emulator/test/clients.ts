@@ -55,3 +55,26 @@ export async function connectFrontDoor(config: pg.ClientConfig): Promise<pg.Clie
   await client.connect();
   return client;
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: REST responses of many shapes, read field by field
+type Json = Record<string, any>;
+
+/** Calls the emulator's Autoscaling REST API (`/api/2.0/postgres/<path>`) as the workspace user; the parsed body. */
+export async function postgresApi(emulator: Emulator, method: string, path: string, body?: unknown): Promise<Json> {
+  const res = await fetch(`${emulator.databricksHost}/api/2.0/postgres/${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${emulator.databricksToken}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await res.json()) as Json;
+}
+
+/** Polls an Operation until done (bounded: 400 polls 25 ms apart); the last state seen. */
+export async function finishOperation(emulator: Emulator, operation: Json): Promise<Json> {
+  let op = operation;
+  for (let i = 0; i < 400 && !op.done; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    op = await postgresApi(emulator, 'GET', op.name);
+  }
+  return op;
+}

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
-import { connectFrontDoor, frontDoorConfig } from './clients.js';
+import { connectFrontDoor, finishOperation, frontDoorConfig, postgresApi } from './clients.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: REST JSON, checked by the assertions
 type Json = Record<string, any>;
@@ -17,22 +17,11 @@ let token: string;
 const table = `ro_attack_${process.pid}`;
 const project = 'lakebase-emulator';
 
-async function api(method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`${emu.databricksHost}/api/2.0/postgres/${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${emu.databricksToken}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as Json;
-}
+const api = (method: string, path: string, body?: unknown) => postgresApi(emu, method, path, body);
 
 /** Polls an Operation until done (bounded). */
 async function finish(operation: Json): Promise<Json> {
-  let op = operation;
-  for (let i = 0; i < 400 && !op.done; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    op = await api('GET', op.name);
-  }
+  const op = await finishOperation(emu, operation);
   expect(op.done).toBe(true);
   return op;
 }

@@ -25,3 +25,14 @@ export async function catalogStatement(admin: pg.Pool | pg.ClientBase, sql: stri
     }
   }
 }
+
+/** Resolves true when `query` succeeded, false when it failed with one of the SQLSTATE `codes`; rethrows anything else. */
+export async function ignoreCode(query: Promise<unknown>, ...codes: string[]): Promise<boolean> {
+  try {
+    await query;
+    return true;
+  } catch (err) {
+    if (codes.includes((err as { code?: string }).code ?? '')) return false;
+    throw err;
+  }
+}

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import type { CreatedDatabaseLookup } from '../contracts.js';
+import type { CreatedDatabaseName } from '../database-names.js';
 import type { PostgresBinaries } from './embedded-binaries.js';
 import { removeExternalCluster } from './embedded-cluster-home.js';
 import { EMBEDDED_SUPERUSER, EmbeddedPostgresServer } from './embedded-server.js';
@@ -155,6 +157,14 @@ export class EmbeddedPostgresStorage implements SessionStorage {
 
   dropDatabase(name: string): Promise<void> {
     return this.relay.dropDatabase(name);
+  }
+
+  createdDatabase(name: CreatedDatabaseName, branchKey: string | undefined): Promise<CreatedDatabaseLookup> {
+    return this.relay.createdDatabase(name, branchKey);
+  }
+
+  dropCreatedDatabases(branchKey: string): Promise<void> {
+    return this.relay.dropCreatedDatabases(branchKey);
   }
 
   createRole(role: string, database: string, login: boolean, adminRole?: string): Promise<void> {

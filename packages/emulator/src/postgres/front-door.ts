@@ -199,6 +199,8 @@ async function login(
         ...(decision.readOnly ? { readOnly: true } : {}),
         ...(decision.nativePassword ? { password } : {}),
         ...(decision.tables ? { tables: decision.tables } : {}),
+        ...(decision.branchKey !== undefined ? { branchKey: decision.branchKey } : {}),
+        ...(decision.created ? { created: true } : {}),
       },
       stream,
     );

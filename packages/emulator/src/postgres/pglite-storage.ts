@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import { pgWire, quoteIdent } from '@lakebase-kit/client/toolkit';
+import type { CreatedDatabaseLookup } from '../contracts.js';
 import { EmulatorError } from '../errors.js';
 import { PgliteSession, type SharedBackend } from './pglite-session.js';
 import {
@@ -109,8 +110,14 @@ export class PgliteStorage implements SessionStorage {
     }
   }
 
+  /** PGlite's CREATE DATABASE only adds a catalog row: an instance serves just the database it was opened on. */
+  async createdDatabase(): Promise<CreatedDatabaseLookup> {
+    return { unsupported: 'PGlite storage serves only the configured databases; use the default storage' };
+  }
+
   async openSession(request: SessionRequest, client: Duplex): Promise<StorageSession> {
     if (this.closing) throw new StorageError('57P01', 'terminating connection due to administrator command');
+    if (request.created) throw new StorageError('3D000', `database "${request.database}" does not exist`);
     if (request.readOnly) {
       throw new StorageError(
         '0A000',

@@ -1,5 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { quoteIdent } from '@lakebase-kit/client/toolkit';
+import type { CreatedDatabaseLookup } from '../contracts.js';
+import type { CreatedDatabaseName } from '../database-names.js';
 
 /** What the front door hands to storage once a login has been authorized. */
 export interface SessionRequest {
@@ -23,6 +25,10 @@ export interface SessionRequest {
    * (role-scoped.ts), not as `role` itself.
    */
   tables?: string[];
+  /** The branch the session is on (its storage key); undefined for default branches and instances. */
+  branchKey?: string;
+  /** `database` was made by a client with CREATE DATABASE: storage never creates it or grants on it. */
+  created?: boolean;
 }
 
 /** A session storage has taken over. */
@@ -68,6 +74,10 @@ export interface SessionStorage {
   roleExists?(role: string): Promise<boolean>;
   /** Makes `role` (the owner) exist and be a member of `databricks_superuser`, who alone may create roles. */
   addSuperuser?(role: string, database: string): Promise<void>;
+  /** A database a client made with CREATE DATABASE on the branch `branchKey` (see CreatedDatabaseCatalog). */
+  createdDatabase(name: CreatedDatabaseName, branchKey: string | undefined): Promise<CreatedDatabaseLookup>;
+  /** Drops the databases clients made on a deleted branch. */
+  dropCreatedDatabases?(branchKey: string): Promise<void>;
 }
 
 /** A session could not be opened; `sqlstate`/`message` go to the client in a FATAL ErrorResponse. */

@@ -2,8 +2,11 @@ import { createHmac } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
+import type { CreatedDatabaseLookup } from '../contracts.js';
+import type { CreatedDatabaseName } from '../database-names.js';
 import { EmulatorError } from '../errors.js';
-import { catalogStatement } from './catalog-race.js';
+import { catalogStatement, ignoreCode } from './catalog-race.js';
+import { commentOf, DatabaseMarks, isDatabaseMark } from './database-marks.js';
 import { makeApiRole, roleVerifier } from './role-api.js';
 import { installRoleFunctions } from './role-functions.js';
 import { ScopedRoles } from './role-scoped.js';
@@ -15,6 +18,7 @@ import {
   grantSuperuserMembership,
   markRole,
 } from './role-trust.js';
+import { spliceSession } from './session-splice.js';
 import {
   type Logger,
   roleGrantsSql,
@@ -26,6 +30,7 @@ import {
 } from './storage.js';
 import { copyByTemplate, dropByForce } from './upstream-branches.js';
 import { connectUpstream, sendUpstreamCancel, type UpstreamTarget } from './upstream-connect.js';
+import { parseUpstreamUrl } from './upstream-url.js';
 
 /** Where a session runs when it is not this storage's own server (see {@link UpstreamStorage.openSession}). */
 export interface SessionRoute {
@@ -85,6 +90,8 @@ export class UpstreamStorage implements SessionStorage {
   private readonly ownsServer: boolean;
   /** Derived roles of table-scoped tokens. */
   private readonly scoped = new ScopedRoles();
+  /** Which branch each database made with CREATE DATABASE belongs to. */
+  private readonly marks: DatabaseMarks;
 
   constructor(options: UpstreamStorageOptions) {
     this.ownsServer = options.ownsServer ?? false;
@@ -114,12 +121,15 @@ export class UpstreamStorage implements SessionStorage {
     const shown = new URL(options.url);
     shown.password = '';
     this.description = shown.toString();
+    const admin = () => this.pool(this.admin.database);
+    this.marks = new DatabaseMarks(admin, this.admin.database, () => this.adminConfig(), this.logger);
   }
 
   async prepare(database: string): Promise<void> {
     try {
       await this.ensureDatabase(this.upstreamDatabase(database));
       await this.pool(this.upstreamDatabase(database)).query('select 1');
+      await this.marks.baseline();
     } catch (err) {
       throw new EmulatorError(
         'EMULATOR_UPSTREAM_UNREACHABLE',
@@ -128,6 +138,14 @@ export class UpstreamStorage implements SessionStorage {
         { cause: err },
       );
     }
+  }
+
+  createdDatabase(name: CreatedDatabaseName, branchKey: string | undefined): Promise<CreatedDatabaseLookup> {
+    return this.marks.lookup(name, branchKey);
+  }
+
+  dropCreatedDatabases(branchKey: string): Promise<void> {
+    return this.marks.dropMarked(branchKey);
   }
 
   private upstreamDatabase(database: string): string {
@@ -174,8 +192,12 @@ export class UpstreamStorage implements SessionStorage {
     if (database === this.admin.database) return Promise.resolve();
     return this.once(this.databases, database, async () => {
       const pool = this.pool(this.admin.database);
-      const found = await pool.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-      if (found.rowCount) return;
+      const comment = await commentOf(pool, database);
+      // A client's CREATE DATABASE of a configured name (or a branch copy's) before its first use must not become it.
+      if (isDatabaseMark(comment)) {
+        throw new StorageError('42P04', `database "${database}" was made by a client with CREATE DATABASE: drop it`);
+      }
+      if (comment !== undefined) return;
       await ignoreCode(pool.query(`CREATE DATABASE ${quoteIdent(database)}`), '42P04', '23505'); // lost a race: fine
       this.logger.info('upstream database created', { database });
     });
@@ -270,22 +292,16 @@ export class UpstreamStorage implements SessionStorage {
         'read-only endpoints are not modelled with --upstream storage; use the default (embedded PostgreSQL) storage',
       );
     }
-    const database = this.upstreamDatabase(request.database);
+    // A database a client made is used as it is: never created, no grants or functions added to it.
+    const database = request.created ? request.database : this.upstreamDatabase(request.database);
     let role = request.role;
     try {
       // A native password role is the owner's to manage: only its database is made; its password is its own.
-      if (request.password !== undefined) await this.ensureDatabase(database);
+      if (request.created) {
+        if (request.password === undefined) await this.ensureRole(request.role);
+      } else if (request.password !== undefined) await this.ensureDatabase(database);
       else await this.provision(request.role, request.database);
-      if (request.tables) {
-        const admin = this.pool(database);
-        role = await this.scoped.ensure(
-          admin,
-          request.role,
-          database,
-          request.tables,
-          (r) => this.rolePassword(r) ?? '',
-        );
-      }
+      if (request.tables) role = await this.scopedRole(request.role, database, request.tables, request.created);
     } catch (err) {
       const code = (err as { code?: string }).code;
       this.logger.error('upstream provisioning failed', { role: request.role, database, error: String(err) });
@@ -308,27 +324,23 @@ export class UpstreamStorage implements SessionStorage {
       throw new StorageError('57P01', 'terminating connection due to administrator command');
     }
     client.write(upstream.startup);
-    const server = upstream.socket;
-    if (request.pending && request.pending.length > 0) server.write(request.pending);
-
-    const close = () => {
-      client.destroy();
-      server.destroy();
-    };
-    // Raw splice: pipe() handles backpressure; either side closing ends the other (an upstream EOF is a Terminate).
-    client.on('error', close);
-    server.on('error', close);
-    client.on('close', close);
-    server.on('close', () => {
-      this.sessions.delete(upstream.processId);
-      close();
+    if (request.pending && request.pending.length > 0) upstream.socket.write(request.pending);
+    const close = spliceSession(client, upstream.socket, {
+      onCreateDatabase: () => this.marks.report(request.branchKey),
+      onClose: () => this.sessions.delete(upstream.processId),
     });
-    client.pipe(server);
-    server.pipe(client);
-    client.resume();
-    server.resume();
     this.sessions.set(upstream.processId, { close, secretKey: upstream.secretKey, database, target });
     return { processId: upstream.processId, close };
+  }
+
+  /** A table-scoped token's role; on a client's database a one-off admin pool (a kept one would block its DROP). */
+  private async scopedRole(role: string, database: string, tables: string[], created = false): Promise<string> {
+    const admin = created ? new pg.Pool({ ...this.adminConfig(), database, max: 1 }) : this.pool(database);
+    try {
+      return await this.scoped.ensure(admin, role, database, tables, (r) => this.rolePassword(r) ?? '');
+    } finally {
+      if (created) await admin.end().catch(() => {});
+    }
   }
 
   async copyDatabase(source: string, target: string): Promise<void> {
@@ -377,41 +389,10 @@ export class UpstreamStorage implements SessionStorage {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.marks.close();
     for (const session of this.sessions.values()) session.close();
     this.sessions.clear();
     await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();
-  }
-}
-
-/**
- * Parses an upstream admin URL, or fails with EMULATOR_UPSTREAM_INVALID. The value is not repeated in the message:
- * it may hold a password.
- */
-export function parseUpstreamUrl(value: string): URL {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {}
-  if (!url || (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') || !url.hostname) {
-    throw new EmulatorError(
-      'EMULATOR_UPSTREAM_INVALID',
-      url
-        ? `The upstream URL must start with postgresql:// and name a host, got ${url.protocol}//...`
-        : 'The upstream is not a URL.',
-      'Pass the admin URL of a PostgreSQL server, e.g. --upstream postgresql://postgres@127.0.0.1:5432/test.',
-    );
-  }
-  return url;
-}
-
-/** Resolves true when `query` succeeded, false when it failed with one of the SQLSTATE `codes`; rethrows anything else. */
-async function ignoreCode(query: Promise<unknown>, ...codes: string[]): Promise<boolean> {
-  try {
-    await query;
-    return true;
-  } catch (err) {
-    if (codes.includes((err as { code?: string }).code ?? '')) return false;
-    throw err;
   }
 }

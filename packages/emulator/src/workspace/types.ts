@@ -1,4 +1,4 @@
-import type { LoginAuthority, ResourceRef } from '../contracts.js';
+import type { CreatedDatabaseCatalog, LoginAuthority, ResourceRef } from '../contracts.js';
 import type { CredentialFaults } from './login/faults.js';
 import type { LoginFaults } from './login/login-faults.js';
 import type { ForcedInstanceState } from './model/context.js';
@@ -73,6 +73,8 @@ export interface Workspace extends LoginAuthority {
   revokeAccessToken(token: string): Promise<void>;
   /** Attaches the storage that makes and finds PostgreSQL roles (done by `startEmulator`). */
   attachRoleStore(store: RoleStore): void;
+  /** Attaches the storage that knows the databases clients made with CREATE DATABASE (done by `startEmulator`). */
+  attachDatabaseCatalog(catalog: CreatedDatabaseCatalog): void;
   /** Mints a database token as the credential endpoints do, without HTTP, fault injection or counting. */
   mintDatabaseToken(
     userName: string,

@@ -1,7 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { LoginDecision, LoginRequest, ResourceRef } from '../contracts.js';
+import type {
+  CreatedDatabaseCatalog,
+  CreatedDatabaseLookup,
+  LoginDecision,
+  LoginRequest,
+  ResourceRef,
+} from '../contracts.js';
+import type { CreatedDatabaseName } from '../database-names.js';
 import type { ApiWorkspace } from './http/api-workspace.js';
 import { type ApiServerOptions, apiServer } from './http/server.js';
 import { FaultInjector } from './login/faults.js';
@@ -67,6 +74,7 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
   readonly loginFaults: LoginFaultInjector;
   readonly roles: RoleRegistry;
   private baseUrl: string | undefined;
+  private databaseCatalog: CreatedDatabaseCatalog | undefined;
   private tokenTtl = 3600;
   /** Whether pooled hosts take OAuth token logins (see `WorkspaceOptions.pooledOAuth`). */
   pooledOAuth: 'allow' | 'refuse' = 'allow';
@@ -193,6 +201,15 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
   /** Attaches the storage that makes and finds PostgreSQL roles (see {@link RoleStore}). */
   attachRoleStore(store: RoleStore): void {
     this.roles.attach(store);
+  }
+
+  attachDatabaseCatalog(catalog: CreatedDatabaseCatalog): void {
+    this.databaseCatalog = catalog;
+  }
+
+  /** Without storage (REST-only tests) no database was made in SQL. */
+  createdDatabase(name: CreatedDatabaseName, branchKey: string | undefined): Promise<CreatedDatabaseLookup> {
+    return this.databaseCatalog?.createdDatabase(name, branchKey) ?? Promise.resolve('missing');
   }
 
   private recordRole(identity: IdentityRecord): void {

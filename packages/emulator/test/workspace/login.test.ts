@@ -92,6 +92,35 @@ describe('authorizeLogin', () => {
     expect((await login({ database: 'app', password: 'x' })).ok).toBe(false);
   });
 
+  it('asks storage only about names of the created-database grammar, and serves what it finds as such', async () => {
+    const { f, user, endpoint, login } = await setup();
+    const asked: [string, string | undefined][] = [];
+    f.ws.attachDatabaseCatalog({
+      createdDatabase: async (name, key) => {
+        asked.push([name, key]);
+        return name === 'shop' ? 'found' : 'missing';
+      },
+    });
+    const { token } = await f.ws.mintDatabaseToken(user, [endpoint]);
+    const refused = ['template1', 'postgres', `${DB}@abcd1234`, '"shop"', 'shop ', 'a'.repeat(64), 'x;y', 'ü'];
+    for (const database of refused) {
+      expect(await login({ database, password: token })).toMatchObject({ ok: false, sqlstate: '3D000' });
+    }
+    expect(asked).toEqual([]); // none of them reached storage
+    expect(await login({ database: 'Shop', password: token })).toMatchObject({ ok: false, sqlstate: '3D000' });
+    expect(await login({ database: 'shop', password: token })).toEqual({
+      ok: true,
+      role: user,
+      database: 'shop',
+      resource: endpoint,
+      created: true,
+    });
+    expect(asked).toEqual([
+      ['Shop', undefined],
+      ['shop', undefined],
+    ]);
+  });
+
   it('refuses with 28P01 what is not an unexpired database token of this workspace', async () => {
     const { f, user, instance, login } = await setup();
     const refusal = { ok: false, sqlstate: '28P01', message: `password authentication failed for user "${user}"` };

@@ -1,11 +1,13 @@
 import { verifyScramSha256 } from '@lakebase-kit/client/toolkit';
-import type { LoginDecision, LoginRequest, ResourceRef } from '../../contracts.js';
+import type { CreatedDatabaseLookup, LoginDecision, LoginRequest, ResourceRef } from '../../contracts.js';
+import { type CreatedDatabaseName, parseCreatedDatabaseName } from '../../database-names.js';
 import type { AutoscalingModel } from '../model/autoscaling.js';
 import { endpointName } from '../model/autoscaling-records.js';
+import { branchKey } from '../model/branches.js';
 import { type HostRoute, routeEndpointHost } from '../model/endpoint-hosts.js';
 import type { InstanceModel } from '../model/provisioned.js';
 import type { RoleRegistry } from '../model/roles.js';
-import type { IdentityRecord, StateDocument } from '../model/state.js';
+import type { EndpointRecord, IdentityRecord, StateDocument } from '../model/state.js';
 import type { DatabaseTokenClaims } from '../model/tokens.js';
 
 /** A refusal, plus the DETAIL line a real server would add (the front door may send it when present). */
@@ -19,7 +21,7 @@ export const POOLED_OAUTH_REFUSAL =
 
 /** What the login verdict reads from the workspace: identities, roles, resources and the token check. */
 export interface LoginWorkspace {
-  readonly state: Pick<StateDocument, 'instances' | 'endpoints'>;
+  readonly state: Pick<StateDocument, 'instances' | 'endpoints' | 'branches'>;
   readonly instances: Pick<InstanceModel, 'find' | 'host' | 'state'>;
   readonly autoscaling: Pick<
     AutoscalingModel,
@@ -34,6 +36,8 @@ export interface LoginWorkspace {
   /** Whether pooled hosts take OAuth token logins. */
   readonly pooledOAuth: 'allow' | 'refuse';
   identityByUserName(userName: string): IdentityRecord | undefined;
+  /** Storage's answer for a database a client made in SQL (see CreatedDatabaseCatalog). */
+  createdDatabase(name: CreatedDatabaseName, branchKey: string | undefined): Promise<CreatedDatabaseLookup>;
   verifyDatabaseToken(token: string): Promise<DatabaseTokenClaims | undefined>;
 }
 
@@ -53,21 +57,22 @@ export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest):
   // A Databricks identity still needs its PostgreSQL role (roles API or databricks_create_role), as on Lakebase.
   const type = identity.kind === 'user' ? 'USER' : 'SERVICE_PRINCIPAL';
   if (!(await ws.roles.canLogIn(user, type))) return refuse('28000', `role "${user}" does not exist`);
-  if (!ws.databases.includes(database)) return refuse('3D000', `database "${database}" does not exist`);
+  const route = routeOf(ws, request.serverName);
+  const served = route?.resources ?? resourcesServedAt(ws, request.serverName);
+  const target = await databaseTarget(ws, database, route, served);
+  if ('sqlstate' in target) return target;
 
   const badPassword = refuse('28P01', `password authentication failed for user "${user}"`);
   const claims = await ws.verifyDatabaseToken(password);
   if (!claims || claims.sub !== user) return badPassword;
 
-  const route = routeOf(ws, request.serverName);
-  const served = route?.resources ?? resourcesServedAt(ws, request.serverName);
   const resource = served.find((candidate) =>
     claims.resources.some((r) => r.kind === candidate.kind && r.name === candidate.name),
   );
   if (!resource) return badPassword;
   // A pooler that authenticates only native password roles (the emulator's `pooledOAuth: 'refuse'`).
   if (route?.pooled && ws.pooledOAuth === 'refuse') return refuse('28000', POOLED_OAUTH_REFUSAL);
-  const decision = admit(ws, request, route, resource);
+  const decision = admit(ws, request, route, resource, target);
   // A scoped token (claims READ_ONLY): on named tables, a derived role that may read only them; else a read-only
   // session (the hot standby), which the session cannot make writable.
   if (decision.ok && claims.scope?.tables) decision.tables = claims.scope.tables;
@@ -80,15 +85,17 @@ export async function authorizeLogin(ws: LoginWorkspace, request: LoginRequest):
  * storage (`ALTER ROLE ... PASSWORD`); a database token is not a password here. It reaches whatever the host serves.
  */
 async function nativeLogin(ws: LoginWorkspace, request: LoginRequest): Promise<LoginDecision> {
-  const { user, database, password } = request;
-  if (!ws.databases.includes(database)) return refuse('3D000', `database "${database}" does not exist`);
+  const { user, password } = request;
+  const route = routeOf(ws, request.serverName);
+  const served = route?.resources ?? resourcesServedAt(ws, request.serverName);
+  const target = await databaseTarget(ws, request.database, route, served);
+  if ('sqlstate' in target) return target;
   if (!verifyScramSha256(password, await ws.roles.verifier(user))) {
     return refuse('28P01', `password authentication failed for user "${user}"`);
   }
-  const route = routeOf(ws, request.serverName);
-  const resource = (route?.resources ?? resourcesServedAt(ws, request.serverName))[0];
+  const resource = served[0];
   if (!resource) return refuse('28P01', `password authentication failed for user "${user}"`);
-  const decision = admit(ws, request, route, resource);
+  const decision = admit(ws, request, route, resource, target);
   if (decision.ok) decision.nativePassword = true;
   return decision;
 }
@@ -99,6 +106,7 @@ function admit(
   request: LoginRequest,
   route: HostRoute | undefined,
   resource: ResourceRef,
+  target: DatabaseTarget,
 ): LoginDecision {
   const unavailable = unavailableState(ws, route ? { kind: 'endpoint', name: endpointName(route.serving) } : resource);
   if (unavailable) {
@@ -121,11 +129,51 @@ function admit(
     const waking: LoginRefusal = { ok: false, sqlstate: '57P03', message: 'the database system is starting up' };
     return waking;
   }
-  const stored = endpoint ? ws.autoscaling.storageDatabase(endpoint, request.database) : request.database;
+  // A configured database is the branch's copy of it; one made in SQL has the name the client gave it.
+  const stored =
+    endpoint && !target.created ? ws.autoscaling.storageDatabase(endpoint, request.database) : request.database;
   const decision: LoginDecision = { ok: true, role: request.user, database: stored, resource };
+  if (target.branchKey !== undefined) decision.branchKey = target.branchKey;
+  if (target.created) decision.created = true;
   if (route?.readOnly) decision.readOnly = true;
   if (route?.pooled) decision.pooled = true;
   return decision;
+}
+
+/** Where the requested database is: a configured one, or one a client made on this host's branch. */
+interface DatabaseTarget {
+  created: boolean;
+  branchKey: string | undefined;
+}
+
+/**
+ * The database check, before the password as on Lakebase: a configured database (created on first use), or a name
+ * of the created-database grammar that storage has, made on the branch this host serves. Anything else is 3D000 and
+ * never reaches storage.
+ */
+async function databaseTarget(
+  ws: LoginWorkspace,
+  database: string,
+  route: HostRoute | undefined,
+  served: ResourceRef[],
+): Promise<DatabaseTarget | LoginRefusal> {
+  const key = branchKeyAt(ws, route, served);
+  if (ws.databases.includes(database)) return { created: false, branchKey: key };
+  const missing = refuse('3D000', `database "${database}" does not exist`);
+  const name = parseCreatedDatabaseName(database);
+  if (!name) return missing;
+  const found = await ws.createdDatabase(name, key);
+  if (found === 'found') return { created: true, branchKey: key };
+  return found === 'missing' ? missing : refuse('3D000', `database "${database}" does not exist: ${found.unsupported}`);
+}
+
+/** The storage key of the branch a host serves (undefined for default branches and instances, which share one). */
+function branchKeyAt(ws: LoginWorkspace, route: HostRoute | undefined, served: ResourceRef[]): string | undefined {
+  const endpoint: EndpointRecord | undefined =
+    route?.serving ?? served.flatMap((r) => (r.kind === 'endpoint' ? [ws.autoscaling.findEndpoint(r.name)] : []))[0];
+  const branch =
+    endpoint && ws.state.branches.find((b) => b.projectId === endpoint.projectId && b.branchId === endpoint.branchId);
+  return branch ? branchKey(branch) : undefined;
 }
 
 /** The route of a read-only or pooled host name (see endpoint-hosts.ts); undefined for every other name. */

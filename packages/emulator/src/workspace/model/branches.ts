@@ -12,6 +12,14 @@ import type { BranchRecord } from './state.js';
 /** What names a branch's storage: its uid, and whether it is a default branch (stored under the plain name). */
 export type DataKey = Pick<BranchRecord, 'uid' | 'isDefault'>;
 
+/**
+ * The key of a branch's storage: the first 8 characters of its uid, undefined for a default branch (plain names).
+ * Branch copies are `<database>@<key>`; databases made in SQL on the branch carry the key in their mark.
+ */
+export function branchKey(branch: DataKey): string | undefined {
+  return branch.isDefault ? undefined : branch.uid.slice(0, 8);
+}
+
 /** What a create or update may say about a branch's lifetime (reference 2.3: `ttl | expire_time | no_expiry`). */
 export interface ExpirySpec {
   ttl?: string;
@@ -77,7 +85,8 @@ export class BranchData {
 
   /** The storage database behind a Lakebase database on `branch` (a default branch uses the plain name). */
   storageDatabase(branch: DataKey, database: string): string {
-    return branch.isDefault ? database : `${database}@${branch.uid.slice(0, 8)}`;
+    const key = branchKey(branch);
+    return key === undefined ? database : `${database}@${key}`;
   }
 
   /** Copies wait for {@link attach} from now on (the emulator calls this before it serves the API). */
@@ -141,6 +150,14 @@ export class BranchData {
       if (!this.ctx.state.pendingDrops.includes(name)) this.ctx.state.pendingDrops.push(name);
       this.dropStorage(name);
     }
+    // Databases made in SQL on the branch go too (best effort: one left by a stop is unreachable, not dropped later).
+    const key = branchKey(branch);
+    const storage = this.storage;
+    if (key === undefined || !storage?.dropCreatedDatabases) return;
+    const dropping = withTimeout(storage.dropCreatedDatabases(key))
+      .catch(() => {})
+      .finally(() => this.drops.delete(dropping));
+    this.drops.add(dropping);
   }
 
   private dropStorage(name: string): void {
