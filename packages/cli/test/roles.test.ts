@@ -147,6 +147,34 @@ describe('lakebase role', () => {
     await fails('LAKEBASE_ROLE_NOT_FOUND', 'role', 'delete', 'readers');
   });
 
+  it('a user without CAN_MANAGE on the project is refused with LAKEBASE_PERMISSION_DENIED asking for it', async () => {
+    const mallory = emulator.workspace.addUser('mallory-roles@example.com');
+    const asMallory = async (...args: string[]) =>
+      runCommand(process.execPath, [BIN, ...args], { cwd: dir, env: env({ DATABRICKS_TOKEN: mallory.pat }) });
+    await ok('role', 'create', 'kept_by_owner', '--no-login');
+    const created = expectCodedFailure(
+      await asMallory('role', 'create', 'mallory_made', '--no-login'),
+      'LAKEBASE_PERMISSION_DENIED',
+    );
+    expect(created).toMatch(/fix: .*CAN_MANAGE on it/);
+    // CAN_USE lets her list the roles (delete looks the role up first), still not delete one.
+    const projectId = emulator.endpoint.split('/')[1] as string;
+    const granted = await fetch(`${emulator.databricksHost}/api/2.0/permissions/database-projects/${projectId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${emulator.databricksToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ access_control_list: [{ user_name: mallory.userName, permission_level: 'CAN_USE' }] }),
+    });
+    expect(granted.status).toBe(200);
+    const deleted = expectCodedFailure(
+      await asMallory('role', 'delete', 'kept_by_owner'),
+      'LAKEBASE_PERMISSION_DENIED',
+    );
+    expect(deleted).toMatch(/fix: .*CAN_MANAGE on it/);
+    const listed = (JSON.parse(await ok('role', 'list', '--json')) as { role: string }[]).map((r) => r.role);
+    expect(listed).toContain('kept_by_owner');
+    expect(listed).not.toContain('mallory_made');
+  });
+
   it('refuses contradictory flags before any request', async () => {
     await fails('LAKEBASE_USAGE_ERROR', 'role', 'create', 'x', '--password', '--identity', 'user');
     await fails('LAKEBASE_USAGE_ERROR', 'role', 'create', 'x');

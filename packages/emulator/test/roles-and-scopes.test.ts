@@ -205,9 +205,26 @@ describe.each([
     }
   });
 
-  it('LakebaseRoles.create by someone other than the owner makes the role but cannot set its password: coded', async () => {
+  it('LakebaseRoles.create by a non-owner: refused without CAN_MANAGE; with it, makes the role but cannot set its password: coded', async () => {
     const { pat } = emulator.workspace.addUser(bob);
     const roles = new LakebaseRoles({ env: { ...emulator.env('autoscaling'), DATABRICKS_TOKEN: pat } });
+    // Without CAN_MANAGE on the project the roles API refuses before anything is made (role-permissions.test.ts).
+    const refused = await roles.create(bobsRole).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ code: 'LAKEBASE_PERMISSION_DENIED' });
+    expect((refused as Error).message).not.toContain('was created');
+    // With CAN_MANAGE (granted by the owner) the API makes the role, but bob is no databricks_superuser member.
+    const granted = await fetch(
+      `${emulator.databricksHost}/api/2.0/permissions/database-projects/${branch().split('/')[1]}`,
+      {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${emulator.databricksToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ access_control_list: [{ user_name: bob, permission_level: 'CAN_MANAGE' }] }),
+      },
+    );
+    expect(granted.status).toBe(200);
     const error = await roles.create(bobsRole).then(
       () => undefined,
       (e: unknown) => e,

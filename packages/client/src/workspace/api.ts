@@ -264,9 +264,13 @@ export function apiError(
     });
   }
   if (status === 403) {
+    // Changing an instance's or branch's PostgreSQL roles (or its permissions) needs CAN_MANAGE; using it, CAN_USE.
+    const manages = method !== 'GET' && /\/(roles|permissions)(\/|\?|$)/.test(path);
     return new LakebaseError('LAKEBASE_PERMISSION_DENIED', `Permission denied for ${what}. ${text}`, {
-      suggestion:
-        'Ask a workspace admin for CAN_USE on the Lakebase instance/project, or add the database resource to the app.',
+      suggestion: manages
+        ? 'Ask the owner of the Lakebase instance/project (or a workspace admin) for CAN_MANAGE on it: only an ' +
+          'identity that may manage it can change its PostgreSQL roles.'
+        : 'Ask a workspace admin for CAN_USE on the Lakebase instance/project, or add the database resource to the app.',
       details,
     });
   }

@@ -17,6 +17,7 @@ import { authorizeLogin } from './login/login.js';
 import { LoginFaultInjector } from './login/login-faults.js';
 import { AutoscalingModel } from './model/autoscaling.js';
 import type { ModelContext, ResolvedSettings } from './model/context.js';
+import { PermissionModel } from './model/permissions.js';
 import { InstanceModel } from './model/provisioned.js';
 import { RoleRegistry, type RoleStore } from './model/roles.js';
 import {
@@ -73,6 +74,7 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
   readonly faults = new FaultInjector();
   readonly loginFaults: LoginFaultInjector;
   readonly roles: RoleRegistry;
+  readonly permissions: PermissionModel;
   private baseUrl: string | undefined;
   private databaseCatalog: CreatedDatabaseCatalog | undefined;
   private tokenTtl = 3600;
@@ -101,6 +103,7 @@ export class WorkspaceImpl implements Workspace, ModelContext, LoginWorkspace, A
     this.instances = new InstanceModel(this);
     this.autoscaling = new AutoscalingModel(this);
     this.roles = new RoleRegistry(state, now, () => this.persist());
+    this.permissions = new PermissionModel(this, (userName) => this.identityByUserName(userName) !== undefined);
   }
 
   /** First start: creates the identities and the default resources; later starts keep what is stored. */

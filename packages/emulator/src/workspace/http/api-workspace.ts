@@ -9,6 +9,7 @@ import type { FaultInjector } from '../login/faults.js';
 import type { LoginFaultInjector } from '../login/login-faults.js';
 import type { AutoscalingModel } from '../model/autoscaling.js';
 import type { ForcedInstanceState } from '../model/context.js';
+import type { PermissionModel } from '../model/permissions.js';
 import type { InstanceModel } from '../model/provisioned.js';
 import type { RoleRegistry } from '../model/roles.js';
 import type { IdentityRecord } from '../model/state.js';
@@ -20,6 +21,7 @@ export interface ApiWorkspace {
   readonly instances: InstanceModel;
   readonly autoscaling: AutoscalingModel;
   readonly roles: RoleRegistry;
+  readonly permissions: PermissionModel;
   readonly faults: FaultInjector;
   readonly loginFaults: LoginFaultInjector;
   readonly tokenTtlSeconds: number;

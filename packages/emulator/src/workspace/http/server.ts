@@ -8,6 +8,7 @@ import { addBearerAuth } from './routes/auth.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { instanceRoutes } from './routes/instances.js';
 import { oidcRoutes } from './routes/oidc.js';
+import { permissionRoutes } from './routes/permissions.js';
 import { postgresRoutes } from './routes/postgres.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimRoutes } from './routes/scim.js';
@@ -112,6 +113,7 @@ export function apiServer(ws: ApiWorkspace, options: ApiServerOptions = {}): Fas
       await api.register(postgresRoutes(ws));
       await api.register(credentialRoutes(ws));
       await api.register(roleRoutes(ws));
+      await api.register(permissionRoutes(ws));
     },
     { prefix: '/api/2.0' },
   );

@@ -18,6 +18,8 @@ export interface RoleRecord {
   membershipRoles: string[];
   /** The owner's role: CREATEDB, CREATEROLE and BYPASSRLS (as storage makes it); others have none. */
   owner?: boolean;
+  /** The uid of the instance or project whose roles API made it (see `PermissionModel.requireRoleHome`). */
+  madeOn?: string;
 }
 
 /**
@@ -110,6 +112,7 @@ export class RoleRegistry {
     identityType: unknown,
     membershipRoles: string[] = [],
     authMethod?: unknown,
+    madeOn?: string,
   ): Promise<RoleRecord> {
     if (typeof postgresRole !== 'string' || postgresRole.length === 0 || postgresRole.length > 63) {
       throw new ApiError(
@@ -135,6 +138,7 @@ export class RoleRegistry {
     const record = this.record(postgresRole, type);
     record.membershipRoles = membershipRoles;
     record.authMethod = auth;
+    if (madeOn !== undefined) record.madeOn = madeOn;
     this.persist();
     return record;
   }
