@@ -90,6 +90,10 @@ describe('roles APIs need CAN_MANAGE on the instance or project', () => {
   });
 
   it("a second user cannot create or delete roles on the owner's instance or branches: 403, nothing changes", async () => {
+    // (Issuing the token makes her own role exist in storage, so before the snapshots.)
+    const { access_token: oauth } = await emulator.workspace.issueUserToken(mallory.userName, {
+      scopes: ['all-apis'],
+    });
     const rolesBefore = await roleNames();
     const storageBefore = await storageRoles();
     const branches = [emulator.endpoint.split('/endpoints/')[0] as string, devBranch];
@@ -130,7 +134,11 @@ describe('roles APIs need CAN_MANAGE on the instance or project', () => {
         ]);
       }
     }
-    for (const [what, method, path, body] of attempts) expectDenied(await api(mallory.pat, method, path, body), what);
+    // With her PAT and with an OAuth user token alike: the caller is whoever the bearer token authenticates.
+    for (const [what, method, path, body] of attempts) {
+      expectDenied(await api(mallory.pat, method, path, body), what);
+      expectDenied(await api(oauth, method, path, body), `${what} (OAuth)`);
+    }
 
     // Another casing of the instance name names no instance (names are exact): refused too, never a role.
     const upper = await api(mallory.pat, 'POST', instanceRoles(emulator.instanceName.toUpperCase()), {

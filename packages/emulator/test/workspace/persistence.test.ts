@@ -42,6 +42,36 @@ describe('persistence', () => {
     expect(decision.ok).toBe(true);
   });
 
+  it('keeps permission grants across a restart; an instance deleted and made again starts with none', async () => {
+    const dataDir = await tempDir();
+    const first = await startWorkspace({ operationDelayMs: 0 }, { dataDir, listen: true });
+    const owner = first.as(first.ws.user.pat);
+    const jane = first.ws.addUser('jane@example.com');
+    const grant = { access_control_list: [{ user_name: jane.userName, permission_level: 'CAN_MANAGE' }] };
+    expect((await owner('POST', '/api/2.0/database/instances', { name: 'shared' })).status).toBe(200);
+    expect((await owner('PATCH', '/api/2.0/permissions/database-instances/shared', grant)).status).toBe(200);
+    await first.ws.close();
+    await first.app.close();
+
+    const second = await startWorkspace({ operationDelayMs: 0 }, { dataDir, listen: true });
+    const asJane = second.as(jane.pat);
+    const made = await asJane('POST', '/api/2.0/database/instances/shared/roles', { name: 'janes_role' });
+    expect(made.status).toBe(200);
+    const acl = await second.as(first.ws.user.pat)('GET', '/api/2.0/permissions/database-instances/shared');
+    expect(acl.json.access_control_list).toContainEqual({
+      user_name: jane.userName,
+      all_permissions: [{ permission_level: 'CAN_MANAGE', inherited: false }],
+    });
+
+    // The grant was on that instance, not on its name.
+    const api2 = second.as(first.ws.user.pat);
+    expect((await api2('DELETE', '/api/2.0/database/instances/shared')).status).toBe(200);
+    expect((await api2('POST', '/api/2.0/database/instances', { name: 'shared' })).status).toBe(200);
+    const refused = await asJane('POST', '/api/2.0/database/instances/shared/roles', { name: 'janes_other' });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error_code).toBe('PERMISSION_DENIED');
+  });
+
   it('writes state and keys with mode 0600 and leaves no temp files', async () => {
     const dataDir = await tempDir();
     const ws = await createWorkspace({ dataDir });
