@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
 import { connectFrontDoor, frontDoorConfig } from './clients.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: REST responses of many shapes, read field by field
+type Json = Record<string, any>;
+
 /**
  * Who may manage PostgreSQL roles, tried as an attacker over real sockets: on Databricks only an identity with
  * CAN_MANAGE on the instance or project (its creator, a workspace admin, a grantee) may create or delete its roles;
@@ -22,13 +25,12 @@ describe('roles APIs need CAN_MANAGE on the instance or project', () => {
   let devBranch: string;
   const carolsInstance = `carol-inst-${id}`;
 
-  // biome-ignore lint/suspicious/noExplicitAny: REST responses of many shapes
   async function api(
     token: string,
     method: string,
     path: string,
     body?: unknown,
-  ): Promise<{ status: number; json: any }> {
+  ): Promise<{ status: number; json: Json }> {
     const response = await fetch(`${emulator.databricksHost}/api/2.0${path}`, {
       method,
       headers: {
@@ -37,7 +39,7 @@ describe('roles APIs need CAN_MANAGE on the instance or project', () => {
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: response.status, json: await response.json() };
+    return { status: response.status, json: (await response.json()) as Json };
   }
   const instanceRoles = (instance: string) => `/database/instances/${instance}/roles`;
   const branchRoles = (branch: string) => `/postgres/${branch}/roles`;
