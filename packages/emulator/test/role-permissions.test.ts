@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
 import { connectFrontDoor, frontDoorConfig } from './clients.js';
 
@@ -78,6 +78,16 @@ describe('roles APIs need CAN_MANAGE on the instance or project', () => {
     });
     expect(branched.status).toBe(200);
     devBranch = `${project}/branches/dev-${id}`;
+    // The copy ends every session on the parent's database while it runs (storageRoles logs in there): wait for it,
+    // polled, bounded.
+    await vi.waitFor(
+      async () => {
+        const op = await api(owner, 'GET', `/postgres/${branched.json.name}`);
+        expect(op.json.done).toBe(true);
+        expect(op.json.error).toBeUndefined();
+      },
+      { timeout: 30_000, interval: 50 },
+    );
     const made = await api(carol.pat, 'POST', '/database/instances', { name: carolsInstance, capacity: 'CU_1' });
     expect(made.status).toBe(200);
     // A role the owner made, for the attacker to try to delete.
