@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { settlesWithin } from '@lakebase-kit/client/toolkit';
 import { lockDataDir } from './data-dir-lock.js';
 import { EmulatorError } from './errors.js';
 import { ensureCertificates } from './postgres/certs.js';
@@ -110,6 +111,9 @@ const PG_HOST = 'localhost';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Starts a local Lakebase: the workspace REST API and the TLS PostgreSQL front door in front of storage. */
+/** How long each step of `stop()` may take before it is left behind (the embedded server's own stop is shorter). */
+const STOP_STEP_MS = 30_000;
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host) && !options.allowNonLoopback) {
@@ -137,7 +141,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const cleanup: Array<() => Promise<void>> = [];
   const unwind = async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
+    // Each step is bounded, so stop() always ends: a step still running is left with a warning naming it.
+    for (const step of cleanup.reverse()) {
+      if (!(await settlesWithin(step(), STOP_STEP_MS))) {
+        process.emitWarning(`a stop step did not finish within ${STOP_STEP_MS / 1000} s: ${step.name}`, {
+          code: 'LAKEBASE_EMULATOR_STOP_SLOW',
+        });
+      }
+    }
     await unlockDataDir();
     if (temporaryDataDir) await rm(dataDir, { recursive: true, force: true });
   };
@@ -153,17 +164,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ...(options.now ? { now: options.now } : {}),
       ...(options.pooledOAuth ? { pooledOAuth: options.pooledOAuth } : {}),
     });
-    cleanup.push(() => workspace.close());
+    cleanup.push(async function closeWorkspace() {
+      await workspace.close();
+    });
     const branchData = internal(workspace).autoscaling.data;
     branchData.expectStorage(); // branch copies wait for the storage opened below
 
     // Both API servers point OIDC discovery at the URL each request came in on, so no base URL is fixed.
     const certificates = await ensureCertificates(dataDir);
     const api = buildApiServer(workspace);
-    cleanup.push(() => api.close());
+    cleanup.push(async function closeApiHttp() {
+      await api.close();
+    });
     const apiPort = await listenApi(api, host, ports.http, 'workspace API (HTTP)');
     const apiTls = buildApiServer(workspace, { tls: { certPem: certificates.certPem, keyPem: certificates.keyPem } });
-    cleanup.push(() => apiTls.close());
+    cleanup.push(async function closeApiHttps() {
+      await apiTls.close();
+    });
     const apiTlsPort = await listenApi(apiTls, host, ports.https, 'workspace API (HTTPS)');
     const httpHost = `http://${host.includes(':') ? `[${host}]` : host}:${apiPort}`;
     // localhost: the certificate's name; on 443 the URL has no port, as clients that force https:// build it.
@@ -171,7 +188,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const databricksHost = apiTlsPort === HTTPS_PORT ? databricksHostTls : httpHost;
 
     const { storage, kind } = await openStorage(options, dataDir, workspace);
-    cleanup.push(() => storage.close());
+    cleanup.push(async function closeStorage() {
+      await storage.close();
+    });
     workspace.attachRoleStore({
       create: async (role, type, auth) =>
         storage.createRole?.(
@@ -190,7 +209,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // As on Lakebase, the owner is a member of databricks_superuser, the only role that may create roles.
     await storage.addSuperuser?.(workspace.user.userName, workspace.defaultDatabase);
     branchData.attach(storage);
-    cleanup.push(() => branchData.settled());
+    cleanup.push(async function settleBranchCopies() {
+      await branchData.settled();
+    });
     const frontDoor = await startFrontDoor({
       host,
       port: options.pgPort ?? 0,
@@ -198,7 +219,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       authority: workspace,
       storage,
     });
-    cleanup.push(() => frontDoor.close());
+    cleanup.push(async function closeFrontDoor() {
+      await frontDoor.close();
+    });
 
     const info: EmulatorConnectionInfo = {
       databricksHost,

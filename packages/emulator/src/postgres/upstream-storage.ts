@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
+import { quoteIdent, quoteLiteral, settlesWithin } from '@lakebase-kit/client/toolkit';
 import pg from 'pg';
 import type { CreatedDatabaseLookup } from '../contracts.js';
 import type { CreatedDatabaseName } from '../database-names.js';
@@ -31,6 +31,9 @@ import {
 import { copyByTemplate, dropByForce } from './upstream-branches.js';
 import { connectUpstream, sendUpstreamCancel, type UpstreamTarget } from './upstream-connect.js';
 import { parseUpstreamUrl } from './upstream-url.js';
+
+/** How long closing waits for the admin pools' queries before the server under them is stopped anyway. */
+const POOL_END_MS = 5_000;
 
 /** Where a session runs when it is not this storage's own server (see {@link UpstreamStorage.openSession}). */
 export interface SessionRoute {
@@ -392,7 +395,9 @@ export class UpstreamStorage implements SessionStorage {
     this.marks.close();
     for (const session of this.sessions.values()) session.close();
     this.sessions.clear();
-    await Promise.allSettled([...this.pools.values()].map((p) => p.end()));
+    // Bounded: a query still waiting (a lock held by a session) must not keep the storage, and the server under it,
+    // from stopping; stopping the server ends it.
+    await settlesWithin(Promise.allSettled([...this.pools.values()].map((p) => p.end())), POOL_END_MS);
     this.pools.clear();
   }
 }
