@@ -144,9 +144,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Each step is bounded, so stop() always ends: a step still running is left with a warning naming it.
     for (const step of cleanup.reverse()) {
       if (!(await settlesWithin(step(), STOP_STEP_MS))) {
-        process.emitWarning(`a stop step did not finish within ${STOP_STEP_MS / 1000} s: ${step.name}`, {
-          code: 'LAKEBASE_EMULATOR_STOP_SLOW',
-        });
+        process.emitWarning(
+          `a stop step did not finish within ${STOP_STEP_MS / 1000} s: ${step.name}`,
+          'LakebaseEmulatorWarning',
+        );
       }
     }
     await unlockDataDir();
