@@ -26,6 +26,14 @@ export async function catalogStatement(admin: pg.Pool | pg.ClientBase, sql: stri
   }
 }
 
+/**
+ * Runs `createRole` (a `CREATE ROLE` statement) through {@link catalogStatement}: true when it made the role, false when
+ * the role exists (42710) or a concurrent maker won (23505); anything else is thrown.
+ */
+export function createRoleIfMissing(admin: pg.Pool | pg.ClientBase, createRole: string): Promise<boolean> {
+  return ignoreCode(catalogStatement(admin, createRole), '42710', '23505');
+}
+
 /** Resolves true when `query` succeeded, false when it failed with one of the SQLSTATE `codes`; rethrows anything else. */
 export async function ignoreCode(query: Promise<unknown>, ...codes: string[]): Promise<boolean> {
   try {

@@ -1,6 +1,6 @@
 import { quoteIdent } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
-import { catalogStatement } from './catalog-race.js';
+import { catalogStatement, createRoleIfMissing } from './catalog-race.js';
 import { adoptRole, assertAssignableRole, markRole } from './role-trust.js';
 import type { Logger } from './storage.js';
 
@@ -19,14 +19,8 @@ export async function makeApiRole(
 ): Promise<void> {
   assertAssignableRole(role);
   const kind = login ? 'LOGIN' : 'NOLOGIN';
-  let created = true;
-  try {
-    await catalogStatement(admin, `CREATE ROLE ${quoteIdent(role)} ${kind}`);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== '42710' && code !== '23505') throw err; // exists (or a concurrent maker won): adopt it
-    created = false;
-  }
+  // A role that exists (or that a concurrent maker won) is adopted.
+  const created = await createRoleIfMissing(admin, `CREATE ROLE ${quoteIdent(role)} ${kind}`);
   await (created ? markRole(admin, role) : adoptRole(admin, role, logger));
   if (!created) await catalogStatement(admin, `ALTER ROLE ${quoteIdent(role)} WITH ${kind}`);
   if (adminRole)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
-import { catalogStatement } from './catalog-race.js';
+import { catalogStatement, createRoleIfMissing } from './catalog-race.js';
 import { StorageError } from './storage.js';
 
 /**
@@ -56,12 +56,9 @@ export async function ensureScopedRole(
   const role = scopedRoleName(identity, database, tables);
   const r = quoteIdent(role);
   const secret = quoteLiteral(password(role));
-  try {
-    await catalogStatement(admin, `CREATE ROLE ${r} LOGIN NOINHERIT PASSWORD ${secret}`);
+  if (await createRoleIfMissing(admin, `CREATE ROLE ${r} LOGIN NOINHERIT PASSWORD ${secret}`)) {
     await catalogStatement(admin, `COMMENT ON ROLE ${r} IS ${quoteLiteral(SCOPED_ROLE_MARK)}`);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== '42710' && code !== '23505') throw err;
+  } else {
     await catalogStatement(admin, `ALTER ROLE ${r} WITH LOGIN NOINHERIT PASSWORD ${secret}`);
   }
   for (const { schema, table } of parsed) {

@@ -1,6 +1,6 @@
 import { quoteIdent, quoteLiteral } from '@lakebase-kit/client/toolkit';
 import type pg from 'pg';
-import { catalogStatement } from './catalog-race.js';
+import { catalogStatement, createRoleIfMissing } from './catalog-race.js';
 import { type Logger, StorageError } from './storage.js';
 
 /**
@@ -40,14 +40,7 @@ export const OWNER_ATTRIBUTES = ['CREATEDB', 'CREATEROLE', 'BYPASSRLS'] as const
  */
 export async function ensureSuperuserRole(admin: pg.Pool): Promise<void> {
   const found = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [SUPERUSER_ROLE]);
-  if (!found.rowCount) {
-    try {
-      await catalogStatement(admin, `CREATE ROLE ${quoteIdent(SUPERUSER_ROLE)} NOLOGIN`);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code !== '42710' && code !== '23505') throw err; // a concurrent maker won
-    }
-  }
+  if (!found.rowCount) await createRoleIfMissing(admin, `CREATE ROLE ${quoteIdent(SUPERUSER_ROLE)} NOLOGIN`);
   await catalogStatement(admin, `GRANT ${SUPERUSER_INHERITS.join(', ')} TO ${quoteIdent(SUPERUSER_ROLE)}`);
 }
 

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { CreatedDatabaseLookup } from '../contracts.js';
 import type { CreatedDatabaseName } from '../database-names.js';
 import { EmulatorError } from '../errors.js';
-import { catalogStatement, ignoreCode } from './catalog-race.js';
+import { catalogStatement, createRoleIfMissing, ignoreCode } from './catalog-race.js';
 import { commentOf, DatabaseMarks, isDatabaseMark } from './database-marks.js';
 import { makeApiRole, roleVerifier } from './role-api.js';
 import { installRoleFunctions } from './role-functions.js';
@@ -213,11 +213,7 @@ export class UpstreamStorage implements SessionStorage {
       const pool = this.pool(this.admin.database);
       await this.ensureSuperuserRole();
       const password = quoteLiteral(this.rolePassword(role) ?? '');
-      const created = await ignoreCode(
-        catalogStatement(pool, `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${password}`),
-        '42710',
-        '23505',
-      );
+      const created = await createRoleIfMissing(pool, `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${password}`);
       // An existing role (earlier run, or made by hand) gets the derived password so the relay can log in as it.
       if (!created) await catalogStatement(pool, `ALTER ROLE ${quoteIdent(role)} WITH LOGIN PASSWORD ${password}`);
       else this.logger.info('upstream role created', { role });
