@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
 import { frontDoorConfig } from './clients.js';
+import { waitForLockWait } from './lock-wait.js';
 
 const SERVER = 'postgresql://postgres@127.0.0.1:5432';
 const scratch = `lakebase_stop_bounded_${process.pid}`;
@@ -50,15 +51,7 @@ it('ends while a storage query waits on a lock held outside the emulator', { tim
       () => 'connected',
       () => 'refused',
     );
-    // Bounded wait until one of the emulator's own storage queries is blocked on the lock.
-    for (let i = 0; ; i++) {
-      const { rows } = await holder.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
-      );
-      if ((rows[0]?.n ?? 0) > 0) break;
-      if (i >= 500) throw new Error('no storage query ever waited on the lock');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitForLockWait(holder); // one of the emulator's own storage queries is blocked on the lock
     // The lock is still held: stop() must end anyway (before the fix it waited for the lock, i.e. forever here).
     await started.stop();
     emulator = undefined;

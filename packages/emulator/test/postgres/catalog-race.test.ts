@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogStatement } from '../../src/postgres/catalog-race.js';
+import { waitForLockWait } from '../lock-wait.js';
 
 const UPSTREAM = 'postgresql://postgres@127.0.0.1:5432/test';
 
@@ -32,17 +33,9 @@ describe('catalogStatement: a concurrent change of the same catalog row', () => 
       await winner.query('BEGIN');
       await winner.query(`ALTER ROLE ${role} CONNECTION LIMIT 5`);
       const pid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      if (pid === undefined) throw new Error('the second session has no backend pid');
       const settled = Promise.allSettled([loser(other)]).then(([result]) => result as PromiseSettledResult<unknown>);
-      // Bounded wait until the loser is blocked on the winner's transaction.
-      for (let i = 0; ; i++) {
-        const { rows } = await admin.query<{ waiting: boolean }>(
-          "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1",
-          [pid],
-        );
-        if (rows[0]?.waiting) break;
-        if (i >= 500) throw new Error('the second ALTER ROLE never waited on the first');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await waitForLockWait(admin, pid); // the loser is blocked on the winner's transaction
       await winner.query('COMMIT');
       return await settled;
     } finally {
