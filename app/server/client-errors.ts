@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 
 /**
@@ -29,17 +29,22 @@ export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoExc
 /**
  * `onRequest`: exactly one Host header on HTTP/1.1 (RFC 9112 section 3.2), at most one on HTTP/1.0. The server is made
  * with `requireHostHeader: false` so this rule answers in the app's error shape (Node's own check sends an empty
- * chunked body, and Node drops a second Host header without a word).
+ * chunked body, and Node drops a second Host header without a word). A callback hook: it does no I/O, and an async
+ * hook costs a promise on every request.
  */
-export async function requireOneHost(request: FastifyRequest): Promise<void> {
+export function requireOneHost(request: FastifyRequest, _reply: FastifyReply, done: (error?: AppError) => void): void {
   let hosts = 0;
   const raw = request.raw.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'host') hosts++;
   if (hosts > 1 || (request.raw.httpVersion !== '1.0' && hosts === 0)) {
-    throw new AppError('BAD_REQUEST', 'An HTTP/1.1 request must carry exactly one Host header.', {
-      suggestion: 'Send the request with one Host header.',
-    });
+    done(
+      new AppError('BAD_REQUEST', 'An HTTP/1.1 request must carry exactly one Host header.', {
+        suggestion: 'Send the request with one Host header.',
+      }),
+    );
+    return;
   }
+  done();
 }
 
 function toClientError(code: string | undefined): AppError {

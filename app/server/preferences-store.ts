@@ -47,16 +47,17 @@ export class PreferencesStore {
     // COMMITTED re-evaluates it on the new row) matches nothing: that is the 412.
     const version = sql<string>`xmin::text`;
     const matches = sql`(${sql.placeholder('any')}::boolean or xmin::text = any(${sql.placeholder('versions')}::text[]))`;
-    const returned = {
+    // The columns a preference is made of (the list reads only these), and with its version for single-row answers.
+    const listed = {
       key: userPreferences.key,
       value: userPreferences.value,
       createdAt: userPreferences.createdAt,
       updatedAt: userPreferences.updatedAt,
-      version,
     };
+    const returned = { ...listed, version };
     this.queries = {
       list: db
-        .select()
+        .select(listed)
         .from(userPreferences)
         .where(eq(userPreferences.userEmail, userEmail))
         .orderBy(asc(userPreferences.key))

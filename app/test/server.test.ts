@@ -1,4 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -103,6 +105,60 @@ describe('request logs', () => {
     const other = entries.find((entry) => entry.msg === 'other line');
     expect(other.credentials.token).toBe('[REDACTED]');
     expect(other.password).toBe('[REDACTED]');
+  });
+});
+
+describe('the access line, attacked', () => {
+  it('keeps a crafted request id, URL and header values as string values of one line, with no field added', async () => {
+    const { lines, stream } = lineSink();
+    const app = await buildApp({ database: { configured: false }, logger: createLogger({ stream }) });
+    // Raw newlines cannot be sent in a header (Node refuses them); quotes, backslashes and braces can.
+    const requestId = 'r","level":60,"msg":"forged\\"} {"level":60}';
+    const userAgent = 'ua "quoted" \\ back\tslash } {"level":60}';
+    const email = 'eve","reqId":"x@example.com';
+    const url = '/api/me?q=%22%7D%0A%7B&x="}\\';
+    try {
+      // Over a real socket: inject() would percent-encode the URL's quote before the server saw it.
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        const request = http.get(
+          {
+            host: '127.0.0.1',
+            port,
+            path: url,
+            headers: { 'x-request-id': requestId, 'user-agent': userAgent, 'x-forwarded-email': email },
+          },
+          (response) => {
+            response.resume();
+            response.on('end', () => resolve(response.statusCode));
+          },
+        );
+        request.on('error', reject);
+        request.setTimeout(5_000, () => request.destroy(new Error('no answer in 5 s')));
+      });
+      expect(status).toBe(200);
+    } finally {
+      await app.close();
+    }
+    const access = lines.filter((line) => line.includes('request completed'));
+    expect(access).toHaveLength(1);
+    const entry = JSON.parse(access[0] as string);
+    expect(Object.keys(entry)).toEqual([
+      'level',
+      'time',
+      'pid',
+      'hostname',
+      'reqId',
+      'req',
+      'res',
+      'responseTime',
+      'msg',
+    ]);
+    expect(entry).toMatchObject({ level: 30, reqId: requestId, msg: 'request completed', res: { statusCode: 200 } });
+    expect(entry.req.url).toBe(url);
+    expect(entry.req.headers['user-agent']).toBe(userAgent);
+    expect(entry.req.headers['x-forwarded-email']).toBe(email);
   });
 });
 
