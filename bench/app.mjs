@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { UPSTREAM } from './emulator.mjs';
+import { spawnCountedNode, valgrindAvailable } from './instructions.mjs';
 import { fmt, interleavedSides, median, quick, ratioSummary, spread, verdict } from './lib.mjs';
 
 const APP_MAIN = fileURLToPath(new URL('../app/dist/server/main.js', import.meta.url));
@@ -110,24 +111,30 @@ async function load(server, durationSeconds, connections) {
   };
 }
 
-export async function appBenchmark({ rounds, durationSeconds, connections = 50 }) {
-  const admin = new pg.Client({ connectionString: UPSTREAM });
-  await admin.connect();
+/** The app's environment as deployed (production, its default log level), on `url`, with `extra` on top. */
+function appEnv(url, extra = {}) {
+  return {
+    NODE_ENV: 'production',
+    LAKEBASE_PG_URL: url,
+    DB_POOL_SIZE: String(POOL_MAX),
+    DB_MAX_OVERFLOW: '0',
+    ...extra,
+  };
+}
+
+/** The minimal server's environment on `url`. */
+function minimalEnv(url) {
+  return { NODE_ENV: 'production', BENCH_DATABASE_URL: url, BENCH_POOL_MAX: String(POOL_MAX) };
+}
+
+/** A fresh scratch database, migrated by the app (`migrateWith`) and seeded with the user's preferences. */
+async function prepareDatabase(admin, migrateWith) {
   await admin.query(`drop database if exists ${DATABASE} with (force)`);
   await admin.query(`create database ${DATABASE}`);
   const url = databaseUrl(DATABASE);
-  let app;
-  let minimal;
-  let appQuiet;
+  const app = await migrateWith(url);
+  const seed = new pg.Client({ connectionString: url });
   try {
-    app = await startServer(APP_MAIN, {
-      NODE_ENV: 'production',
-      LAKEBASE_PG_URL: url,
-      DB_POOL_SIZE: String(POOL_MAX),
-      DB_MAX_OVERFLOW: '0',
-      MIGRATE_ON_START: 'true',
-    });
-    const seed = new pg.Client({ connectionString: url });
     await seed.connect();
     for (let i = 0; i < PREFERENCES; i++) {
       await seed.query('insert into user_preferences (user_email, key, value) values ($1, $2, $3)', [
@@ -136,20 +143,29 @@ export async function appBenchmark({ rounds, durationSeconds, connections = 50 }
         JSON.stringify({ theme: 'dark', index: i, tags: ['a', 'b'] }),
       ]);
     }
+  } catch (error) {
+    await app.stop();
+    throw error;
+  } finally {
     await seed.end();
+  }
+  return { url, app };
+}
+
+export async function appBenchmark({ rounds, durationSeconds, connections = 50 }) {
+  const admin = new pg.Client({ connectionString: UPSTREAM });
+  await admin.connect();
+  let app;
+  let minimal;
+  let appQuiet;
+  try {
+    let url;
+    ({ url, app } = await prepareDatabase(admin, (u) =>
+      startServer(APP_MAIN, appEnv(u, { MIGRATE_ON_START: 'true' })),
+    ));
     // Evidence only (no target): the same app with LOG_LEVEL=warn, i.e. without its per-request log lines.
-    appQuiet = await startServer(APP_MAIN, {
-      NODE_ENV: 'production',
-      LAKEBASE_PG_URL: url,
-      DB_POOL_SIZE: String(POOL_MAX),
-      DB_MAX_OVERFLOW: '0',
-      LOG_LEVEL: 'warn',
-    });
-    minimal = await startServer(MINIMAL, {
-      NODE_ENV: 'production',
-      BENCH_DATABASE_URL: url,
-      BENCH_POOL_MAX: String(POOL_MAX),
-    });
+    appQuiet = await startServer(APP_MAIN, appEnv(url, { LOG_LEVEL: 'warn' }));
+    minimal = await startServer(MINIMAL, minimalEnv(url));
     // Same answer from both (so they do the same work).
     const [a, b] = await Promise.all(
       [app.url, minimal.url].map((u) => fetch(u, { headers: { 'x-forwarded-email': USER } }).then((r) => r.json())),
@@ -201,8 +217,89 @@ export async function appBenchmark({ rounds, durationSeconds, connections = 50 }
   }
 }
 
-// `node bench/app.mjs [--quick]` (after a build): benchmark 6 alone, with the plan `npm run bench` uses.
-if (import.meta.url === `file://${process.argv[1]}`) {
+/**
+ * Benchmark 6 counted in instructions (`--instructions`): each server under callgrind (bench/instructions.mjs), warmed
+ * up, then `requests` requests at `connections` connections; instructions per request, app / minimal. Repeatable on a
+ * busy machine, where the req/s ratio is not; blind to kernel time, which both servers spend alike (their sockets).
+ */
+export async function appInstructions({ requests = 4000, warmup = 4000, connections = 10 } = {}) {
+  const admin = new pg.Client({ connectionString: UPSTREAM });
+  await admin.connect();
+  const started = [];
+  try {
+    const { url, app: migrator } = await prepareDatabase(admin, (u) =>
+      startServer(APP_MAIN, appEnv(u, { MIGRATE_ON_START: 'true' })),
+    );
+    await migrator.stop();
+    const sides = [
+      ['app', APP_MAIN, appEnv(url)],
+      ['minimal', MINIMAL, minimalEnv(url)],
+      ['appQuiet', APP_MAIN, appEnv(url, { LOG_LEVEL: 'warn' })],
+    ];
+    await Promise.all(
+      sides.map(async ([side, script, env]) => {
+        const port = await freePort();
+        const counted = await spawnCountedNode(script, {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...env,
+          PORT: String(port),
+        });
+        started.push({ side, counted, url: `http://127.0.0.1:${port}/api/preferences` });
+        try {
+          // Under valgrind a server starts ~50 times slower.
+          await waitReady(`http://127.0.0.1:${port}/api/health`, counted.child, 300_000);
+        } catch (error) {
+          throw new Error(`${error.message}\n${counted.stderr()}`);
+        }
+      }),
+    );
+    const perRequest = {};
+    for (const { side, counted, url: target } of started) {
+      const load = (amount) =>
+        autocannon({ url: target, connections, amount, timeout: 60, headers: { 'x-forwarded-email': USER } });
+      await load(warmup);
+      await counted.zero();
+      const result = await load(requests);
+      if (result.non2xx || result.errors || result.timeouts) {
+        throw new Error(`${side}: ${result.non2xx} non-2xx, ${result.errors + result.timeouts} errors under callgrind`);
+      }
+      perRequest[side] = (await counted.count()) / result.requests.total;
+    }
+    return {
+      requests,
+      warmup,
+      connections,
+      perRequest,
+      ratio: perRequest.app / perRequest.minimal,
+      quietRatio: perRequest.appQuiet / perRequest.minimal,
+    };
+  } finally {
+    await Promise.all(started.map(({ counted }) => counted.stop()));
+    await admin.query(`drop database if exists ${DATABASE} with (force)`);
+    await admin.end();
+  }
+}
+
+// `node bench/app.mjs [--quick]` (after a build): benchmark 6 alone, with the plan `npm run bench` uses;
+// `node bench/app.mjs --instructions`: the same servers counted in instructions (needs valgrind; ~4 minutes).
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--instructions')) {
+  if (!(await valgrindAvailable())) {
+    console.log('[6] instructions: skipped, valgrind is not installed (apt-get install valgrind)');
+  } else {
+    const result = await appInstructions();
+    const k = (n) => `${fmt(n / 1000, 0)}k`;
+    console.log(
+      `[6] App GET /api/preferences counted by callgrind: ${result.requests} requests after ${result.warmup} warm-up, ${result.connections} connections`,
+    );
+    console.log(
+      `  instructions per request: app ${k(result.perRequest.app)}, minimal ${k(result.perRequest.minimal)}, LOG_LEVEL=warn ${k(result.perRequest.appQuiet)}`,
+    );
+    console.log(
+      `  app / minimal ${fmt(result.ratio, 3)}, LOG_LEVEL=warn / minimal ${fmt(result.quietRatio, 3)} (user-space instructions; kernel time not counted)`,
+    );
+  }
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await appBenchmark(quick ? { rounds: 2, durationSeconds: 2 } : { rounds: 4, durationSeconds: 5 });
   const range = (r) => `${fmt(r.median, 3)} (${fmt(r.min, 3)}-${fmt(r.max, 3)})`;
   console.log(
