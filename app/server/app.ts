@@ -22,7 +22,10 @@ export interface BuildAppOptions {
   databricksApps?: boolean;
   /** Directory of the built web UI (`app/dist/web`); not served when absent. */
   webRoot?: string;
-  /** Default: `createLogger()` (logging.ts) at `info` to stdout. `false`: no logs. */
+  /**
+   * Default: `createLogger()` (logging.ts) at `info` to stdout. `false`: no logs. The access line keeps
+   * `createLogger`'s format (numeric level, epoch-millisecond time) whatever formatters another pino logger has.
+   */
   logger?: Logger | false;
 }
 

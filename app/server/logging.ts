@@ -75,8 +75,9 @@ function loggedHeaders(headers: Record<string, unknown>): Record<string, unknown
 export class AccessLog extends LogController {
   /** Set once the app's logger exists; until then (and with logging off) the request's own logger. */
   private log: Logger | undefined;
-  /** `{"level":30,"time":` and, after the time, the logger's bindings (`,"pid":...,"hostname":...`). */
+  /** The line up to its time: `{"level":30,"time":`. */
   private head = '';
+  /** The logger's bindings as pino writes them after the time: `,"pid":...,"hostname":"..."`. */
   private bindings = '';
   private destination: { write(line: string): unknown } | undefined;
 
