@@ -127,12 +127,15 @@ function minimalEnv(url) {
   return { NODE_ENV: 'production', BENCH_DATABASE_URL: url, BENCH_POOL_MAX: String(POOL_MAX) };
 }
 
-/** A fresh scratch database, migrated by the app (`migrateWith`) and seeded with the user's preferences. */
-async function prepareDatabase(admin, migrateWith) {
+/**
+ * A fresh scratch database, migrated by the app itself (`MIGRATE_ON_START`) and seeded with the user's preferences;
+ * returns its URL and that app, still running.
+ */
+async function prepareDatabase(admin) {
   await admin.query(`drop database if exists ${DATABASE} with (force)`);
   await admin.query(`create database ${DATABASE}`);
   const url = databaseUrl(DATABASE);
-  const app = await migrateWith(url);
+  const app = await startServer(APP_MAIN, appEnv(url, { MIGRATE_ON_START: 'true' }));
   const seed = new pg.Client({ connectionString: url });
   try {
     await seed.connect();
@@ -160,9 +163,7 @@ export async function appBenchmark({ rounds, durationSeconds, connections = 50 }
   let appQuiet;
   try {
     let url;
-    ({ url, app } = await prepareDatabase(admin, (u) =>
-      startServer(APP_MAIN, appEnv(u, { MIGRATE_ON_START: 'true' })),
-    ));
+    ({ url, app } = await prepareDatabase(admin));
     // Evidence only (no target): the same app with LOG_LEVEL=warn, i.e. without its per-request log lines.
     appQuiet = await startServer(APP_MAIN, appEnv(url, { LOG_LEVEL: 'warn' }));
     minimal = await startServer(MINIMAL, minimalEnv(url));
@@ -227,9 +228,7 @@ export async function appInstructions({ requests = 4000, warmup = 4000, connecti
   await admin.connect();
   const started = [];
   try {
-    const { url, app: migrator } = await prepareDatabase(admin, (u) =>
-      startServer(APP_MAIN, appEnv(u, { MIGRATE_ON_START: 'true' })),
-    );
+    const { url, app: migrator } = await prepareDatabase(admin);
     await migrator.stop();
     const sides = [
       ['app', APP_MAIN, appEnv(url)],

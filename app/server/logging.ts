@@ -94,16 +94,21 @@ export class AccessLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) {
-      reply.log.error({ req: request, res: reply, responseTime: reply.elapsedTime, err: error }, 'request errored');
+      reply.log.error({ ...pinoFields(request, reply), err: error }, 'request errored');
     } else if (this.log && this.destination) {
       if (!this.log.isLevelEnabled('info')) return;
       this.destination.write(
         `${this.head}${Date.now()}${this.bindings},"reqId":${JSON.stringify(request.id)},"req":${JSON.stringify(requestFields(request))},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"}\n`,
       );
     } else {
-      reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+      reply.log.info(pinoFields(request, reply), 'request completed');
     }
   }
+}
+
+/** The access line's fields for a line that goes through pino (an error, or no app logger attached yet). */
+function pinoFields(request: FastifyRequest, reply: FastifyReply) {
+  return { req: request, res: reply, responseTime: reply.elapsedTime };
 }
 
 /**
