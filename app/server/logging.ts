@@ -25,11 +25,8 @@ const LOGGED_HEADERS = [
 /** Fields of other log lines (client and emulator events, errors) that may hold a credential. */
 const REDACTED_PATHS = ['token', 'password', '*.token', '*.password', '*.clientSecret'];
 
-/**
- * Asynchronous stdout (pino's recommendation for servers): lines written while a write is in flight go out together;
- * pino flushes what is left synchronously on exit.
- */
-const STDOUT_DESTINATION = { dest: 1, sync: false };
+/** The process's stdout destination: one per process, made by the first logger that writes to stdout. */
+let stdout: TurnBatchedDestination | undefined;
 
 /** The server's pino logger: JSON lines, only {@link LOGGED_HEADERS} of a request, token/password fields redacted. */
 export function createLogger(options: { level?: string; stream?: DestinationStream } = {}): Logger {
@@ -38,7 +35,64 @@ export function createLogger(options: { level?: string; stream?: DestinationStre
     redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
     serializers: { req: requestFields },
   };
-  return pino(settings, options.stream ?? pino.destination(STDOUT_DESTINATION));
+  return pino(settings, options.stream ?? stdoutDestination());
+}
+
+function stdoutDestination(): TurnBatchedDestination {
+  if (!stdout) {
+    const batched = new TurnBatchedDestination(pino.destination({ dest: 1, sync: true }));
+    process.once('exit', () => batched.flushSync());
+    stdout = batched;
+  }
+  return stdout;
+}
+
+/**
+ * The lines of one event-loop turn, written together in one synchronous write when the turn ends (`setImmediate`). A
+ * busy server logs several lines a turn; one `write(2)` for all of them, on the main thread, is cheaper than pino's
+ * asynchronous destination (a `fs.write` on libuv's thread pool per batch: a thread handoff and a completion callback)
+ * and than one write per line: benchmark 6 in docs/BENCHMARKS.md measured the three. A line waits at most for the
+ * turn to end; what is pending when the process exits is written by {@link flushSync}. The target is a synchronous
+ * SonicBoom (pino's own destination), which retries a write the pipe refused for now (`EAGAIN`): a log reader that
+ * falls behind slows the server down rather than letting unwritten lines pile up in memory.
+ */
+export class TurnBatchedDestination {
+  private pending: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly target: { write(data: string): unknown; flushSync(): void }) {}
+
+  write(line: string): void {
+    this.pending.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.writePending);
+    }
+  }
+
+  /** Writes what is pending now (pino calls it from `logger.flush()`; the process calls it on exit). */
+  flushSync(): void {
+    this.writePending();
+    this.target.flushSync();
+  }
+
+  flush(callback?: (error?: Error) => void): void {
+    try {
+      this.flushSync();
+    } catch (error) {
+      callback?.(error as Error);
+      return;
+    }
+    callback?.();
+  }
+
+  private readonly writePending = (): void => {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.target.write(text);
+  };
 }
 
 /** What a log line says of a request (pino's `req` serializer). */
