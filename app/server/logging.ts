@@ -70,7 +70,7 @@ export class TurnBatchedDestination {
     }
   }
 
-  /** Writes what is pending now (pino calls it from `logger.flush()`; the process calls it on exit). */
+  /** Writes what is pending now: on process exit, and from {@link flush} (which pino's `logger.flush()` calls). */
   flushSync(): void {
     this.writePending();
     this.target.flushSync();
